@@ -1,0 +1,7 @@
+// Public surface of the generated wire types. Everything under ./generated is produced by
+// `nx run proto:generate` from protos/ and must not be edited by hand.
+export * as registryV1 from './generated/switchyard/registry/v1/registry_service';
+export * as userV1 from './generated/switchyard/user/v1/user_service';
+export * as orderV1 from './generated/switchyard/order/v1/order_service';
+export * as gatewayV1 from './generated/switchyard/gateway/v1/gateway_service';
+export { descriptorSetBase64 } from './generated/descriptor-set';

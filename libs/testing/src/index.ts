@@ -1,0 +1,1 @@
+// @switchyard/testing: harnesses for tests. Never imported by app code.
