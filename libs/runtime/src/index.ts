@@ -8,6 +8,9 @@ export * from './errors/domain-errors';
 export type { CallContext } from './server/call-context';
 export { activeCallContext } from './server/call-context';
 export * from './server/service-handlers';
+export * from './server/server-middleware';
+export { toGrpcImplementation } from './server/handler-adapter';
+export { isStatusError, statusError, toStatusError, type StatusError } from './errors/status-mapping';
 
 // registry (registration, watcher, resolver)
 

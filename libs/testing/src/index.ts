@@ -1,1 +1,2 @@
 // @switchyard/testing: harnesses for tests. Never imported by app code.
+export * from './test-server';
