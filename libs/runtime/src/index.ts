@@ -10,10 +10,26 @@ export { activeCallContext } from './server/call-context';
 export * from './server/service-handlers';
 export * from './server/server-middleware';
 export { toGrpcImplementation } from './server/handler-adapter';
+export { serve, type ServeOptions, type Serving } from './server/serve';
+export { tracingMiddleware } from './server/tracing-middleware';
+export { loggingMiddleware } from './server/logging-middleware';
+export { startService, type RunningService, type StartServiceOptions } from './server/start-service';
+export { runMain } from './server/run-main';
 export { isStatusError, statusError, toStatusError, type StatusError } from './errors/status-mapping';
 
 // registry (registration, watcher, resolver)
 
 // client
+export { createClientFactory, type ClientFactory, type ClientFactoryOptions } from './client/client-factory';
+export { callUnary, type UnaryCallOptions } from './client/call-unary';
+export { deadlineInterceptor, type DeadlineOptions } from './client/deadline-interceptor';
+export { retryInterceptor, backoffDelayMs, DEFAULT_RETRY_POLICY, type RetryPolicy } from './client/retry-interceptor';
+export { tracingInterceptor } from './client/tracing-interceptor';
+export { loggingInterceptor } from './client/logging-interceptor';
+export { idempotentMethodPaths } from './client/method-idempotency';
 
 // config, logging, telemetry
+export { ConfigError, parseEnv } from './config/env-config';
+export { DEFAULT_PORTS, loadServiceConfig, type AppName, type ServiceConfig } from './config/service-config';
+export { createLogger, type Logger, type LoggerOptions } from './logging/create-logger';
+export { startTelemetry, type Telemetry, type TelemetryOptions } from './telemetry/start-telemetry';

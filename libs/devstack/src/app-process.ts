@@ -1,0 +1,67 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { checkHealth } from './health-check';
+
+export interface AppProcessOptions {
+  workspaceRoot: string;
+  app: string;
+  env: Record<string, string>;
+  /** Receives each line the app writes (stdout and stderr). */
+  onLine?: (line: string) => void;
+}
+
+/** A built app (`dist/apps/<app>/main.js`) running as a child process. */
+export class AppProcess {
+  readonly child: ChildProcess;
+  readonly lines: string[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(readonly options: AppProcessOptions) {
+    const main = join(options.workspaceRoot, 'dist', 'apps', options.app, 'main.js');
+    this.child = spawn(process.execPath, ['--enable-source-maps', main], {
+      cwd: options.workspaceRoot,
+      env: { PATH: process.env.PATH ?? '', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const collect = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (line.trim() === '') continue;
+        this.lines.push(line);
+        options.onLine?.(line);
+      }
+    };
+    this.child.stdout?.on('data', collect);
+    this.child.stderr?.on('data', collect);
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Waits until the app's health service says SERVING at `address`; fails early if it exits. */
+  async waitUntilServing(address: string, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!this.running) throw new Error(`${this.options.app} exited before serving:\n${this.lines.slice(-20).join('\n')}`);
+      const status = await checkHealth(address, '', 500).catch(() => 'UNREACHABLE');
+      if (status === 'SERVING') return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`${this.options.app} not SERVING at ${address} after ${timeoutMs} ms:\n${this.lines.slice(-20).join('\n')}`);
+  }
+
+  /** Sends a signal and waits for the exit (SIGKILL after `timeoutMs`). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000) {
+    if (!this.running) return this.exited;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const result = await this.exited;
+    clearTimeout(timer);
+    return result;
+  }
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/** Start-up configuration is wrong; the message names every bad variable and what it expects. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Parses environment variables with a zod schema whose keys are the variable names. Returns a
+ * frozen, typed object, or throws a ConfigError listing each bad variable with its value.
+ */
+export function parseEnv<Shape extends z.ZodRawShape>(
+  shape: Shape,
+  env: Record<string, string | undefined> = process.env,
+): Readonly<z.infer<z.ZodObject<Shape>>> {
+  const keys = Object.keys(shape);
+  // Empty strings count as unset, as they do in docker-compose files with `VAR=`.
+  const input = Object.fromEntries(keys.map((key) => [key, env[key] === '' ? undefined : env[key]]));
+  const result = z.object(shape).safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const variable = String(issue.path[0]);
+      const value = input[variable];
+      return `  ${variable}=${value === undefined ? '(unset)' : JSON.stringify(value)}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}\nFix these environment variables and start again.`);
+  }
+  return Object.freeze(result.data);
+}
+
+/** A TCP port, 0 (pick a free one) to 65535. */
+export const portVariable = (defaultPort: number) =>
+  z.coerce
+    .number({ error: 'expected a port number' })
+    .int('expected a whole port number')
+    .min(0, 'expected a port from 0 to 65535')
+    .max(65535, 'expected a port from 0 to 65535')
+    .default(defaultPort);
+
+/** host:port, e.g. 127.0.0.1:50051 or registry:50051. */
+export const hostPortVariable = () =>
+  z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:50051');
+
+/** A positive duration in milliseconds. */
+export const millisecondsVariable = (defaultMs: number) =>
+  z.coerce.number({ error: 'expected milliseconds' }).int('expected whole milliseconds').positive('expected milliseconds > 0').default(defaultMs);

@@ -1,0 +1,68 @@
+import { ConfigError } from './env-config';
+import { loadServiceConfig } from './service-config';
+
+describe('loadServiceConfig', () => {
+  it('applies the documented defaults per app', () => {
+    const config = loadServiceConfig('order', {});
+    expect(config).toMatchObject({
+      app: 'order',
+      grpcHost: '0.0.0.0',
+      grpcPort: 50053,
+      registryAddress: '127.0.0.1:50051',
+      advertiseAddress: undefined,
+      dataDir: './data',
+      databaseUrl: undefined,
+      logLevel: 'info',
+      logFormat: 'json',
+      defaultDeadlineMs: 5000,
+    });
+    expect(loadServiceConfig('gateway', {}).grpcPort).toBe(50050);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads every variable', () => {
+    const config = loadServiceConfig('user', {
+      GRPC_PORT: '6000',
+      ADVERTISE_ADDRESS: 'user:6000',
+      REGISTRY_ADDRESS: 'registry:50051',
+      DATA_DIR: '/tmp/x',
+      DATABASE_URL: 'postgres://postgres@db:5432/app',
+      LOG_LEVEL: 'debug',
+      LOG_FORMAT: 'pretty',
+      DEFAULT_DEADLINE_MS: '750',
+    });
+    expect(config).toMatchObject({
+      grpcPort: 6000,
+      advertiseAddress: 'user:6000',
+      registryAddress: 'registry:50051',
+      dataDir: '/tmp/x',
+      databaseUrl: 'postgres://postgres@db:5432/app',
+      logLevel: 'debug',
+      logFormat: 'pretty',
+      defaultDeadlineMs: 750,
+    });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadServiceConfig('user', { GRPC_PORT: '', DATABASE_URL: '' })).toMatchObject({ grpcPort: 50052, databaseUrl: undefined });
+  });
+
+  it('names every bad variable, its value and what it expects', () => {
+    let error: unknown;
+    try {
+      loadServiceConfig('user', { GRPC_PORT: 'abc', REGISTRY_ADDRESS: 'nowhere', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('GRPC_PORT="abc": expected a port number');
+    expect(message).toContain('REGISTRY_ADDRESS="nowhere": expected host:port');
+    expect(message).toMatch(/LOG_LEVEL="loud": .*info/);
+    expect(message).toContain('DATABASE_URL="mysql://x": expected postgres://');
+  });
+
+  it('rejects a port out of range', () => {
+    expect(() => loadServiceConfig('user', { GRPC_PORT: '70000' })).toThrow('GRPC_PORT="70000": expected a port from 0 to 65535');
+  });
+});

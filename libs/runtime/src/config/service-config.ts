@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { hostPortVariable, millisecondsVariable, parseEnv, portVariable } from './env-config';
+
+/** Default gRPC port of each app: several instances of one app need GRPC_PORT set apart. */
+export const DEFAULT_PORTS = { gateway: 50050, registry: 50051, user: 50052, order: 50053 } as const;
+
+export type AppName = keyof typeof DEFAULT_PORTS;
+
+/** Settings every app reads from its environment (the README's configuration table lists them). */
+export interface ServiceConfig {
+  app: AppName;
+  /** Address the gRPC server binds to. */
+  grpcHost: string;
+  grpcPort: number;
+  /** What other apps dial to reach this instance; unset means `127.0.0.1:<bound port>`. */
+  advertiseAddress: string | undefined;
+  registryAddress: string;
+  registryToken: string | undefined;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logFormat: 'json' | 'pretty';
+  /** Deadline given to outgoing calls whose caller set none. */
+  defaultDeadlineMs: number;
+  /** How long SIGTERM waits for calls in flight before cutting them off. */
+  shutdownTimeoutMs: number;
+  version: string;
+}
+
+export function loadServiceConfig(app: AppName, env: Record<string, string | undefined> = process.env): ServiceConfig {
+  const parsed = parseEnv(
+    {
+      GRPC_HOST: z.string().default('0.0.0.0'),
+      GRPC_PORT: portVariable(DEFAULT_PORTS[app]),
+      ADVERTISE_ADDRESS: hostPortVariable().optional(),
+      REGISTRY_ADDRESS: hostPortVariable().default('127.0.0.1:50051'),
+      REGISTRY_TOKEN: z.string().optional(),
+      DATA_DIR: z.string().default('./data'),
+      DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user@host:port/database').optional(),
+      LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+      DEFAULT_DEADLINE_MS: millisecondsVariable(5000),
+      SHUTDOWN_TIMEOUT_MS: millisecondsVariable(10000),
+      SERVICE_VERSION: z.string().default('0.1.0'),
+    },
+    env,
+  );
+  return Object.freeze({
+    app,
+    grpcHost: parsed.GRPC_HOST,
+    grpcPort: parsed.GRPC_PORT,
+    advertiseAddress: parsed.ADVERTISE_ADDRESS,
+    registryAddress: parsed.REGISTRY_ADDRESS,
+    registryToken: parsed.REGISTRY_TOKEN,
+    dataDir: parsed.DATA_DIR,
+    databaseUrl: parsed.DATABASE_URL,
+    logLevel: parsed.LOG_LEVEL,
+    logFormat: parsed.LOG_FORMAT,
+    defaultDeadlineMs: parsed.DEFAULT_DEADLINE_MS,
+    shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
+    version: parsed.SERVICE_VERSION,
+  });
+}

@@ -1,0 +1,28 @@
+import { status as Status } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { ServerMiddleware } from './server-middleware';
+
+/**
+ * One log line per call: method, status, duration and peer (trace_id/span_id come from the
+ * logger's mixin). Server faults log at error with the real cause, which the client never sees.
+ */
+export function loggingMiddleware(logger: Logger): ServerMiddleware {
+  return async (call, next) => {
+    const started = process.hrtime.bigint();
+    const outcome = await next();
+    const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const line = {
+      method: call.method,
+      code: outcome.code,
+      status: Status[outcome.code],
+      duration_ms: Math.round(durationMs * 1000) / 1000,
+      peer: call.peer,
+    };
+    if (outcome.code === Status.INTERNAL || outcome.code === Status.UNKNOWN) {
+      logger.error({ ...line, err: outcome.error?.cause ?? outcome.error }, 'rpc failed');
+    } else {
+      logger.info(line, 'rpc');
+    }
+    return outcome;
+  };
+}

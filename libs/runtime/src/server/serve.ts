@@ -1,0 +1,36 @@
+import { Server, ServerCredentials, type ServerOptions } from '@grpc/grpc-js';
+import { toGrpcImplementation } from './handler-adapter';
+import type { ServerMiddleware } from './server-middleware';
+import type { ServiceRegistration } from './service-handlers';
+
+export interface ServeOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  middleware?: ServerMiddleware[];
+  serverOptions?: ServerOptions;
+  /** Adds services that are not ServiceRegistrations (health, reflection) before binding. */
+  configure?: (server: Server) => void;
+}
+
+export interface Serving {
+  server: Server;
+  port: number;
+}
+
+/** Creates a grpc-js server with the given services behind `middleware` and binds it. */
+export async function serve(services: ServiceRegistration[], options: ServeOptions): Promise<Serving> {
+  const server = new Server({ 'grpc.enable_channelz': 0, ...options.serverOptions });
+  options.configure?.(server);
+  for (const service of services) {
+    server.addService(service.definition as never, toGrpcImplementation(service, options.middleware ?? []));
+  }
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (error, boundPort) => {
+      if (!error) return resolve(boundPort);
+      server.forceShutdown();
+      reject(new Error(`cannot listen on ${options.host}:${options.port} (${error.message}); set GRPC_PORT to a free port or GRPC_HOST to a local address`));
+    }),
+  );
+  return { server, port };
+}

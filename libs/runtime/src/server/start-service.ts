@@ -1,0 +1,116 @@
+import type { Server } from '@grpc/grpc-js';
+import { descriptorSetBase64 } from '@switchyard/proto';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import type { ServiceConfig } from '../config/service-config';
+import { startRegistration } from '../registry/registration';
+import type { Telemetry } from '../telemetry/start-telemetry';
+import { loggingMiddleware } from './logging-middleware';
+import { addReflection } from './reflection';
+import { serve } from './serve';
+import type { ServiceRegistration } from './service-handlers';
+import { tracingMiddleware } from './tracing-middleware';
+
+export interface StartServiceOptions {
+  config: ServiceConfig;
+  logger: Logger;
+  telemetry: Telemetry;
+  services: ServiceRegistration[];
+  /** Register with the registry under the app's name. Default true; the registry itself does not. */
+  register?: boolean;
+  /** Registry metadata of this instance (e.g. a canary label). */
+  metadata?: Record<string, string>;
+  /** Releases what main opened (databases, clients) once no call runs any more. */
+  onShutdown?: () => Promise<void> | void;
+  /** Exit the process after a signal-triggered stop. Default true; tests in-process turn it off. */
+  exitOnSignal?: boolean;
+}
+
+export interface RunningService {
+  port: number;
+  /** What other apps dial: ADVERTISE_ADDRESS, or 127.0.0.1:<port>. */
+  address: string;
+  /** Graceful stop: NOT_SERVING, deregister, finish calls in flight (bounded), release resources. */
+  stop(reason: string): Promise<void>;
+}
+
+const HEALTH_SERVICE = 'grpc.health.v1.Health';
+const REFLECTION_SERVICES = ['grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'];
+
+function shutdownWithin(server: Server, timeoutMs: number, logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      logger.warn({ timeout_ms: timeoutMs }, 'calls still running at the shutdown timeout; cutting them off');
+      server.forceShutdown();
+      resolve();
+    }, timeoutMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/**
+ * The app lifecycle, in order: serve (health, reflection, the app's services behind the server
+ * middleware), report SERVING, register with the registry; on SIGTERM or SIGINT: report
+ * NOT_SERVING, deregister, let calls in flight finish, release resources, flush spans, exit.
+ */
+export async function startService(options: StartServiceOptions): Promise<RunningService> {
+  const { config, logger, telemetry } = options;
+  const serviceNames = options.services.map((service) => service.name);
+  const health = new HealthImplementation(Object.fromEntries(['', ...serviceNames].map((name) => [name, 'NOT_SERVING' as const])));
+  const { server, port } = await serve(options.services, {
+    host: config.grpcHost,
+    port: config.grpcPort,
+    middleware: [tracingMiddleware, loggingMiddleware(logger)],
+    configure: (server) => {
+      health.addToServer(server);
+      addReflection(server, { descriptorSetBase64, services: [...serviceNames, HEALTH_SERVICE, ...REFLECTION_SERVICES] });
+    },
+  });
+  const address = config.advertiseAddress ?? `127.0.0.1:${port}`;
+  for (const name of ['', ...serviceNames]) health.setStatus(name, 'SERVING');
+
+  const registration =
+    options.register === false
+      ? undefined
+      : startRegistration({
+          registryAddress: config.registryAddress,
+          serviceName: config.app,
+          address,
+          version: config.version,
+          metadata: options.metadata,
+          token: config.registryToken,
+          logger,
+        });
+  logger.info({ address, port, services: serviceNames, tracing_export: telemetry.exporting }, `${config.app} serving`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (reason: string) => {
+    stopping ??= (async () => {
+      logger.info({ reason }, `${config.app} stopping`);
+      for (const name of ['', ...serviceNames]) health.setStatus(name, 'NOT_SERVING');
+      await registration?.stop();
+      await shutdownWithin(server, config.shutdownTimeoutMs, logger);
+      await options.onShutdown?.();
+      await telemetry.shutdown();
+      logger.info(`${config.app} stopped`);
+    })();
+    return stopping;
+  };
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    void stop(signal).then(
+      () => options.exitOnSignal !== false && process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        if (options.exitOnSignal !== false) process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+
+  return { port, address, stop };
+}

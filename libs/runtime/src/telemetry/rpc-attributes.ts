@@ -1,0 +1,32 @@
+import { status as Status } from '@grpc/grpc-js';
+import { SpanStatusCode, type Attributes, type SpanStatus } from '@opentelemetry/api';
+
+// Attribute names from the OpenTelemetry RPC semantic conventions, so Jaeger shows method and outcome.
+export const RPC_SYSTEM = 'rpc.system';
+export const RPC_SERVICE = 'rpc.service';
+export const RPC_METHOD = 'rpc.method';
+export const RPC_GRPC_STATUS_CODE = 'rpc.grpc.status_code';
+
+/** Splits `/pkg.Service/Method` into its service and method. */
+export function parseMethodPath(path: string): { service: string; method: string } {
+  const [, service = '', method = ''] = path.split('/');
+  return { service, method };
+}
+
+/** Span name per the conventions: `pkg.Service/Method`. */
+export function rpcSpanName(path: string): string {
+  return path.startsWith('/') ? path.slice(1) : path;
+}
+
+export function rpcAttributes(path: string): Attributes {
+  const { service, method } = parseMethodPath(path);
+  return { [RPC_SYSTEM]: 'grpc', [RPC_SERVICE]: service, [RPC_METHOD]: method };
+}
+
+// Server spans are errors only for codes that mean the server failed, not the caller's mistake.
+const SERVER_ERROR_CODES = new Set([Status.UNKNOWN, Status.DEADLINE_EXCEEDED, Status.UNIMPLEMENTED, Status.INTERNAL, Status.UNAVAILABLE, Status.DATA_LOSS]);
+
+export function rpcSpanStatus(kind: 'client' | 'server', code: number, message?: string): SpanStatus {
+  const isError = kind === 'client' ? code !== Status.OK : SERVER_ERROR_CODES.has(code);
+  return isError ? { code: SpanStatusCode.ERROR, message: message ?? Status[code] } : { code: SpanStatusCode.UNSET };
+}

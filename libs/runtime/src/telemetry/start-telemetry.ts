@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+
+export interface TelemetryOptions {
+  serviceName: string;
+  serviceVersion: string;
+  env?: Record<string, string | undefined>;
+}
+
+export interface Telemetry {
+  /** service.instance.id on every span; logs carry it too. */
+  instanceId: string;
+  /** Whether spans leave the process (OTEL_EXPORTER_OTLP_ENDPOINT is set). */
+  exporting: boolean;
+  /** Flushes spans still buffered. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the OpenTelemetry SDK. Call it first in main, before servers and clients exist.
+ * Spans go over OTLP/gRPC to OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+ * without one, spans are still created (trace ids in logs, context passed on to other services)
+ * but not exported. OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and OTEL_TRACES_SAMPLER(_ARG) are
+ * honoured by the SDK itself. Metrics and log export stay off: logs go to stdout through pino.
+ */
+export function startTelemetry(options: TelemetryOptions): Telemetry {
+  const env = options.env ?? process.env;
+  const instanceId = randomUUID();
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const exporting = Boolean(endpoint) && env.OTEL_SDK_DISABLED !== 'true';
+  // A tracer provider is registered even without an exporter: only then do spans have ids.
+  const spanProcessor: SpanProcessor = exporting ? new BatchSpanProcessor(new OTLPTraceExporter()) : new NoopSpanProcessor();
+  const sdk = new NodeSDK({
+    serviceName: env.OTEL_SERVICE_NAME || options.serviceName,
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: options.serviceName,
+      [ATTR_SERVICE_VERSION]: options.serviceVersion,
+      'service.instance.id': instanceId,
+      'service.namespace': 'switchyard',
+    }),
+    spanProcessors: [spanProcessor],
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [],
+  });
+  sdk.start();
+  return { instanceId, exporting, shutdown: () => sdk.shutdown() };
+}
