@@ -1,1 +1,14 @@
 // @switchyard/storage: the SQL database each service owns (SQLite by default, PostgreSQL with DATABASE_URL).
+
+export { openDatabase, type OpenDatabaseOptions } from './open-database';
+export type { Migrations } from './run-migrations';
+export { storageEngineFor, type StorageEngine } from './storage-engine';
+export { isUniqueViolation } from './unique-violation';
+
+// paging, shared by every List RPC
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, resolvePageSize } from './page-size';
+export { decodePageToken, encodePageToken, type KeysetCursor } from './page-token';
+export { toKeysetPage, type Page } from './keyset-page';
+
+// test support: a throwaway SQLite directory or PostgreSQL schema (never used by app code)
+export { createScratchStorage, TEST_POSTGRES_URL, type ScratchStorage } from './scratch-storage';

@@ -7,7 +7,7 @@ import {
   type UntypedServiceImplementation,
   type sendUnaryData,
 } from '@grpc/grpc-js';
-import { toStatusError } from '../errors/status-mapping';
+import { statusError, toStatusError } from '../errors/status-mapping';
 import { runInCallContext, type CallContext } from './call-context';
 import { composeServerMiddleware, type CallOutcome, type ServerMiddleware } from './server-middleware';
 import type { ServerStreamHandler, ServiceRegistration, UnaryHandler } from './service-handlers';
@@ -39,14 +39,18 @@ function contextFor(call: IncomingCall, method: string): { context: CallContext;
   return { context, release };
 }
 
-async function settle(work: () => Promise<void>): Promise<CallOutcome> {
+async function settle(context: CallContext, work: () => Promise<void>): Promise<CallOutcome> {
   try {
     await work();
     return { code: Status.OK };
   } catch (error) {
-    const mapped = toStatusError(error);
+    // A handler that stopped because its caller left is not a server fault.
+    const mapped = context.signal.aborted
+      ? statusError(context.deadline !== undefined && Date.now() >= context.deadline ? Status.DEADLINE_EXCEEDED : Status.CANCELLED, String(context.signal.reason?.message ?? 'cancelled'))
+      : toStatusError(error);
     // Keep the original for logs; the client only sees the mapped status.
-    return { code: mapped.code, error: Object.assign(mapped, { cause: error }) };
+    if (mapped !== error) Object.assign(mapped, { cause: error });
+    return { code: mapped.code, error: mapped };
   }
 }
 
@@ -55,7 +59,7 @@ function adaptUnary(method: string, handler: UnaryHandler<unknown, unknown>, mid
     const { context, release } = contextFor(call, method);
     let response: unknown;
     const handle = () =>
-      settle(async () => {
+      settle(context, async () => {
         response = await runInCallContext(context, () => handler(call.request, context));
       });
     void composeServerMiddleware(middleware, context, handle).then((outcome) => {
@@ -70,7 +74,7 @@ function adaptServerStream(method: string, handler: ServerStreamHandler<unknown,
   return (call: ServerWritableStream<unknown, unknown>) => {
     const { context, release } = contextFor(call, method);
     const streamContext = { ...context, send: (message: unknown) => void call.write(message) };
-    const handle = () => settle(() => runInCallContext(context, () => handler(call.request, streamContext)));
+    const handle = () => settle(context, () => runInCallContext(context, () => handler(call.request, streamContext)));
     void composeServerMiddleware(middleware, context, handle).then((outcome) => {
       release();
       if (context.signal.aborted) return;

@@ -45,7 +45,8 @@ export interface ServiceRegistration {
 }
 
 /** Pairs a generated definition with handlers of the matching types. */
-export function defineService<Definition extends Record<string, MethodDefinitionLike<never, never>>>(
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any is what lets each method keep its own Req/Res
+export function defineService<Definition extends Record<string, MethodDefinitionLike<any, any>>>(
   name: string,
   definition: Definition,
   handlers: ServiceHandlers<Definition>,

@@ -1,0 +1,27 @@
+import { orderV1, userV1 } from '@switchyard/proto';
+import { NotFoundError, callUnary, type ClientFactory } from '@switchyard/runtime';
+import type { UpstreamServices } from './user-with-orders';
+
+export interface UpstreamTargets {
+  /** e.g. `registry:///user` */
+  user: string;
+  /** e.g. `registry:///order` */
+  order: string;
+}
+
+/** The gateway's view of user and order, over gRPC clients from the shared factory. */
+export function grpcUpstream(clients: ClientFactory, targets: UpstreamTargets): UpstreamServices {
+  const users = clients.get(userV1.UserServiceClient, targets.user);
+  const orders = clients.get(orderV1.OrderServiceClient, targets.order);
+  return {
+    async getUser(userId) {
+      const { user } = await callUnary(users.getUser.bind(users), { id: userId });
+      if (!user) throw new NotFoundError('user', userId);
+      return user;
+    },
+    async listOrders(userId, pageSize) {
+      const { orders: page, nextPageToken } = await callUnary(orders.listOrders.bind(orders), { userId, pageSize, pageToken: '' });
+      return { orders: page, nextPageToken };
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { sql, type Kysely } from 'kysely';
+import type { Migrations } from '@switchyard/storage';
+
+/** The order service's schema, oldest first. Never edit an applied migration; add a new one. */
+export const orderMigrations: Migrations = {
+  '0001_create_orders': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('orders')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('user_id', 'text', (column) => column.notNull())
+        .addColumn('total_cents', 'bigint', (column) => column.notNull())
+        .addColumn('request_id', 'text')
+        .addColumn('create_time', 'bigint', (column) => column.notNull())
+        .execute();
+      // Both engines let many rows hold NULL under a unique index, so only real request ids collide.
+      await db.schema.createIndex('orders_request_id_key').unique().on('orders').column('request_id').execute();
+      // ListOrders walks one user's orders in (create_time, id) order.
+      await db.schema.createIndex('orders_user_id_create_time_id_idx').on('orders').columns(['user_id', 'create_time', 'id']).execute();
+
+      await db.schema
+        .createTable('order_items')
+        .addColumn('order_id', 'text', (column) => column.notNull().references('orders.id').onDelete('cascade'))
+        .addColumn('position', 'integer', (column) => column.notNull())
+        .addColumn('sku', 'text', (column) => column.notNull())
+        .addColumn('quantity', 'integer', (column) => column.notNull().check(sql`quantity > 0`))
+        .addColumn('unit_price_cents', 'bigint', (column) => column.notNull().check(sql`unit_price_cents >= 0`))
+        .addPrimaryKeyConstraint('order_items_pkey', ['order_id', 'position'])
+        .execute();
+    },
+  },
+};

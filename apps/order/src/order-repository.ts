@@ -1,0 +1,31 @@
+import type { KeysetCursor, Page } from '@switchyard/storage';
+
+export interface OrderItemRecord {
+  sku: string;
+  quantity: number;
+  unitPriceCents: number;
+}
+
+/** A stored order with its items, in the order the client sent them. */
+export interface OrderRecord {
+  id: string;
+  userId: string;
+  items: OrderItemRecord[];
+  totalCents: number;
+  /** undefined when the client sent no request_id. */
+  requestId: string | undefined;
+  createTime: Date;
+}
+
+/** What `insert` did: wrote the order, or found its request id taken by another order. */
+export type InsertOrderOutcome = { inserted: true } | { inserted: false; reason: 'request-id-taken' };
+
+/** Where orders are kept. */
+export interface OrderRepository {
+  /** Writes the order and its items in one transaction: all of it or nothing. */
+  insert(order: OrderRecord): Promise<InsertOrderOutcome>;
+  findById(id: string): Promise<OrderRecord | undefined>;
+  findByRequestId(requestId: string): Promise<OrderRecord | undefined>;
+  /** One user's orders oldest first, after `cursor` (the start when undefined). */
+  listByUser(userId: string, pageSize: number, cursor: KeysetCursor | undefined): Promise<Page<OrderRecord>>;
+}

@@ -1,0 +1,47 @@
+import type { Kysely } from 'kysely';
+import { AlreadyExistsError } from '@switchyard/runtime';
+import { isUniqueViolation, toKeysetPage, type KeysetCursor, type Page } from '@switchyard/storage';
+import type { UserRecord, UserRepository } from './user-repository';
+import type { UserDatabase, UserRow } from './user-schema';
+
+function toRecord(row: UserRow): UserRecord {
+  return { id: row.id, name: row.name, email: row.email, createTime: new Date(row.create_time) };
+}
+
+/** UserRepository over the service's SQL database (SQLite or PostgreSQL). */
+export function createKyselyUserRepository(db: Kysely<UserDatabase>): UserRepository {
+  return {
+    async create(user) {
+      try {
+        await db
+          .insertInto('users')
+          .values({ id: user.id, name: user.name, email: user.email, create_time: user.createTime.getTime() })
+          .execute();
+      } catch (error) {
+        // The unique index decides, so a create racing another with the same email loses here.
+        if (isUniqueViolation(error)) throw new AlreadyExistsError(`a user with email "${user.email}" already exists`);
+        throw error;
+      }
+    },
+
+    async findById(id) {
+      const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toRecord(row);
+    },
+
+    async findByIds(ids) {
+      if (ids.length === 0) return [];
+      const rows = await db.selectFrom('users').selectAll().where('id', 'in', [...new Set(ids)]).execute();
+      return rows.map(toRecord);
+    },
+
+    async list(pageSize: number, cursor: KeysetCursor | undefined): Promise<Page<UserRecord>> {
+      let query = db.selectFrom('users').selectAll();
+      if (cursor) {
+        query = query.where((eb) => eb(eb.refTuple('create_time', 'id'), '>', eb.tuple(cursor.createTimeMs, cursor.id)));
+      }
+      const rows = await query.orderBy('create_time').orderBy('id').limit(pageSize + 1).execute();
+      return toKeysetPage(rows.map(toRecord), pageSize, (user) => ({ createTimeMs: user.createTime.getTime(), id: user.id }));
+    },
+  };
+}

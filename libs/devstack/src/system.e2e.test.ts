@@ -1,0 +1,205 @@
+// End to end: the BUILT apps (dist/apps/*/main.js) as child processes, with the environment
+// docker-compose.yml sets (hosts mapped to 127.0.0.1), PostgreSQL as in compose, and traces
+// exported over OTLP/gRPC to a receiver in this process.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { status as Status } from '@grpc/grpc-js';
+import { connectReflection, findGrpcurl, runGrpcurl, startOtlpReceiver, type OtlpReceiver, type ReflectionClient } from '@switchyard/testing';
+import { freePort } from './free-port';
+import { LocalStack } from './local-stack';
+import { createScratchDatabase } from './postgres-database';
+
+const workspaceRoot = resolve(__dirname, '../../..');
+jest.setTimeout(60_000);
+
+async function eventually<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('Switchyard end to end', () => {
+  let stack: LocalStack;
+  let receiver: OtlpReceiver;
+  let database: { url: string; drop: () => Promise<void> };
+  let dataDir: string;
+  const clients: ReflectionClient[] = [];
+  const connect = async (address: string) => {
+    const client = await connectReflection(address);
+    clients.push(client);
+    return client;
+  };
+  const resolveInstances = async (serviceName: string) => {
+    const registry = await connect(stack.address('registry'));
+    const response = (await registry.invoke('switchyard.registry.v1.RegistryService/Resolve', { serviceName })) as {
+      instances?: { address: string; state: string }[];
+    };
+    return response.instances ?? [];
+  };
+
+  beforeAll(async () => {
+    database = await createScratchDatabase('switchyard_e2e');
+    receiver = await startOtlpReceiver();
+    dataDir = mkdtempSync(join(tmpdir(), 'switchyard-e2e-'));
+    stack = await LocalStack.start({
+      workspaceRoot,
+      dataDir,
+      databaseUrl: database.url,
+      otlpEndpoint: receiver.endpoint,
+      // Standard OTel variable: export every 200 ms instead of 5 s so the test need not wait.
+      extraEnv: { OTEL_BSP_SCHEDULE_DELAY: '200' },
+    });
+  });
+
+  afterAll(async () => {
+    clients.forEach((client) => client.close());
+    await stack?.stop();
+    await receiver?.stop();
+    await database?.drop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('every app serves health and reflection listing its service', async () => {
+    const expected = {
+      registry: 'switchyard.registry.v1.RegistryService',
+      user: 'switchyard.user.v1.UserService',
+      order: 'switchyard.order.v1.OrderService',
+      gateway: 'switchyard.gateway.v1.GatewayService',
+    } as const;
+    for (const [app, service] of Object.entries(expected)) {
+      const client = await connect(stack.address(app as keyof typeof expected));
+      const services = await client.listServices();
+      expect(services).toEqual(expect.arrayContaining([service, 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection']));
+    }
+  });
+
+  it('user, order and gateway registered themselves with the registry', async () => {
+    for (const app of ['user', 'order', 'gateway']) {
+      const instances = await eventually(`${app} in the registry`, 5000, async () => {
+        const found = await resolveInstances(app);
+        return found.length > 0 ? found : undefined;
+      });
+      expect(instances).toEqual([expect.objectContaining({ address: stack.address(app as 'user'), state: 'INSTANCE_STATE_SERVING' })]);
+    }
+  });
+
+  it('creates a user and an order and reads them back through the gateway as one trace', async () => {
+    const user = await connect(stack.address('user'));
+    const order = await connect(stack.address('order'));
+    const gateway = await connect(stack.address('gateway'));
+    const email = `ada-${Date.now()}@example.com`;
+    const created = (await user.invoke('switchyard.user.v1.UserService/CreateUser', { name: 'Ada Lovelace', email })) as { user: { id: string; email: string } };
+    expect(created.user.email).toBe(email);
+    const userId = created.user.id;
+
+    const orderResponse = (await order.invoke('switchyard.order.v1.OrderService/CreateOrder', {
+      userId,
+      items: [{ sku: 'analytical-engine', quantity: 1, unitPriceCents: '125000' }, { sku: 'punch-card', quantity: 10, unitPriceCents: '25' }],
+      requestId: `e2e-${userId}`,
+    })) as { order: { id: string; totalCents: string; createTime: string } };
+    expect(orderResponse.order.totalCents).toBe('125250');
+    expect(orderResponse.order.createTime).toMatch(/^\d{4}-\d\d-\d\dT/);
+
+    const aggregate = (await gateway.invoke('switchyard.gateway.v1.GatewayService/GetUserWithOrders', { userId })) as {
+      user: { id: string };
+      orders: { id: string }[];
+      partialFailures?: unknown[];
+    };
+    expect(aggregate.user.id).toBe(userId);
+    expect(aggregate.orders.map((o) => o.id)).toEqual([orderResponse.order.id]);
+    expect(aggregate.partialFailures ?? []).toEqual([]);
+
+    // The gateway's SERVER span starts the trace; order and user join it, parent to child.
+    const gatewaySpan = (
+      await receiver.waitForSpans((s) => s.name === 'switchyard.gateway.v1.GatewayService/GetUserWithOrders' && s.kind === 'SERVER', 10_000)
+    )[0];
+    const traceId = gatewaySpan.traceId;
+    const inTrace = await receiver.waitForSpans(
+      (s) => s.traceId === traceId && s.kind === 'SERVER' && (s.name.endsWith('UserService/GetUser') || s.name.endsWith('OrderService/ListOrders')),
+      10_000,
+      2,
+    );
+    const all = receiver.spans.filter((s) => s.traceId === traceId);
+    const byId = new Map(all.map((s) => [s.spanId, s]));
+    const services = new Set(all.map((s) => s.resource['service.name']));
+    expect(services).toEqual(new Set(['gateway', 'order', 'user']));
+    for (const serverSpan of inTrace) {
+      const client = byId.get(serverSpan.parentSpanId);
+      expect(client).toMatchObject({ kind: 'CLIENT', name: serverSpan.name });
+      expect(client?.resource['service.name']).toBe('gateway');
+      expect(byId.get(client!.parentSpanId)?.spanId).toBe(gatewaySpan.spanId);
+      expect(serverSpan.attributes).toMatchObject({ 'rpc.system': 'grpc', 'rpc.grpc.status_code': 0 });
+    }
+    // The order service's own check of the user was traced too, in its own trace from CreateOrder.
+    expect(receiver.spans.some((s) => s.kind === 'CLIENT' && s.name.endsWith('UserService/GetUser') && s.resource['service.name'] === 'order')).toBe(true);
+  });
+
+  it('answers bad input with the right status', async () => {
+    const user = await connect(stack.address('user'));
+    const order = await connect(stack.address('order'));
+    await expect(user.invoke('switchyard.user.v1.UserService/CreateUser', { name: 'x', email: 'not-an-email' })).rejects.toMatchObject({
+      code: Status.INVALID_ARGUMENT,
+      details: expect.stringContaining('email'),
+    });
+    await expect(order.invoke('switchyard.order.v1.OrderService/GetOrder', { id: 'no-such-order' })).rejects.toMatchObject({ code: Status.NOT_FOUND });
+    await expect(
+      order.invoke('switchyard.order.v1.OrderService/CreateOrder', { userId: 'no-such-user', items: [{ sku: 'a', quantity: 1, unitPriceCents: '1' }] }),
+    ).rejects.toMatchObject({ code: Status.FAILED_PRECONDITION, details: expect.stringContaining('no-such-user') });
+  });
+
+  it('SIGTERM deregisters an instance before it exits', async () => {
+    const port = await freePort();
+    const extra = await stack.startApp('order', { GRPC_PORT: String(port), ADVERTISE_ADDRESS: `127.0.0.1:${port}` });
+    await eventually('second order instance registered', 5000, async () =>
+      (await resolveInstances('order')).some((i) => i.address === `127.0.0.1:${port}`) || undefined,
+    );
+    const exit = await extra.stop('SIGTERM');
+    expect(exit.code).toBe(0);
+    // Deregistered during shutdown, not evicted later: gone as soon as the process has exited.
+    expect((await resolveInstances('order')).map((i) => i.address)).toEqual([stack.address('order')]);
+  });
+
+  it('a SIGKILLed user instance disappears from Resolve within 8 s', async () => {
+    const port = await freePort();
+    const extra = await stack.startApp('user', { GRPC_PORT: String(port), ADVERTISE_ADDRESS: `127.0.0.1:${port}` });
+    await eventually('second user instance registered', 5000, async () =>
+      (await resolveInstances('user')).some((i) => i.address === `127.0.0.1:${port}`) || undefined,
+    );
+    const killedAt = Date.now();
+    await extra.stop('SIGKILL');
+    await eventually('killed user instance evicted', 8000, async () =>
+      (await resolveInstances('user')).every((i) => i.address !== `127.0.0.1:${port}`) || undefined,
+    );
+    const evictedAfterMs = Date.now() - killedAt;
+    process.stdout.write(`SIGKILLed user instance left the registry after ${evictedAfterMs} ms\n`);
+    expect(evictedAfterMs).toBeLessThanOrEqual(8000);
+    // The surviving instance still serves the gateway.
+    const gateway = await connect(stack.address('gateway'));
+    await expect(gateway.invoke('switchyard.gateway.v1.GatewayService/GetUserWithOrders', { userId: 'missing' })).rejects.toMatchObject({
+      code: Status.NOT_FOUND,
+    });
+  });
+
+  it('grpcurl lists, describes and calls the gateway (skipped without a grpcurl binary)', async () => {
+    const grpcurl = findGrpcurl();
+    if (!grpcurl) {
+      process.stdout.write('skipped: grpcurl not found (set GRPCURL or put it at ../shared/tools/grpcurl)\n');
+      return;
+    }
+    const address = stack.address('gateway');
+    const list = await runGrpcurl(['-plaintext', address, 'list']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain('switchyard.gateway.v1.GatewayService');
+    const describe = await runGrpcurl(['-plaintext', address, 'describe', 'switchyard.gateway.v1.GetUserWithOrdersResponse']);
+    expect(describe.code).toBe(0);
+    expect(describe.stdout).toContain('repeated .switchyard.order.v1.Order orders');
+    const call = await runGrpcurl(['-plaintext', '-d', '{"user_id": "missing"}', address, 'switchyard.gateway.v1.GatewayService/GetUserWithOrders']);
+    expect(call.code).not.toBe(0);
+    expect(call.stderr).toContain('NotFound');
+  });
+});

@@ -1,0 +1,43 @@
+import { PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+const INT8_OID = 20;
+const CONNECT_TIMEOUT_MS = 5000;
+
+// int8 (bigint, count(*)) comes back from pg as a string by default; SQLite gives numbers. Parsing
+// it here keeps repositories engine-neutral. Values past 2^53 would lose digits, so they fail loudly.
+function parseInt8(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new RangeError(`bigint ${text} does not fit a JavaScript number`);
+  return value;
+}
+
+const typeParsers = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+/** The URL with its password masked, for error messages and logs. */
+export function redactDatabaseUrl(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '<unparseable DATABASE_URL>';
+  }
+}
+
+/** A pg pool for `databaseUrl`; connections are made lazily, `openDatabase` checks the first one. */
+export function openPostgresDialect(serviceName: string, databaseUrl: string, logger: Logger): { dialect: PostgresDialect; pool: pg.Pool } {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    application_name: serviceName,
+    types: typeParsers,
+  });
+  // Without a listener, an idle client's error (e.g. the server restarting) would crash the process.
+  pool.on('error', (error) => logger.error({ err: error }, 'idle PostgreSQL connection failed'));
+  return { dialect: new PostgresDialect({ pool }), pool };
+}
