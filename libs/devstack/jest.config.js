@@ -1,5 +1,5 @@
 module.exports = {
-  ...require('../../libs/testing/jest.preset.js'),
+  ...require('../../jest.preset.js'),
   displayName: 'devstack',
   rootDir: __dirname,
 };

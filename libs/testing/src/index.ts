@@ -1,2 +1,5 @@
 // @switchyard/testing: harnesses for tests. Never imported by app code.
 export * from './test-server';
+export * from './reflection-client';
+export * from './otlp-receiver';
+export * from './grpcurl';

@@ -2,7 +2,7 @@
 // and the same @switchyard/* path aliases as tsconfig.base.json.
 const path = require('node:path');
 
-const workspaceRoot = path.resolve(__dirname, '../..');
+const workspaceRoot = __dirname;
 
 module.exports = {
   testEnvironment: 'node',
