@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
-import { connectReflection, findGrpcurl, runGrpcurl, startOtlpReceiver, type OtlpReceiver, type ReflectionClient } from '@switchyard/testing';
+import { connectReflection, findGrpcurl, runGrpcurl, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan, type ReflectionConnection } from '@switchyard/testing';
 import { freePort } from './free-port';
 import { LocalStack } from './local-stack';
 import { createScratchDatabase } from './postgres-database';
@@ -28,15 +28,19 @@ describe('Switchyard end to end', () => {
   let receiver: OtlpReceiver;
   let database: { url: string; drop: () => Promise<void> };
   let dataDir: string;
-  const clients: ReflectionClient[] = [];
+  const clients: ReflectionConnection[] = [];
+  // invoke's answer as plain proto3 JSON (what grpcurl prints).
+  const asJson = (connection: ReflectionConnection) => ({
+    call: async (method: string, request: object) => (await connection.invoke(method, request)).json as unknown,
+  });
   const connect = async (address: string) => {
-    const client = await connectReflection(address);
+    const client = connectReflection(address);
     clients.push(client);
-    return client;
+    return Object.assign(client, asJson(client));
   };
   const resolveInstances = async (serviceName: string) => {
     const registry = await connect(stack.address('registry'));
-    const response = (await registry.invoke('switchyard.registry.v1.RegistryService/Resolve', { serviceName })) as {
+    const response = (await registry.call('switchyard.registry.v1.RegistryService/Resolve', { serviceName })) as {
       instances?: { address: string; state: string }[];
     };
     return response.instances ?? [];
@@ -93,11 +97,11 @@ describe('Switchyard end to end', () => {
     const order = await connect(stack.address('order'));
     const gateway = await connect(stack.address('gateway'));
     const email = `ada-${Date.now()}@example.com`;
-    const created = (await user.invoke('switchyard.user.v1.UserService/CreateUser', { name: 'Ada Lovelace', email })) as { user: { id: string; email: string } };
+    const created = (await user.call('switchyard.user.v1.UserService/CreateUser', { name: 'Ada Lovelace', email })) as { user: { id: string; email: string } };
     expect(created.user.email).toBe(email);
     const userId = created.user.id;
 
-    const orderResponse = (await order.invoke('switchyard.order.v1.OrderService/CreateOrder', {
+    const orderResponse = (await order.call('switchyard.order.v1.OrderService/CreateOrder', {
       userId,
       items: [{ sku: 'analytical-engine', quantity: 1, unitPriceCents: '125000' }, { sku: 'punch-card', quantity: 10, unitPriceCents: '25' }],
       requestId: `e2e-${userId}`,
@@ -105,7 +109,7 @@ describe('Switchyard end to end', () => {
     expect(orderResponse.order.totalCents).toBe('125250');
     expect(orderResponse.order.createTime).toMatch(/^\d{4}-\d\d-\d\dT/);
 
-    const aggregate = (await gateway.invoke('switchyard.gateway.v1.GatewayService/GetUserWithOrders', { userId })) as {
+    const aggregate = (await gateway.call('switchyard.gateway.v1.GatewayService/GetUserWithOrders', { userId })) as {
       user: { id: string };
       orders: { id: string }[];
       partialFailures?: unknown[];
@@ -115,28 +119,27 @@ describe('Switchyard end to end', () => {
     expect(aggregate.partialFailures ?? []).toEqual([]);
 
     // The gateway's SERVER span starts the trace; order and user join it, parent to child.
-    const gatewaySpan = (
-      await receiver.waitForSpans((s) => s.name === 'switchyard.gateway.v1.GatewayService/GetUserWithOrders' && s.kind === 'SERVER', 10_000)
-    )[0];
+    const isGatewayServerSpan = (s: ReceivedSpan) => s.name === 'switchyard.gateway.v1.GatewayService/GetUserWithOrders' && s.kindName === 'SERVER';
+    await receiver.waitForSpans((spans) => spans.some(isGatewayServerSpan), 10_000);
+    const gatewaySpan = receiver.spans.find(isGatewayServerSpan)!;
     const traceId = gatewaySpan.traceId;
-    const inTrace = await receiver.waitForSpans(
-      (s) => s.traceId === traceId && s.kind === 'SERVER' && (s.name.endsWith('UserService/GetUser') || s.name.endsWith('OrderService/ListOrders')),
-      10_000,
-      2,
-    );
+    const isDownstreamServerSpan = (s: ReceivedSpan) =>
+      s.traceId === traceId && s.kindName === 'SERVER' && (s.name.endsWith('UserService/GetUser') || s.name.endsWith('OrderService/ListOrders'));
+    await receiver.waitForSpans((spans) => spans.filter(isDownstreamServerSpan).length === 2, 10_000);
+    const inTrace = receiver.spans.filter(isDownstreamServerSpan);
     const all = receiver.spans.filter((s) => s.traceId === traceId);
     const byId = new Map(all.map((s) => [s.spanId, s]));
     const services = new Set(all.map((s) => s.resource['service.name']));
     expect(services).toEqual(new Set(['gateway', 'order', 'user']));
     for (const serverSpan of inTrace) {
       const client = byId.get(serverSpan.parentSpanId);
-      expect(client).toMatchObject({ kind: 'CLIENT', name: serverSpan.name });
+      expect(client).toMatchObject({ kindName: 'CLIENT', name: serverSpan.name });
       expect(client?.resource['service.name']).toBe('gateway');
       expect(byId.get(client!.parentSpanId)?.spanId).toBe(gatewaySpan.spanId);
       expect(serverSpan.attributes).toMatchObject({ 'rpc.system': 'grpc', 'rpc.grpc.status_code': 0 });
     }
     // The order service's own check of the user was traced too, in its own trace from CreateOrder.
-    expect(receiver.spans.some((s) => s.kind === 'CLIENT' && s.name.endsWith('UserService/GetUser') && s.resource['service.name'] === 'order')).toBe(true);
+    expect(receiver.spans.some((s) => s.kindName === 'CLIENT' && s.name.endsWith('UserService/GetUser') && s.resource['service.name'] === 'order')).toBe(true);
   });
 
   it('answers bad input with the right status', async () => {

@@ -20,6 +20,8 @@ export interface StartServiceOptions {
   register?: boolean;
   /** Registry metadata of this instance (e.g. a canary label). */
   metadata?: Record<string, string>;
+  /** Ends server streams that would otherwise never finish (Watch), so the stop need not wait them out. */
+  endStreams?: () => void;
   /** Releases what main opened (databases, clients) once no call runs any more. */
   onShutdown?: () => Promise<void> | void;
   /** Exit the process after a signal-triggered stop. Default true; tests in-process turn it off. */
@@ -92,6 +94,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       logger.info({ reason }, `${config.app} stopping`);
       for (const name of ['', ...serviceNames]) health.setStatus(name, 'NOT_SERVING');
       await registration?.stop();
+      options.endStreams?.();
       await shutdownWithin(server, config.shutdownTimeoutMs, logger);
       await options.onShutdown?.();
       await telemetry.shutdown();

@@ -1,0 +1,28 @@
+import { createLogger, loadServiceConfig, millisecondsVariable, parseEnv, runMain, startService, startTelemetry } from '@switchyard/runtime';
+import { DEFAULT_SWEEP_INTERVAL_MS, startEvictionSweep } from './eviction-sweep';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_LEASE_TTL_MS, LeaseTable } from './lease-table';
+import { createRegistryService } from './registry-handlers';
+
+runMain(async () => {
+  const config = loadServiceConfig('registry');
+  const leases = parseEnv({
+    LEASE_TTL_MS: millisecondsVariable(DEFAULT_LEASE_TTL_MS),
+    HEARTBEAT_INTERVAL_MS: millisecondsVariable(DEFAULT_HEARTBEAT_INTERVAL_MS),
+    EVICTION_SWEEP_MS: millisecondsVariable(DEFAULT_SWEEP_INTERVAL_MS),
+  });
+  const telemetry = startTelemetry({ serviceName: 'registry', serviceVersion: config.version });
+  const logger = createLogger({ service: 'registry', level: config.logLevel, format: config.logFormat, base: { instance_id: telemetry.instanceId } });
+  const store = new LeaseTable({ leaseTtlMs: leases.LEASE_TTL_MS, heartbeatIntervalMs: leases.HEARTBEAT_INTERVAL_MS });
+  const stopSweep = startEvictionSweep(store, leases.EVICTION_SWEEP_MS, logger);
+  const shutdown = new AbortController();
+  await startService({
+    config,
+    logger,
+    telemetry,
+    // The registry is where others register; it does not register with itself.
+    register: false,
+    services: [createRegistryService({ store, token: config.registryToken, shutdownSignal: shutdown.signal })],
+    onShutdown: () => stopSweep(),
+    endStreams: () => shutdown.abort(),
+  });
+});
