@@ -1,4 +1,4 @@
-import { createLogger, loadServiceConfig, millisecondsVariable, parseEnv, runMain, startService, startTelemetry } from '@switchyard/runtime';
+import { ConfigError, createLogger, loadServiceConfig, millisecondsVariable, parseEnv, runMain, startService, startTelemetry } from '@switchyard/runtime';
 import { DEFAULT_SWEEP_INTERVAL_MS, startEvictionSweep } from './eviction-sweep';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_LEASE_TTL_MS, LeaseTable } from './lease-table';
 import { createRegistryService } from './registry-handlers';
@@ -10,6 +10,11 @@ runMain(async () => {
     HEARTBEAT_INTERVAL_MS: millisecondsVariable(DEFAULT_HEARTBEAT_INTERVAL_MS),
     EVICTION_SWEEP_MS: millisecondsVariable(DEFAULT_SWEEP_INTERVAL_MS),
   });
+  if (leases.HEARTBEAT_INTERVAL_MS >= leases.LEASE_TTL_MS) {
+    throw new ConfigError(
+      `invalid configuration:\n  HEARTBEAT_INTERVAL_MS=${leases.HEARTBEAT_INTERVAL_MS} must be shorter than LEASE_TTL_MS=${leases.LEASE_TTL_MS} (three beats per TTL is the default)`,
+    );
+  }
   const telemetry = startTelemetry({ serviceName: 'registry', serviceVersion: config.version });
   const logger = createLogger({ service: 'registry', level: config.logLevel, format: config.logFormat, base: { instance_id: telemetry.instanceId } });
   const store = new LeaseTable({ leaseTtlMs: leases.LEASE_TTL_MS, heartbeatIntervalMs: leases.HEARTBEAT_INTERVAL_MS });
@@ -21,6 +26,7 @@ runMain(async () => {
     telemetry,
     // The registry is where others register; it does not register with itself.
     register: false,
+    quietMethods: ['/switchyard.registry.v1.RegistryService/Heartbeat'],
     services: [createRegistryService({ store, token: config.registryToken, shutdownSignal: shutdown.signal })],
     onShutdown: () => stopSweep(),
     endStreams: () => shutdown.abort(),

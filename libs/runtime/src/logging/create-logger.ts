@@ -26,7 +26,7 @@ export function createLogger(options: LoggerOptions): Logger {
     },
   };
   if (options.format === 'pretty') {
-    return pino(settings, pretty({ colorize: process.stdout.isTTY, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' }));
+    return pino(settings, pretty({ colorize: process.stdout.isTTY, singleLine: true, ignore: 'pid,hostname,service,instance_id', translateTime: 'SYS:HH:MM:ss.l' }));
   }
   return pino(settings);
 }

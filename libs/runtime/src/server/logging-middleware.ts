@@ -5,8 +5,9 @@ import type { ServerMiddleware } from './server-middleware';
 /**
  * One log line per call: method, status, duration and peer (trace_id/span_id come from the
  * logger's mixin). Server faults log at error with the real cause, which the client never sees.
+ * `debugMethods` (e.g. heartbeats, every 2 s per instance) log at debug so they do not drown the rest.
  */
-export function loggingMiddleware(logger: Logger): ServerMiddleware {
+export function loggingMiddleware(logger: Logger, options: { debugMethods?: ReadonlySet<string> } = {}): ServerMiddleware {
   return async (call, next) => {
     const started = process.hrtime.bigint();
     const outcome = await next();
@@ -20,6 +21,8 @@ export function loggingMiddleware(logger: Logger): ServerMiddleware {
     };
     if (outcome.code === Status.INTERNAL || outcome.code === Status.UNKNOWN) {
       logger.error({ ...line, err: outcome.error?.cause ?? outcome.error }, 'rpc failed');
+    } else if (options.debugMethods?.has(call.method)) {
+      logger.debug(line, 'rpc');
     } else {
       logger.info(line, 'rpc');
     }

@@ -8,6 +8,7 @@ import type { Telemetry } from '../telemetry/start-telemetry';
 import { loggingMiddleware } from './logging-middleware';
 import { addReflection } from './reflection';
 import { serve } from './serve';
+import type { ServerMiddleware } from './server-middleware';
 import type { ServiceRegistration } from './service-handlers';
 import { tracingMiddleware } from './tracing-middleware';
 
@@ -20,6 +21,11 @@ export interface StartServiceOptions {
   register?: boolean;
   /** Registry metadata of this instance (e.g. a canary label). */
   metadata?: Record<string, string>;
+  /**
+   * Methods called so often that a span and an info line each would bury the calls that matter
+   * (registry heartbeats): not traced, logged at debug. Full paths, `/pkg.Service/Method`.
+   */
+  quietMethods?: string[];
   /** Ends server streams that would otherwise never finish (Watch), so the stop need not wait them out. */
   endStreams?: () => void;
   /** Releases what main opened (databases, clients) once no call runs any more. */
@@ -38,6 +44,10 @@ export interface RunningService {
 
 const HEALTH_SERVICE = 'grpc.health.v1.Health';
 const REFLECTION_SERVICES = ['grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'];
+
+function unlessQuiet(quietMethods: ReadonlySet<string>, middleware: ServerMiddleware): ServerMiddleware {
+  return (call, next) => (quietMethods.has(call.method) ? next() : middleware(call, next));
+}
 
 function shutdownWithin(server: Server, timeoutMs: number, logger: Logger): Promise<void> {
   return new Promise((resolve) => {
@@ -61,11 +71,12 @@ function shutdownWithin(server: Server, timeoutMs: number, logger: Logger): Prom
 export async function startService(options: StartServiceOptions): Promise<RunningService> {
   const { config, logger, telemetry } = options;
   const serviceNames = options.services.map((service) => service.name);
+  const quietMethods = new Set(options.quietMethods);
   const health = new HealthImplementation(Object.fromEntries(['', ...serviceNames].map((name) => [name, 'NOT_SERVING' as const])));
   const { server, port } = await serve(options.services, {
     host: config.grpcHost,
     port: config.grpcPort,
-    middleware: [tracingMiddleware, loggingMiddleware(logger)],
+    middleware: [unlessQuiet(quietMethods, tracingMiddleware), loggingMiddleware(logger, { debugMethods: quietMethods })],
     configure: (server) => {
       health.addToServer(server);
       addReflection(server, { descriptorSetBase64, services: [...serviceNames, HEALTH_SERVICE, ...REFLECTION_SERVICES] });
