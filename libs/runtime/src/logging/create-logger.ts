@@ -15,7 +15,7 @@ export interface LoggerOptions {
  * pino with trace_id/span_id on every line written inside a traced call (through `mixin`, so no
  * call site has to pass them), JSON by default and pretty for people at a terminal.
  */
-export function createLogger(options: LoggerOptions): Logger {
+export function createLogger(options: LoggerOptions, destination?: pino.DestinationStream): Logger {
   const settings: pino.LoggerOptions = {
     level: options.level,
     base: { service: options.service, pid: process.pid, ...options.base },
@@ -28,7 +28,7 @@ export function createLogger(options: LoggerOptions): Logger {
   if (options.format === 'pretty') {
     return pino(settings, pretty({ colorize: process.stdout.isTTY, singleLine: true, ignore: 'pid,hostname,service,instance_id', translateTime: 'SYS:HH:MM:ss.l' }));
   }
-  return pino(settings);
+  return destination ? pino(settings, destination) : pino(settings);
 }
 
 export type { Logger };
