@@ -1,14 +1,4 @@
-import { descriptorSetBase64 } from '@switchyard/proto';
-import {
-  createClientFactory,
-  createLogger,
-  idempotentMethodPaths,
-  loadServiceConfig,
-  registerRegistryResolver,
-  runMain,
-  startService,
-  startTelemetry,
-} from '@switchyard/runtime';
+import { createAppContext, createPeerClients, runMain, startService } from '@switchyard/runtime';
 import { openDatabase } from '@switchyard/storage';
 import { grpcUserDirectory } from './grpc-user-directory';
 import { createKyselyOrderRepository } from './kysely-order-repository';
@@ -17,15 +7,9 @@ import type { OrderDatabase } from './order-schema';
 import { createOrderService } from './order-service';
 
 runMain(async () => {
-  const config = loadServiceConfig('order');
-  const telemetry = startTelemetry({ serviceName: 'order', serviceVersion: config.version });
-  const logger = createLogger({ service: 'order', level: config.logLevel, format: config.logFormat, base: { instance_id: telemetry.instanceId } });
-  registerRegistryResolver({ registryAddress: config.registryAddress, logger });
-  const clients = createClientFactory({
-    logger,
-    defaultDeadlineMs: config.defaultDeadlineMs,
-    idempotentMethods: idempotentMethodPaths(descriptorSetBase64),
-  });
+  const app = createAppContext('order');
+  const { config, logger } = app;
+  const clients = createPeerClients(app);
   const db = await openDatabase<OrderDatabase>({
     serviceName: 'order',
     dataDir: config.dataDir,
@@ -34,12 +18,8 @@ runMain(async () => {
     logger,
   });
   await startService({
-    config,
-    logger,
-    telemetry,
-    services: [
-      createOrderService({ orders: createKyselyOrderRepository(db), users: grpcUserDirectory(clients, 'registry:///user'), logger }),
-    ],
+    ...app,
+    services: [createOrderService({ orders: createKyselyOrderRepository(db), users: grpcUserDirectory(clients, 'registry:///user'), logger })],
     onShutdown: async () => {
       clients.close();
       await db.destroy();

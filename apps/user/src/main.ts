@@ -1,4 +1,4 @@
-import { createLogger, loadServiceConfig, runMain, startService, startTelemetry } from '@switchyard/runtime';
+import { createAppContext, runMain, startService } from '@switchyard/runtime';
 import { openDatabase } from '@switchyard/storage';
 import { createKyselyUserRepository } from './kysely-user-repository';
 import { userMigrations } from './user-migrations';
@@ -6,9 +6,8 @@ import type { UserDatabase } from './user-schema';
 import { createUserService } from './user-service';
 
 runMain(async () => {
-  const config = loadServiceConfig('user');
-  const telemetry = startTelemetry({ serviceName: 'user', serviceVersion: config.version });
-  const logger = createLogger({ service: 'user', level: config.logLevel, format: config.logFormat, base: { instance_id: telemetry.instanceId } });
+  const app = createAppContext('user');
+  const { config, logger } = app;
   const db = await openDatabase<UserDatabase>({
     serviceName: 'user',
     dataDir: config.dataDir,
@@ -17,9 +16,7 @@ runMain(async () => {
     logger,
   });
   await startService({
-    config,
-    logger,
-    telemetry,
+    ...app,
     services: [createUserService({ users: createKyselyUserRepository(db) })],
     onShutdown: () => db.destroy(),
   });

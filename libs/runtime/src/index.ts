@@ -15,12 +15,20 @@ export { tracingMiddleware } from './server/tracing-middleware';
 export { loggingMiddleware } from './server/logging-middleware';
 export { startService, type RunningService, type StartServiceOptions } from './server/start-service';
 export { runMain } from './server/run-main';
+export { createAppContext, type AppContext } from './server/app-context';
+export { addReflection, type ReflectionOptions } from './server/reflection';
 export { isStatusError, statusError, toStatusError, type StatusError } from './errors/status-mapping';
 
 // registry (registration, watcher, resolver)
+export { startRegistration, type Registration, type RegistrationOptions } from './registry/registration';
+export { RegistryWatcher, type RegistryWatcherOptions, type InstancesListener, type WatchErrorListener, type WatchClient } from './registry/registry-watcher';
+export { registerRegistryResolver, type RegistryResolverOptions, type RegistryResolverRegistration } from './registry/registry-resolver';
+export { createSharedWatchers, type InstanceWatch, type WatcherSource } from './registry/shared-watchers';
+export type { BackoffOptions } from './registry/reconnect-backoff';
 
 // client
 export { createClientFactory, type ClientFactory, type ClientFactoryOptions } from './client/client-factory';
+export { createPeerClients } from './client/peer-clients';
 export { callUnary, type UnaryCallOptions } from './client/call-unary';
 export { deadlineInterceptor, type DeadlineOptions } from './client/deadline-interceptor';
 export { retryInterceptor, backoffDelayMs, DEFAULT_RETRY_POLICY, type RetryPolicy } from './client/retry-interceptor';
@@ -29,7 +37,7 @@ export { loggingInterceptor } from './client/logging-interceptor';
 export { idempotentMethodPaths } from './client/method-idempotency';
 
 // config, logging, telemetry
-export { ConfigError, parseEnv } from './config/env-config';
+export { ConfigError, hostPortVariable, millisecondsVariable, parseEnv, portVariable } from './config/env-config';
 export { DEFAULT_PORTS, loadServiceConfig, type AppName, type ServiceConfig } from './config/service-config';
 export { createLogger, type Logger, type LoggerOptions } from './logging/create-logger';
 export { startTelemetry, type Telemetry, type TelemetryOptions } from './telemetry/start-telemetry';

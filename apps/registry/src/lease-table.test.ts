@@ -1,0 +1,125 @@
+import { NotFoundError } from '@switchyard/runtime';
+import { LeaseTable } from './lease-table';
+import type { StoreEvent } from './registry-store';
+
+function fakeClock(start = 1_000_000) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => (now += ms) };
+}
+
+function table(clock = fakeClock()) {
+  let next = 0;
+  return { clock, store: new LeaseTable({ now: clock.now, newId: () => `i${++next}` }) };
+}
+
+const user = { serviceName: 'user', address: '10.0.0.1:50052', version: '1.0.0' };
+
+describe('LeaseTable', () => {
+  it('registers SERVING with a 6 s lease by default and asks for 2 s heartbeats', () => {
+    const { clock, store } = table();
+    const instance = store.register(user);
+    expect(instance).toMatchObject({ instanceId: 'i1', state: 'SERVING', registeredAt: clock.now(), leaseExpiresAt: clock.now() + 6000 });
+    expect(store.leaseTtlMs).toBe(6000);
+    expect(store.heartbeatIntervalMs).toBe(2000);
+    expect(store.resolve('user').map((i) => i.instanceId)).toEqual(['i1']);
+    expect(store.resolve('order')).toEqual([]);
+  });
+
+  it('hides an instance the moment its lease expires, and a heartbeat then answers NotFound', () => {
+    const { clock, store } = table();
+    store.register(user);
+    clock.advance(5999);
+    expect(store.resolve('user')).toHaveLength(1);
+    clock.advance(1);
+    expect(store.resolve('user')).toEqual([]);
+    expect(store.listServices()).toEqual([]);
+    expect(() => store.heartbeat('i1')).toThrow(NotFoundError);
+  });
+
+  it('renews the lease on heartbeat, from the time of the heartbeat', () => {
+    const { clock, store } = table();
+    store.register(user);
+    clock.advance(4000);
+    expect(store.heartbeat('i1').leaseExpiresAt).toBe(clock.now() + 6000);
+    clock.advance(5000); // 9 s after registering: alive only thanks to the renewal
+    expect(store.resolve('user')).toHaveLength(1);
+  });
+
+  it('throws NotFound for an id it never issued', () => {
+    const { store } = table();
+    expect(() => store.heartbeat('nope')).toThrow(new NotFoundError('instance', 'nope'));
+  });
+
+  it('sweep removes only expired leases, returns them and tells watchers', () => {
+    const { clock, store } = table();
+    store.register(user);
+    clock.advance(3000);
+    store.register({ ...user, address: '10.0.0.2:50052' });
+    const events: StoreEvent[] = [];
+    store.watch('user', (event) => events.push(event));
+    clock.advance(3000);
+    expect(store.sweep().map((i) => i.instanceId)).toEqual(['i1']);
+    expect(store.sweep()).toEqual([]);
+    expect(events.map((e) => e.type)).toEqual(['snapshot', 'remove']);
+    expect(events[1]).toMatchObject({ type: 'remove', instance: { instanceId: 'i1' } });
+    expect(store.listServices()).toEqual([{ serviceName: 'user', instanceCount: 1 }]);
+  });
+
+  it('deregister removes at once, tells watchers once, and is idempotent', () => {
+    const { store } = table();
+    store.register(user);
+    const events: StoreEvent[] = [];
+    store.watch('user', (event) => events.push(event));
+    store.deregister('i1');
+    store.deregister('i1');
+    store.deregister('never-existed');
+    expect(store.resolve('user')).toEqual([]);
+    expect(events.map((e) => e.type)).toEqual(['snapshot', 'remove']);
+  });
+
+  it('watch gives a snapshot first, then upserts and removes of that service only, until unsubscribed', () => {
+    const { store } = table();
+    store.register(user);
+    const events: StoreEvent[] = [];
+    const unsubscribe = store.watch('user', (event) => events.push(event));
+    store.register({ ...user, serviceName: 'order', address: '10.0.0.9:50053' });
+    store.register({ ...user, address: '10.0.0.2:50052' });
+    store.heartbeat('i1'); // a renewal is not a change
+    store.heartbeat('i1', 'DRAINING');
+    unsubscribe();
+    store.deregister('i3');
+    expect(events).toEqual([
+      { type: 'snapshot', instances: [expect.objectContaining({ instanceId: 'i1' })] },
+      { type: 'upsert', instance: expect.objectContaining({ instanceId: 'i3' }) },
+      { type: 'upsert', instance: expect.objectContaining({ instanceId: 'i1', state: 'DRAINING' }) },
+    ]);
+  });
+
+  it('registering an address again replaces the earlier instance at that address', () => {
+    const { store } = table();
+    store.register(user);
+    const events: StoreEvent[] = [];
+    store.watch('user', (event) => events.push(event));
+    store.register(user);
+    expect(store.resolve('user').map((i) => i.instanceId)).toEqual(['i2']);
+    expect(events.slice(1).map((e) => [e.type, 'instance' in e ? e.instance.instanceId : ''])).toEqual([
+      ['remove', 'i1'],
+      ['upsert', 'i2'],
+    ]);
+  });
+
+  it('lists services with their live instance counts, by name', () => {
+    const { store } = table();
+    store.register({ ...user, serviceName: 'user' });
+    store.register({ ...user, serviceName: 'order', address: '10.0.0.5:1' });
+    store.register({ ...user, serviceName: 'order', address: '10.0.0.6:1' });
+    expect(store.listServices()).toEqual([
+      { serviceName: 'order', instanceCount: 2 },
+      { serviceName: 'user', instanceCount: 1 },
+    ]);
+  });
+
+  it('refuses a heartbeat interval that is not shorter than the TTL', () => {
+    expect(() => new LeaseTable({ leaseTtlMs: 1000, heartbeatIntervalMs: 1000 })).toThrow(/shorter than the lease TTL/);
+  });
+});

@@ -1,0 +1,131 @@
+import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { registryV1 } from '@switchyard/proto';
+import { startRegistration, type Registration } from '@switchyard/runtime';
+import pino from 'pino';
+import { eventually, freePort, startRegistry, type TestRegistry } from './registry-server.test-support';
+
+interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+function capturingLogger() {
+  const lines: LogLine[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
+  return { logger, lines };
+}
+
+const WARN = 40;
+const fast = { retryBackoff: { initialMs: 20, maxMs: 100 } };
+const app = { serviceName: 'user', address: '127.0.0.1:50052', version: '1.0.0' };
+
+describe('startRegistration against a real registry', () => {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  const track = <T extends Registration | TestRegistry>(thing: T): T => {
+    cleanups.push(() => thing.stop());
+    return thing;
+  };
+
+  it('keeps trying while the registry is down and registers once it comes up, warning once', async () => {
+    const port = await freePort();
+    const registryAddress = `127.0.0.1:${port}`;
+    const { logger, lines } = capturingLogger();
+    const registration = track(startRegistration({ ...app, ...fast, registryAddress, logger }));
+
+    // Several attempts fail; only the first says so at warn, naming the registry.
+    await eventually(() => lines.filter((l) => l.msg.includes('failed again')).length >= 3, 3000, 'repeated attempts');
+    const warnings = lines.filter((l) => l.level >= WARN);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].msg).toContain(registryAddress);
+    expect(registration.instanceId()).toBeUndefined();
+
+    const registry = track(await startRegistry({ port }));
+    await registration.registered;
+    expect(registry.store.resolve('user').map((i) => [i.instanceId, i.address])).toEqual([[registration.instanceId(), app.address]]);
+  });
+
+  it('registers again at once when a fresh, empty registry replaces the old one', async () => {
+    const first = await startRegistry({ heartbeatIntervalMs: 100, leaseTtlMs: 2000 });
+    const registration = track(startRegistration({ ...app, ...fast, registryAddress: first.address, logger: pino({ level: 'silent' }) }));
+    await registration.registered;
+    const firstId = registration.instanceId();
+    first.stop();
+
+    const second = track(await startRegistry({ port: first.port, heartbeatIntervalMs: 100, leaseTtlMs: 2000 }));
+    const [instance] = await eventually(() => {
+      const found = second.store.resolve('user');
+      return found.length > 0 && found;
+    }, 3000, 'registration with the new registry');
+    expect(instance.instanceId).not.toBe(firstId);
+    expect(instance.instanceId).toBe(registration.instanceId());
+  });
+
+  it('heartbeats keep the lease alive past its TTL, and stop() deregisters at once', async () => {
+    const registry = track(await startRegistry({ heartbeatIntervalMs: 100, leaseTtlMs: 300 }));
+    const registration = startRegistration({ ...app, ...fast, registryAddress: registry.address, logger: pino({ level: 'silent' }) });
+    await registration.registered;
+    const id = registration.instanceId();
+    await new Promise((resolve) => setTimeout(resolve, 700)); // more than two TTLs
+    expect(registry.store.resolve('user').map((i) => i.instanceId)).toEqual([id]);
+
+    const started = Date.now();
+    await registration.stop();
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(registry.store.resolve('user')).toEqual([]); // gone now, not at the end of the lease
+    expect(registration.instanceId()).toBeUndefined();
+  });
+
+  it('stop() returns within its bound when the registry is gone', async () => {
+    const registry = await startRegistry();
+    const registration = startRegistration({ ...app, ...fast, registryAddress: registry.address, logger: pino({ level: 'silent' }), stopTimeoutMs: 300 });
+    await registration.registered;
+    registry.stop();
+    const started = Date.now();
+    await registration.stop();
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('setState tells the registry (DRAINING) with the next heartbeat, at once', async () => {
+    const registry = track(await startRegistry());
+    const registration = track(startRegistration({ ...app, ...fast, registryAddress: registry.address, logger: pino({ level: 'silent' }) }));
+    await registration.registered;
+    await registration.setState(registryV1.InstanceState.INSTANCE_STATE_DRAINING);
+    expect(registry.store.resolve('user')[0].state).toBe('DRAINING');
+  });
+
+  it('sends the token to a registry that requires one', async () => {
+    const registry = track(await startRegistry({ token: 's3cret' }));
+    const refused = capturingLogger();
+    const without = track(startRegistration({ ...app, ...fast, registryAddress: registry.address, logger: refused.logger }));
+    const withToken = track(startRegistration({ ...app, ...fast, address: '127.0.0.1:50099', registryAddress: registry.address, token: 's3cret', logger: pino({ level: 'silent' }) }));
+    await withToken.registered;
+    await eventually(() => refused.lines.some((l) => l.msg.includes('check REGISTRY_TOKEN')), 2000, 'the token error');
+    expect(without.instanceId()).toBeUndefined();
+    expect(registry.store.resolve('user').map((i) => i.address)).toEqual(['127.0.0.1:50099']);
+  });
+
+  it('evicts an instance that stops heartbeating within TTL + 1 s', async () => {
+    const leaseTtlMs = 600;
+    const registry = track(await startRegistry({ heartbeatIntervalMs: 200, leaseTtlMs, sweepIntervalMs: 250 }));
+    const client = new registryV1.RegistryServiceClient(registry.address, credentials.createInsecure());
+    cleanups.push(() => client.close());
+    // Registers once and never heartbeats: a process that died.
+    const registeredAt = await new Promise<number>((resolve, reject) =>
+      client.register(registryV1.RegisterRequest.fromPartial(app), (error: ServiceError | null) => (error ? reject(error) : resolve(Date.now()))),
+    );
+    const removals: number[] = [];
+    const stream = client.watch({ serviceName: 'user' });
+    cleanups.push(() => stream.cancel());
+    stream.on('error', () => undefined);
+    stream.on('data', (message: registryV1.WatchResponse) => {
+      if (message.type === registryV1.WatchEventType.WATCH_EVENT_TYPE_REMOVE) removals.push(Date.now());
+    });
+    const removedAt = await eventually(() => removals[0], leaseTtlMs + 2000, 'the eviction');
+    expect(removedAt - registeredAt).toBeGreaterThanOrEqual(leaseTtlMs - 50);
+    expect(removedAt - registeredAt).toBeLessThan(leaseTtlMs + 1000);
+  });
+});

@@ -1,0 +1,113 @@
+import type { Metadata } from '@grpc/grpc-js';
+import { registryV1 } from '@switchyard/proto';
+import { defineService, type ServiceRegistration } from '@switchyard/runtime';
+import { requireBearerToken } from './bearer-token';
+import type { InstanceRecord, RegistryStore, StoreEvent } from './registry-store';
+import { parseHeartbeatRequest, parseRegisterRequest, requireInstanceId, requireServiceName } from './request-validation';
+
+export interface RegistryServiceOptions {
+  store: RegistryStore;
+  /** When set, Register, Heartbeat and Deregister need `authorization: Bearer <token>`; reads stay open. */
+  token?: string;
+  /** Aborting it ends every open Watch stream (with OK), e.g. when the registry shuts down. */
+  shutdownSignal?: AbortSignal;
+}
+
+const { InstanceState, WatchEventType } = registryV1;
+
+function toDuration(ms: number): { seconds: number; nanos: number } {
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
+}
+
+function toInstance(record: InstanceRecord): registryV1.Instance {
+  return {
+    instanceId: record.instanceId,
+    serviceName: record.serviceName,
+    address: record.address,
+    version: record.version,
+    metadata: { ...record.metadata },
+    state: record.state === 'DRAINING' ? InstanceState.INSTANCE_STATE_DRAINING : InstanceState.INSTANCE_STATE_SERVING,
+    zone: record.zone,
+    registerTime: new Date(record.registeredAt),
+    leaseExpireTime: new Date(record.leaseExpiresAt),
+  };
+}
+
+function toWatchResponse(event: StoreEvent): registryV1.WatchResponse {
+  switch (event.type) {
+    case 'snapshot':
+      return { type: WatchEventType.WATCH_EVENT_TYPE_SNAPSHOT, instances: event.instances.map(toInstance) };
+    case 'upsert':
+      return { type: WatchEventType.WATCH_EVENT_TYPE_UPSERT, instances: [toInstance(event.instance)] };
+    case 'remove':
+      return { type: WatchEventType.WATCH_EVENT_TYPE_REMOVE, instances: [toInstance(event.instance)] };
+  }
+}
+
+function untilAborted(...maybeSignals: (AbortSignal | undefined)[]): Promise<void> {
+  const signals = maybeSignals.filter((signal): signal is AbortSignal => signal !== undefined);
+  return new Promise((resolve) => {
+    if (signals.some((signal) => signal.aborted)) return resolve();
+    const done = () => {
+      for (const signal of signals) signal.removeEventListener('abort', done);
+      resolve();
+    };
+    for (const signal of signals) signal.addEventListener('abort', done);
+  });
+}
+
+/** The RegistryService handlers over a store: the transport face of the registry, nothing more. */
+export function createRegistryService(options: RegistryServiceOptions): ServiceRegistration {
+  const { store, token } = options;
+  const authorize = (metadata: Metadata) => {
+    if (token !== undefined && token !== '') requireBearerToken(metadata, token);
+  };
+
+  return defineService('switchyard.registry.v1.RegistryService', registryV1.RegistryServiceService, {
+    async register(request, ctx) {
+      authorize(ctx.metadata);
+      const instance = await store.register(parseRegisterRequest(request));
+      return {
+        instance: toInstance(instance),
+        leaseTtl: toDuration(store.leaseTtlMs),
+        heartbeatInterval: toDuration(store.heartbeatIntervalMs),
+      };
+    },
+
+    async heartbeat(request, ctx) {
+      authorize(ctx.metadata);
+      const { instanceId, state } = parseHeartbeatRequest(request);
+      const instance = await store.heartbeat(instanceId, state);
+      return { leaseExpireTime: new Date(instance.leaseExpiresAt) };
+    },
+
+    async deregister(request, ctx) {
+      authorize(ctx.metadata);
+      requireInstanceId(request.instanceId);
+      await store.deregister(request.instanceId);
+      return {};
+    },
+
+    async resolve(request) {
+      requireServiceName(request.serviceName);
+      return { instances: (await store.resolve(request.serviceName)).map(toInstance) };
+    },
+
+    async listServices() {
+      return { services: await store.listServices() };
+    },
+
+    async watch(request, ctx) {
+      requireServiceName(request.serviceName);
+      // The store calls back with the snapshot first, synchronously, then with every change.
+      const unsubscribe = store.watch(request.serviceName, (event) => {
+        if (!ctx.signal.aborted) ctx.send(toWatchResponse(event));
+      });
+      try {
+        await untilAborted(ctx.signal, options.shutdownSignal);
+      } finally {
+        unsubscribe();
+      }
+    },
+  });
+}

@@ -1,0 +1,62 @@
+// The registry's storage contract. The in-memory LeaseTable implements it; an etcd store (leases
+// and watches) can replace it for several stateless registry replicas. Results may be promises so
+// that a remote store fits the same shape; the handlers always await them.
+
+export type InstanceState = 'SERVING' | 'DRAINING';
+
+/** One registered, live instance of a service. */
+export interface InstanceRecord {
+  readonly instanceId: string;
+  readonly serviceName: string;
+  /** What clients dial, host:port. */
+  readonly address: string;
+  readonly version: string;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly zone: string;
+  readonly state: InstanceState;
+  /** ms since the epoch */
+  readonly registeredAt: number;
+  /** ms since the epoch; the instance is gone at or after this time unless it heartbeats. */
+  readonly leaseExpiresAt: number;
+}
+
+/** What Register stores, already validated. */
+export interface RegisterInput {
+  serviceName: string;
+  address: string;
+  version: string;
+  metadata?: Record<string, string>;
+  zone?: string;
+  /** Default SERVING. */
+  state?: InstanceState;
+}
+
+export interface ServiceCount {
+  serviceName: string;
+  instanceCount: number;
+}
+
+/** What a watcher of one service sees: a snapshot first, then each change. */
+export type StoreEvent =
+  | { type: 'snapshot'; instances: InstanceRecord[] }
+  | { type: 'upsert'; instance: InstanceRecord }
+  | { type: 'remove'; instance: InstanceRecord };
+
+type Awaitable<T> = T | Promise<T>;
+
+export interface RegistryStore {
+  /** Lease length and the heartbeat interval the registry asks of its instances. */
+  readonly leaseTtlMs: number;
+  readonly heartbeatIntervalMs: number;
+  register(input: RegisterInput): Awaitable<InstanceRecord>;
+  /** Renews the lease (and changes the state when given); throws NotFoundError for unknown or expired ids. */
+  heartbeat(instanceId: string, state?: InstanceState): Awaitable<InstanceRecord>;
+  /** Removes the instance; unknown ids are fine (deregistering twice is not an error). */
+  deregister(instanceId: string): Awaitable<void>;
+  /** The live instances of one service. */
+  resolve(serviceName: string): Awaitable<InstanceRecord[]>;
+  /** Every service with at least one live instance, by name. */
+  listServices(): Awaitable<ServiceCount[]>;
+  /** Calls `listener` with a snapshot of the service at once, then with every change; returns unsubscribe. */
+  watch(serviceName: string, listener: (event: StoreEvent) => void): () => void;
+}

@@ -1,0 +1,73 @@
+import { RegistryWatcher } from '@switchyard/runtime';
+import pino from 'pino';
+import { eventually, startRegistry, type TestRegistry } from './registry-server.test-support';
+
+const fastReconnect = { initialMs: 20, maxMs: 100 };
+const addresses = (watcher: RegistryWatcher) => watcher.instances()?.map((i) => i.address).sort();
+
+describe('RegistryWatcher', () => {
+  let registry: TestRegistry | undefined;
+  let watcher: RegistryWatcher | undefined;
+  afterEach(() => {
+    watcher?.close();
+    registry?.stop();
+  });
+
+  it('follows one service: snapshot, then every change, telling listeners the full list', async () => {
+    registry = await startRegistry();
+    registry.store.register({ serviceName: 'user', address: '10.0.0.1:1', version: '1' });
+    registry.store.register({ serviceName: 'order', address: '10.0.0.9:1', version: '1' });
+    watcher = new RegistryWatcher({ registryAddress: registry.address, serviceName: 'user', logger: pino({ level: 'silent' }) });
+    const seen: string[][] = [];
+    watcher.subscribe((instances) => seen.push(instances.map((i) => i.address)));
+
+    await eventually(() => seen.length === 1, 2000, 'the snapshot');
+    const second = registry.store.register({ serviceName: 'user', address: '10.0.0.2:1', version: '1' });
+    registry.store.heartbeat(second.instanceId, 'DRAINING');
+    registry.store.deregister(second.instanceId);
+    await eventually(() => seen.length === 4, 2000, 'three changes');
+    expect(seen).toEqual([['10.0.0.1:1'], ['10.0.0.1:1', '10.0.0.2:1'], ['10.0.0.1:1', '10.0.0.2:1'], ['10.0.0.1:1']]);
+  });
+
+  it('keeps the last snapshot while the registry is down and catches up when it returns', async () => {
+    registry = await startRegistry();
+    const port = registry.port;
+    registry.store.register({ serviceName: 'user', address: '10.0.0.1:1', version: '1' });
+    watcher = new RegistryWatcher({ registryAddress: registry.address, serviceName: 'user', reconnectBackoff: fastReconnect, logger: pino({ level: 'silent' }) });
+    const errors: Error[] = [];
+    watcher.subscribe(() => undefined, (error) => errors.push(error));
+    await eventually(() => watcher?.instances()?.length === 1, 2000, 'the snapshot');
+
+    registry.stop();
+    await eventually(() => errors.length >= 2, 2000, 'failed reconnects');
+    expect(addresses(watcher)).toEqual(['10.0.0.1:1']); // still there: calls keep flowing
+    expect(watcher.error()).toBeDefined();
+
+    // The registry comes back (empty, then the instances register again, one of them new).
+    registry = await startRegistry({ port });
+    registry.store.register({ serviceName: 'user', address: '10.0.0.1:1', version: '1' });
+    registry.store.register({ serviceName: 'user', address: '10.0.0.3:1', version: '1' });
+    await eventually(() => addresses(watcher!)?.length === 2, 3000, 'the new snapshot');
+    expect(addresses(watcher)).toEqual(['10.0.0.1:1', '10.0.0.3:1']);
+    expect(watcher.error()).toBeUndefined();
+  });
+
+  it('reports an error, with no instances, when the registry was never reachable', async () => {
+    watcher = new RegistryWatcher({ registryAddress: '127.0.0.1:1', serviceName: 'user', reconnectBackoff: fastReconnect });
+    await eventually(() => watcher?.error(), 2000, 'the error');
+    expect(watcher.instances()).toBeUndefined();
+  });
+
+  it('stops following after close()', async () => {
+    registry = await startRegistry();
+    watcher = new RegistryWatcher({ registryAddress: registry.address, serviceName: 'user' });
+    await eventually(() => watcher?.instances(), 2000, 'the snapshot');
+    let calls = 0;
+    watcher.subscribe(() => (calls += 1));
+    watcher.close();
+    registry.store.register({ serviceName: 'user', address: '10.0.0.1:1', version: '1' });
+    // A change the watcher would have seen within a few ms; give it far longer.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(calls).toBe(0);
+  });
+});

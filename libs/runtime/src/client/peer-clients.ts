@@ -1,0 +1,19 @@
+import { descriptorSetBase64 } from '@switchyard/proto';
+import { registerRegistryResolver } from '../registry/registry-resolver';
+import type { AppContext } from '../server/app-context';
+import { createClientFactory, type ClientFactory } from './client-factory';
+import { idempotentMethodPaths } from './method-idempotency';
+
+/**
+ * Clients for calling the other apps: `registry:///<app>` targets resolve through the registry's
+ * Watch stream, every call goes through the interceptor chain, and retries follow the protos'
+ * idempotency levels.
+ */
+export function createPeerClients({ config, logger }: AppContext): ClientFactory {
+  registerRegistryResolver({ registryAddress: config.registryAddress, token: config.registryToken, logger });
+  return createClientFactory({
+    logger,
+    defaultDeadlineMs: config.defaultDeadlineMs,
+    idempotentMethods: idempotentMethodPaths(descriptorSetBase64),
+  });
+}

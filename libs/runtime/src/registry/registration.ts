@@ -1,0 +1,201 @@
+import { status as Status, type ServiceError } from '@grpc/grpc-js';
+import { registryV1 } from '@switchyard/proto';
+import type { Logger } from 'pino';
+import { callUnary } from '../client/call-unary';
+import { reconnectDelayMs, type BackoffOptions } from './reconnect-backoff';
+import { createRegistryClient, registryMetadata } from './registry-client';
+
+export interface RegistrationOptions {
+  /** host:port of the registry. */
+  registryAddress: string;
+  serviceName: string;
+  /** What other apps dial to reach this instance, host:port. */
+  address: string;
+  version: string;
+  metadata?: Record<string, string>;
+  zone?: string;
+  /** The registry token, sent as `authorization: Bearer <token>`. */
+  token?: string;
+  logger: Logger;
+  /** Registry client to use. Default: one of its own for `registryAddress`, closed by stop(). */
+  client?: registryV1.RegistryServiceClient;
+  /** Deadline of each Register and Heartbeat, in ms. Default 2000. */
+  callTimeoutMs?: number;
+  /** Pause between attempts while the registry is unreachable. Default 200 ms doubling to 5000 ms, jittered. */
+  retryBackoff?: BackoffOptions;
+  /** Bound on stop(), which deregisters, in ms. Default 2000. */
+  stopTimeoutMs?: number;
+}
+
+export interface Registration {
+  /** The id the registry gave this instance; undefined while not registered. */
+  instanceId(): string | undefined;
+  /** Settles at the first successful Register; rejects if stop() comes first. */
+  readonly registered: Promise<void>;
+  /** Sets the state (e.g. DRAINING before shutdown); resolves once the registry was told, or the attempt failed. */
+  setState(state: registryV1.InstanceState): Promise<void>;
+  /** Stops heartbeating and deregisters (within stopTimeoutMs). Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 2000;
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 5000 };
+
+function durationMs(duration: { seconds: number; nanos: number } | undefined): number | undefined {
+  if (!duration) return undefined;
+  const ms = duration.seconds * 1000 + Math.floor(duration.nanos / 1_000_000);
+  return ms > 0 ? ms : undefined;
+}
+
+function codeOf(error: unknown): number | undefined {
+  return typeof (error as Partial<ServiceError>)?.code === 'number' ? (error as ServiceError).code : undefined;
+}
+
+/**
+ * Keeps this instance registered: registers (retrying with backoff while the registry is down, so
+ * start order does not matter), heartbeats at the interval the registry asks for, registers again
+ * at once when a heartbeat answers NOT_FOUND (the registry restarted empty, or the lease lapsed),
+ * and deregisters on stop().
+ */
+export function startRegistration(options: RegistrationOptions): Registration {
+  const { logger, registryAddress } = options;
+  const client = options.client ?? createRegistryClient(registryAddress);
+  const callTimeoutMs = options.callTimeoutMs ?? 2000;
+  const backoff = options.retryBackoff ?? DEFAULT_BACKOFF;
+  const log = logger.child({ registry_address: registryAddress, service_name: options.serviceName, address: options.address });
+  const inFlight = new AbortController();
+
+  let instanceId: string | undefined;
+  let desiredState = registryV1.InstanceState.INSTANCE_STATE_SERVING;
+  let heartbeatMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
+  let failures = 0;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let queue: Promise<void> = Promise.resolve();
+
+  let markRegistered!: () => void;
+  let abandon!: (error: Error) => void;
+  const registered = new Promise<void>((resolve, reject) => {
+    markRegistered = resolve;
+    abandon = reject;
+  });
+  registered.catch(() => undefined); // a caller who never awaits it must not see an unhandled rejection
+
+  const deadline = () => new Date(Date.now() + callTimeoutMs);
+  const metadata = () => registryMetadata(options.token);
+
+  const schedule = (delayMs: number) => {
+    clearTimeout(timer);
+    if (stopped) return;
+    timer = setTimeout(() => void runStep(), delayMs);
+    timer.unref();
+  };
+
+  // One outage, one warning: the first failure is logged at warn (error for a rejected token),
+  // the retries that follow at debug, and the recovery at info.
+  const noteFailure = (action: string, error: unknown) => {
+    failures += 1;
+    const fields = { err: error, attempt: failures };
+    if (failures > 1) log.debug(fields, `${action} failed again; still retrying`);
+    else if (codeOf(error) === Status.UNAUTHENTICATED) log.error(fields, `the registry refused the ${action}: check REGISTRY_TOKEN; retrying`);
+    else log.warn(fields, `cannot reach the registry at ${registryAddress} (${action}); retrying with backoff`);
+  };
+
+  const register = async () => {
+    try {
+      const response = await callUnary(
+        client.register.bind(client),
+        {
+          serviceName: options.serviceName,
+          address: options.address,
+          version: options.version,
+          metadata: options.metadata ?? {},
+          zone: options.zone ?? '',
+          state: desiredState,
+        },
+        { metadata: metadata(), deadline: deadline(), signal: inFlight.signal },
+      );
+      instanceId = response.instance?.instanceId;
+      heartbeatMs = durationMs(response.heartbeatInterval) ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+      log.info({ instance_id: instanceId, heartbeat_interval_ms: heartbeatMs, after_failures: failures }, 'registered with the registry');
+      failures = 0;
+      markRegistered();
+      schedule(heartbeatMs);
+    } catch (error) {
+      if (stopped) return;
+      noteFailure('register', error);
+      schedule(reconnectDelayMs(failures, backoff));
+    }
+  };
+
+  const heartbeat = async (id: string) => {
+    try {
+      await callUnary(
+        client.heartbeat.bind(client),
+        { instanceId: id, state: desiredState },
+        { metadata: metadata(), deadline: deadline(), signal: inFlight.signal },
+      );
+      if (failures > 0) log.info({ instance_id: id, after_failures: failures }, 'registry reachable again; lease renewed');
+      failures = 0;
+      schedule(heartbeatMs);
+    } catch (error) {
+      if (stopped) return;
+      if (codeOf(error) === Status.NOT_FOUND) {
+        log.warn({ instance_id: id }, 'the registry no longer knows this instance (it restarted or the lease lapsed); registering again');
+        instanceId = undefined;
+        failures = 0;
+        return register();
+      }
+      noteFailure('heartbeat', error);
+      // The lease outlives three beats: retry sooner than the interval, never later.
+      schedule(Math.min(heartbeatMs, reconnectDelayMs(failures, backoff)));
+    }
+  };
+
+  // Steps run one at a time: a setState() during a heartbeat waits for it.
+  const runStep = (): Promise<void> => {
+    queue = queue.then(async () => {
+      if (stopped) return;
+      clearTimeout(timer);
+      if (instanceId === undefined) await register();
+      else await heartbeat(instanceId);
+    });
+    return queue;
+  };
+
+  void runStep();
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      stopped = true;
+      clearTimeout(timer);
+      inFlight.abort();
+      abandon(new Error('registration stopped before the registry accepted it'));
+      await queue;
+      const id = instanceId;
+      instanceId = undefined;
+      if (id !== undefined) {
+        const stopTimeoutMs = options.stopTimeoutMs ?? 2000;
+        try {
+          await callUnary(client.deregister.bind(client), { instanceId: id }, { metadata: metadata(), deadline: new Date(Date.now() + stopTimeoutMs) });
+          log.info({ instance_id: id }, 'deregistered from the registry');
+        } catch (error) {
+          log.warn({ err: error, instance_id: id }, 'deregister failed; the registry drops this instance when its lease expires');
+        }
+      }
+      if (!options.client) client.close();
+    })();
+    return stopping;
+  };
+
+  return {
+    instanceId: () => instanceId,
+    registered,
+    setState(state) {
+      desiredState = state;
+      return runStep();
+    },
+    stop,
+  };
+}

@@ -1,0 +1,133 @@
+import { experimental, status as Status, type ChannelOptions } from '@grpc/grpc-js';
+import { registryV1 } from '@switchyard/proto';
+import type { Logger } from 'pino';
+import { RegistryWatcher } from './registry-watcher';
+import { createSharedWatchers, type WatcherSource } from './shared-watchers';
+
+type ResolverListener = experimental.ResolverListener;
+type Endpoint = experimental.Endpoint;
+type ServiceConfigResult = Parameters<ResolverListener>[2];
+type ResolverConstructor = Parameters<typeof experimental.registerResolver>[1];
+
+export const REGISTRY_SCHEME = 'registry';
+
+export interface RegistryResolverOptions {
+  /** host:port of the registry. */
+  registryAddress: string;
+  /** The registry token, if Watch needs one (reads are normally open). */
+  token?: string;
+  logger?: Logger;
+  /** Where resolvers get their watches. Default: one RegistryWatcher per service name, shared by all channels. */
+  watchers?: WatcherSource;
+}
+
+export interface RegistryResolverRegistration {
+  /** Ends every watch this registration opened; channels still using it stop seeing changes. */
+  close(): void;
+}
+
+// Without a service config grpc-js picks pick_first, which would send every call to one instance.
+const ROUND_ROBIN = { loadBalancingConfig: [{ round_robin: {} }], methodConfig: [] };
+
+function toEndpoint(instance: registryV1.Instance): Endpoint[] {
+  const hostPort = experimental.splitHostPort(instance.address);
+  if (!hostPort || hostPort.port === undefined) return [];
+  return [{ addresses: [{ host: hostPort.host, port: hostPort.port }] }];
+}
+
+/**
+ * The resolver class for `registry:///<service>` targets, fed by `watchers`. Only SERVING
+ * instances become endpoints; with none, calls fail fast with UNAVAILABLE saying so.
+ */
+export function registryResolverClass(watchers: WatcherSource, registryAddress: string): ResolverConstructor {
+  return class RegistryResolver implements experimental.Resolver {
+    private readonly serviceName: string;
+    private readonly serviceConfig: ServiceConfigResult;
+    private lease: ReturnType<WatcherSource['acquire']> | undefined;
+    private unsubscribe: (() => void) | undefined;
+    private pending: NodeJS.Immediate | undefined;
+
+    constructor(
+      target: experimental.GrpcUri,
+      private readonly listener: ResolverListener,
+      channelOptions: ChannelOptions,
+    ) {
+      this.serviceName = target.path.replace(/^\/+/, '');
+      // A caller's own grpc.service_config wins (it should then name round_robin itself).
+      this.serviceConfig = channelOptions['grpc.service_config'] ? null : experimental.statusOrFromValue(ROUND_ROBIN);
+    }
+
+    static getDefaultAuthority(target: experimental.GrpcUri): string {
+      return target.path.replace(/^\/+/, '');
+    }
+
+    updateResolution(): void {
+      if (!this.lease && this.serviceName !== '') {
+        this.lease = watchers.acquire(this.serviceName);
+        this.unsubscribe = this.lease.watch.subscribe(
+          () => this.scheduleReport(),
+          () => this.scheduleReport(),
+        );
+      }
+      this.scheduleReport();
+    }
+
+    destroy(): void {
+      if (this.pending) clearImmediate(this.pending);
+      this.pending = undefined;
+      this.unsubscribe?.();
+      this.lease?.release();
+      this.unsubscribe = undefined;
+      this.lease = undefined;
+    }
+
+    // grpc-js forbids calling the listener synchronously from the constructor or updateResolution.
+    private scheduleReport(): void {
+      this.pending ??= setImmediate(() => {
+        this.pending = undefined;
+        this.report();
+      });
+    }
+
+    private report(): void {
+      if (this.serviceName === '') {
+        this.fail(`invalid target: expected registry:///<service>, e.g. registry:///user`);
+        return;
+      }
+      if (!this.lease) return;
+      const watch = this.lease.watch;
+      const instances = watch.instances();
+      if (instances === undefined) {
+        // Before the first snapshot: calls wait (they have deadlines) unless the registry is known to be down.
+        const error = watch.error();
+        if (error) this.fail(`cannot resolve '${this.serviceName}': the registry at ${registryAddress} is unreachable (${error.message})`);
+        return;
+      }
+      const endpoints = instances.filter((i) => i.state === registryV1.InstanceState.INSTANCE_STATE_SERVING).flatMap(toEndpoint);
+      // An empty list (not an error) so round_robin drops the endpoints it had; it fails calls
+      // with UNAVAILABLE quoting this note.
+      const note = endpoints.length > 0 ? '' : `no SERVING instances of '${this.serviceName}' in the registry at ${registryAddress}`;
+      this.listener(experimental.statusOrFromValue(endpoints), {}, this.serviceConfig, note);
+    }
+
+    private fail(details: string): void {
+      this.listener(experimental.statusOrFromError({ code: Status.UNAVAILABLE, details }), {}, this.serviceConfig, details);
+    }
+  };
+}
+
+/**
+ * Makes grpc-js resolve `registry:///<service>` targets through the registry's Watch stream, with
+ * round-robin over SERVING instances. Call once at start-up, before creating clients; a later call
+ * replaces the earlier one for channels created after it. `dns:///host:port` and plain host:port
+ * targets keep working through grpc-js's own resolvers.
+ */
+export function registerRegistryResolver(options: RegistryResolverOptions): RegistryResolverRegistration {
+  const watchers =
+    options.watchers ??
+    createSharedWatchers(
+      (serviceName) => new RegistryWatcher({ registryAddress: options.registryAddress, serviceName, token: options.token, logger: options.logger }),
+    );
+  experimental.registerResolver(REGISTRY_SCHEME, registryResolverClass(watchers, options.registryAddress));
+  return { close: () => watchers.close() };
+}
