@@ -2,7 +2,8 @@ import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { registryV1 } from '@switchyard/proto';
 import { startRegistration, type Registration } from '@switchyard/runtime';
 import pino from 'pino';
-import { eventually, freePort, startRegistry, type TestRegistry } from './registry-server.test-support';
+import { eventually, freePort } from '@switchyard/testing';
+import { startRegistry, type TestRegistry } from './registry-server.test-support';
 
 interface LogLine {
   level: number;

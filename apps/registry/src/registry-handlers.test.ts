@@ -4,7 +4,7 @@ import { startTestServer, type TestServer } from '@switchyard/testing';
 import { startEvictionSweep } from './eviction-sweep';
 import { LeaseTable } from './lease-table';
 import { createRegistryService } from './registry-handlers';
-import { eventually } from './registry-server.test-support';
+import { eventually } from '@switchyard/testing';
 
 const { InstanceState, WatchEventType } = registryV1;
 type Client = registryV1.RegistryServiceClient;

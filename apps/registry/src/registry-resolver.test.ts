@@ -3,7 +3,8 @@ import { registryV1, userV1 } from '@switchyard/proto';
 import { defineService, registerRegistryResolver, startRegistration, type Registration, type RegistryResolverRegistration } from '@switchyard/runtime';
 import { startTestServer, type TestServer } from '@switchyard/testing';
 import pino from 'pino';
-import { eventually, startRegistry, type TestRegistry } from './registry-server.test-support';
+import { eventually } from '@switchyard/testing';
+import { startRegistry, type TestRegistry } from './registry-server.test-support';
 
 const logger = pino({ level: 'silent' });
 

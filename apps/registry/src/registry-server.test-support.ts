@@ -1,6 +1,4 @@
-// Test support (not a test): a real registry server on a chosen or ephemeral loopback port,
-// and polling with a deadline instead of sleeps.
-import { createServer } from 'node:net';
+// Test support (not a test): a real registry server on a chosen or ephemeral loopback port.
 import { serve } from '@switchyard/runtime';
 import { startEvictionSweep } from './eviction-sweep';
 import { LeaseTable, type LeaseTableOptions } from './lease-table';
@@ -21,9 +19,6 @@ export async function startRegistry(options: LeaseTableOptions & { port?: number
   const { server, port } = await serve([service], {
     host: '127.0.0.1',
     port: options.port ?? 0,
-    // grpc-js 1.14.7 only tracks sessions for forceShutdown() when channelz is on; with the
-    // runtime's default (off) a "stopped" server keeps answering on connections already open.
-    serverOptions: { 'grpc.enable_channelz': 1 },
   });
   const stopSweep = startEvictionSweep(store, options.sweepIntervalMs ?? 50);
   return {
@@ -36,32 +31,4 @@ export async function startRegistry(options: LeaseTableOptions & { port?: number
       server.forceShutdown();
     },
   };
-}
-
-/** A loopback port that nothing listens on (just now). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function eventually<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

@@ -1,6 +1,7 @@
 import { RegistryWatcher } from '@switchyard/runtime';
 import pino from 'pino';
-import { eventually, startRegistry, type TestRegistry } from './registry-server.test-support';
+import { eventually } from '@switchyard/testing';
+import { startRegistry, type TestRegistry } from './registry-server.test-support';
 
 const fastReconnect = { initialMs: 20, maxMs: 100 };
 const addresses = (watcher: RegistryWatcher) => watcher.instances()?.map((i) => i.address).sort();

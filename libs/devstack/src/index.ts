@@ -1,6 +1,5 @@
 // @switchyard/devstack: the built apps as local processes, for `npm start` and end-to-end tests.
 export { AppProcess, type AppProcessOptions } from './app-process';
 export { APPS, localizeEnvironment, readComposeEnvironment, type App } from './compose-environment';
-export { freePort } from './free-port';
 export { checkHealth } from './health-check';
 export { LocalStack, type LocalStackOptions } from './local-stack';

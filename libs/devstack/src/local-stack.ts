@@ -1,6 +1,6 @@
 import { AppProcess } from './app-process';
 import { APPS, localizeEnvironment, readComposeEnvironment, type App } from './compose-environment';
-import { freePort } from './free-port';
+import { freePort } from '@switchyard/testing';
 
 export interface LocalStackOptions {
   workspaceRoot: string;

@@ -5,23 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
-import { connectReflection, findGrpcurl, runGrpcurl, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan, type ReflectionConnection } from '@switchyard/testing';
-import { freePort } from './free-port';
+import { connectReflection, eventually, findGrpcurl, freePort, runGrpcurl, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan, type ReflectionConnection } from '@switchyard/testing';
 import { LocalStack } from './local-stack';
 import { createScratchDatabase } from './postgres-database';
 
 const workspaceRoot = resolve(__dirname, '../../..');
 jest.setTimeout(60_000);
-
-async function eventually<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('Switchyard end to end', () => {
   let stack: LocalStack;
@@ -84,10 +73,10 @@ describe('Switchyard end to end', () => {
 
   it('user, order and gateway registered themselves with the registry', async () => {
     for (const app of ['user', 'order', 'gateway']) {
-      const instances = await eventually(`${app} in the registry`, 5000, async () => {
+      const instances = await eventually(async () => {
         const found = await resolveInstances(app);
         return found.length > 0 ? found : undefined;
-      });
+      }, 5000, `${app} in the registry`);
       expect(instances).toEqual([expect.objectContaining({ address: stack.address(app as 'user'), state: 'INSTANCE_STATE_SERVING' })]);
     }
   });
@@ -158,9 +147,8 @@ describe('Switchyard end to end', () => {
   it('SIGTERM deregisters an instance before it exits', async () => {
     const port = await freePort();
     const extra = await stack.startApp('order', { GRPC_PORT: String(port), ADVERTISE_ADDRESS: `127.0.0.1:${port}` });
-    await eventually('second order instance registered', 5000, async () =>
-      (await resolveInstances('order')).some((i) => i.address === `127.0.0.1:${port}`) || undefined,
-    );
+    await eventually(async () =>
+      (await resolveInstances('order')).some((i) => i.address === `127.0.0.1:${port}`) || undefined, 5000, 'second order instance registered');
     const exit = await extra.stop('SIGTERM');
     expect(exit.code).toBe(0);
     // Deregistered during shutdown, not evicted later: gone as soon as the process has exited.
@@ -170,14 +158,12 @@ describe('Switchyard end to end', () => {
   it('a SIGKILLed user instance disappears from Resolve within 8 s', async () => {
     const port = await freePort();
     const extra = await stack.startApp('user', { GRPC_PORT: String(port), ADVERTISE_ADDRESS: `127.0.0.1:${port}` });
-    await eventually('second user instance registered', 5000, async () =>
-      (await resolveInstances('user')).some((i) => i.address === `127.0.0.1:${port}`) || undefined,
-    );
+    await eventually(async () =>
+      (await resolveInstances('user')).some((i) => i.address === `127.0.0.1:${port}`) || undefined, 5000, 'second user instance registered');
     const killedAt = Date.now();
     await extra.stop('SIGKILL');
-    await eventually('killed user instance evicted', 8000, async () =>
-      (await resolveInstances('user')).every((i) => i.address !== `127.0.0.1:${port}`) || undefined,
-    );
+    await eventually(async () =>
+      (await resolveInstances('user')).every((i) => i.address !== `127.0.0.1:${port}`) || undefined, 8000, 'killed user instance evicted');
     const evictedAfterMs = Date.now() - killedAt;
     process.stdout.write(`SIGKILLed user instance left the registry after ${evictedAfterMs} ms\n`);
     expect(evictedAfterMs).toBeLessThanOrEqual(8000);

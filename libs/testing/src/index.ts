@@ -3,3 +3,5 @@ export * from './test-server';
 export * from './reflection-client';
 export * from './otlp-receiver';
 export * from './grpcurl';
+export { eventually } from './eventually';
+export { freePort } from './free-port';
