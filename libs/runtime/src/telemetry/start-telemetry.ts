@@ -33,7 +33,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const exporting = Boolean(endpoint) && env.OTEL_SDK_DISABLED !== 'true';
   // A tracer provider is registered even without an exporter: only then do spans have ids.
-  const spanProcessor: SpanProcessor = exporting ? new BatchSpanProcessor(new OTLPTraceExporter()) : new NoopSpanProcessor();
+  // The endpoint is passed on, not left for the exporter to re-read from process.env, so the
+  // environment given here is the one that counts.
+  const spanProcessor: SpanProcessor = exporting ? new BatchSpanProcessor(new OTLPTraceExporter({ url: endpoint })) : new NoopSpanProcessor();
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME || options.serviceName,
     resource: resourceFromAttributes({
