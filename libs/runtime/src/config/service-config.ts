@@ -22,6 +22,8 @@ export interface ServiceConfig {
   logFormat: 'json' | 'pretty';
   /** Deadline given to outgoing calls whose caller set none. */
   defaultDeadlineMs: number;
+  /** On SIGTERM, how long a DRAINING instance keeps serving before it stops taking calls, so clients see the change first. */
+  drainDelayMs: number;
   /** How long SIGTERM waits for calls in flight before cutting them off. */
   shutdownTimeoutMs: number;
   version: string;
@@ -40,6 +42,7 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
       LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
       DEFAULT_DEADLINE_MS: millisecondsVariable(5000),
+      DRAIN_DELAY_MS: z.coerce.number({ error: 'expected milliseconds' }).int('expected whole milliseconds').min(0, 'expected milliseconds >= 0').default(1000),
       SHUTDOWN_TIMEOUT_MS: millisecondsVariable(10000),
       SERVICE_VERSION: z.string().default('0.1.0'),
     },
@@ -57,6 +60,7 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
     logLevel: parsed.LOG_LEVEL,
     logFormat: parsed.LOG_FORMAT,
     defaultDeadlineMs: parsed.DEFAULT_DEADLINE_MS,
+    drainDelayMs: parsed.DRAIN_DELAY_MS,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
     version: parsed.SERVICE_VERSION,
   });

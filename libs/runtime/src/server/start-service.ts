@@ -1,5 +1,5 @@
 import type { Server } from '@grpc/grpc-js';
-import { descriptorSetBase64 } from '@switchyard/proto';
+import { descriptorSetBase64, registryV1 } from '@switchyard/proto';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { ServiceConfig } from '../config/service-config';
@@ -38,7 +38,7 @@ export interface RunningService {
   port: number;
   /** What other apps dial: ADVERTISE_ADDRESS, or 127.0.0.1:<port>. */
   address: string;
-  /** Graceful stop: NOT_SERVING, deregister, finish calls in flight (bounded), release resources. */
+  /** Graceful stop: NOT_SERVING and DRAINING, drain delay, finish calls in flight (bounded), deregister, release resources. */
   stop(reason: string): Promise<void>;
 }
 
@@ -66,7 +66,8 @@ function shutdownWithin(server: Server, timeoutMs: number, logger: Logger): Prom
 /**
  * The app lifecycle, in order: serve (health, reflection, the app's services behind the server
  * middleware), report SERVING, register with the registry; on SIGTERM or SIGINT: report
- * NOT_SERVING, deregister, let calls in flight finish, release resources, flush spans, exit.
+ * NOT_SERVING and DRAINING, wait DRAIN_DELAY_MS for clients to route elsewhere, let calls in
+ * flight finish (up to SHUTDOWN_TIMEOUT_MS), deregister, release resources, flush spans, exit.
  */
 export async function startService(options: StartServiceOptions): Promise<RunningService> {
   const { config, logger, telemetry } = options;
@@ -102,11 +103,17 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   let stopping: Promise<void> | undefined;
   const stop = (reason: string) => {
     stopping ??= (async () => {
-      logger.info({ reason }, `${config.app} stopping`);
+      logger.info({ reason, drain_delay_ms: config.drainDelayMs }, `${config.app} draining`);
+      // Drain: health and registry say so first, and new calls move elsewhere while this
+      // instance still answers the calls that were already routed to it.
       for (const name of ['', ...serviceNames]) health.setStatus(name, 'NOT_SERVING');
-      await registration?.stop();
+      if (registration?.instanceId() !== undefined) {
+        await registration.setState(registryV1.InstanceState.INSTANCE_STATE_DRAINING);
+        await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
+      }
       options.endStreams?.();
       await shutdownWithin(server, config.shutdownTimeoutMs, logger);
+      await registration?.stop();
       await options.onShutdown?.();
       await telemetry.shutdown();
       logger.info(`${config.app} stopped`);

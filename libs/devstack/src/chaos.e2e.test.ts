@@ -1,0 +1,132 @@
+// Chaos scenarios against the BUILT apps under load from a separate process. Each prints one
+// line: scenario, calls, failed, p99 latency, recovery time. CHAOS_LOAD_MS sets how long each
+// load runs (default short enough for CI; raise it for the long form).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { connectReflection, eventually, freePort, type ReflectionConnection } from '@switchyard/testing';
+import { Client } from 'pg';
+import type { App } from './compose-environment';
+import type { AppProcess } from './app-process';
+import type { LoadReport } from './load-generator';
+import { runLoadProcess } from './load-process';
+import { LocalStack } from './local-stack';
+import { createScratchDatabase } from './postgres-database';
+
+const workspaceRoot = resolve(__dirname, '../../..');
+const LOAD_MS = Number(process.env.CHAOS_LOAD_MS ?? 6000);
+jest.setTimeout(120_000);
+
+function report(scenario: string, load: LoadReport, recoveryMs: number | string) {
+  process.stdout.write(
+    `chaos | ${scenario.padEnd(34)} | calls ${String(load.calls).padStart(6)} | failed ${load.failed} ${JSON.stringify(load.failures)} | partial ${load.partial} | p99 ${load.p99Ms.toFixed(1)} ms | recovery ${recoveryMs}\n`,
+  );
+}
+
+describe('chaos: no call is lost', () => {
+  let stack: LocalStack;
+  let database: { url: string; drop: () => Promise<void> };
+  let dataDir: string;
+  let registry: ReflectionConnection;
+  const userIds: string[] = [];
+
+  const addresses = async (service: string) => {
+    const response = (await registry.invoke('switchyard.registry.v1.RegistryService/Resolve', { serviceName: service })).json as {
+      instances?: { address: string; state: string }[];
+    };
+    return (response.instances ?? []).filter((i) => i.state === 'INSTANCE_STATE_SERVING').map((i) => i.address);
+  };
+
+  /** One more instance of `app` on a free port, registered and SERVING. */
+  const startExtra = async (app: App, port?: number): Promise<{ process: AppProcess; address: string }> => {
+    const chosen = port ?? (await freePort());
+    const address = `127.0.0.1:${chosen}`;
+    const process = await stack.startApp(app, { GRPC_PORT: String(chosen), ADVERTISE_ADDRESS: address });
+    await eventually(async () => (await addresses(app)).includes(address), 5000, `${app} at ${address} registered`);
+    return { process, address };
+  };
+
+  const load = (durationMs = LOAD_MS) =>
+    runLoadProcess(workspaceRoot, { target: stack.address('gateway'), userIds, concurrency: 8, durationMs, deadlineMs: 3000 });
+
+  beforeAll(async () => {
+    database = await createScratchDatabase('switchyard_chaos');
+    dataDir = mkdtempSync(join(tmpdir(), 'switchyard-chaos-'));
+    stack = await LocalStack.start({ workspaceRoot, dataDir, databaseUrl: database.url });
+    registry = connectReflection(stack.address('registry'));
+    const users = connectReflection(stack.address('user'));
+    const orders = connectReflection(stack.address('order'));
+    for (let i = 0; i < 5; i++) {
+      const { user } = (await users.invoke('switchyard.user.v1.UserService/CreateUser', { name: `Load ${i}`, email: `load-${i}-${Date.now()}@example.com` })).json as {
+        user: { id: string };
+      };
+      userIds.push(user.id);
+      await orders.invoke('switchyard.order.v1.OrderService/CreateOrder', { userId: user.id, items: [{ sku: 'ticket', quantity: 1, unitPriceCents: '500' }] });
+    }
+    users.close();
+    orders.close();
+  });
+
+  afterAll(async () => {
+    registry?.close();
+    await stack?.stop();
+    await database?.drop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('1. two user instances, steady load through the gateway, SIGKILL one: 0 failed calls', async () => {
+    const extra = await startExtra('user');
+    const running = load();
+    await new Promise((r) => setTimeout(r, LOAD_MS / 3));
+    const killedAt = Date.now();
+    const loadStartedAt = killedAt - LOAD_MS / 3;
+    await extra.process.stop('SIGKILL');
+    const result = await running;
+    const recovery = result.lastProblemAtMs < 0 ? 'none needed' : `${Math.max(0, loadStartedAt + result.lastProblemAtMs - killedAt)} ms`;
+    report('SIGKILL one of two user instances', result, recovery);
+    expect(result.calls).toBeGreaterThan(100);
+    expect(result.failures).toEqual({});
+    expect(result.partial).toBe(0);
+    // The dead instance leaves the registry by lease expiry, so later scenarios start clean.
+    await eventually(async () => !(await addresses('user')).includes(extra.address) && (await addresses('user')).length === 1, 10_000, 'killed user evicted');
+  });
+
+  it('3. rolling restart of every user and order instance, one at a time, under load: 0 failed calls', async () => {
+    const extraPorts = { user: Number((await startExtra('user')).address.split(':')[1]), order: Number((await startExtra('order')).address.split(':')[1]) };
+    const instanceOn = (app: App, port: number) =>
+      stack.processes.find((p) => p.options.app === app && p.running && p.options.env.GRPC_PORT === String(port))!;
+    const running = load(LOAD_MS * 2);
+    let restarts = 0;
+    for (const app of ['user', 'order'] as const) {
+      for (const port of [stack.ports[app], extraPorts[app]]) {
+        const exit = await instanceOn(app, port).stop('SIGTERM');
+        expect(exit.code).toBe(0);
+        await startExtra(app, port);
+        restarts += 1;
+      }
+    }
+    const result = await running;
+    report(`rolling restart (${restarts} instances)`, result, 'n/a');
+    expect(result.failures).toEqual({});
+    expect(result.partial).toBe(0);
+  });
+
+  it('6. the same request_id sent by 20 clients at once: exactly one order', async () => {
+    const clients = Array.from({ length: 20 }, () => connectReflection(stack.address('order')));
+    const requestId = `chaos-6-${Date.now()}`;
+    const results = await Promise.all(
+      clients.map((client) =>
+        client.invoke('switchyard.order.v1.OrderService/CreateOrder', { userId: userIds[0], requestId, items: [{ sku: 'seat', quantity: 2, unitPriceCents: '700' }] }),
+      ),
+    );
+    clients.forEach((client) => client.close());
+    const ids = new Set(results.map((r) => (r.json as { order: { id: string } }).order.id));
+    const db = new Client({ connectionString: database.url });
+    await db.connect();
+    const { rows } = await db.query('SELECT count(*)::int AS n FROM orders WHERE request_id = $1', [requestId]);
+    await db.end();
+    process.stdout.write(`chaos | ${'20 clients, one request_id'.padEnd(34)} | calls 20 | distinct orders ${ids.size} | rows ${rows[0].n}\n`);
+    expect(ids.size).toBe(1);
+    expect(rows[0].n).toBe(1);
+  });
+});

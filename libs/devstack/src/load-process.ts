@@ -1,0 +1,14 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import type { LoadPlan, LoadReport } from './load-generator';
+
+/** Runs the built load generator (dist/libs/devstack/load-generator.js) as a child process. */
+export function runLoadProcess(workspaceRoot: string, plan: LoadPlan): Promise<LoadReport> {
+  const script = join(workspaceRoot, 'dist', 'libs', 'devstack', 'load-generator.js');
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [script, JSON.stringify(plan)], { timeout: plan.durationMs + 30_000 }, (error, stdout, stderr) => {
+      if (error) return reject(new Error(`load generator failed: ${error.message}\n${stderr}`));
+      resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadReport);
+    });
+  });
+}
