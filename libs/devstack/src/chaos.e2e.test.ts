@@ -18,7 +18,7 @@ const LOAD_MS = Number(process.env.CHAOS_LOAD_MS ?? 6000);
 // The long form keeps the registry down for 30 s; CI uses a few seconds.
 const REGISTRY_DOWN_MS = Number(process.env.CHAOS_REGISTRY_DOWN_MS ?? 4000);
 const HEARTBEAT_INTERVAL_MS = 2000;
-jest.setTimeout(120_000);
+jest.setTimeout(60_000 + 3 * LOAD_MS + REGISTRY_DOWN_MS);
 
 function report(scenario: string, load: LoadReport, recoveryMs: number | string) {
   process.stdout.write(
