@@ -22,6 +22,7 @@ export default tseslint.config(
             { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:proto'] },
             { sourceTag: 'type:storage', onlyDependOnLibsWithTags: ['type:runtime'] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:proto', 'type:runtime'] },
+            { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:proto', 'type:runtime', 'type:testing'] },
             { sourceTag: 'type:devstack', onlyDependOnLibsWithTags: ['type:proto', 'type:runtime', 'type:testing'] },
           ],
         },
@@ -29,7 +30,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.test.ts', 'libs/testing/**/*.ts', 'libs/devstack/**/*.ts'],
+    files: ['**/*.test.ts', 'libs/testing/**/*.ts', 'libs/devstack/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
 );

@@ -1,0 +1,74 @@
+// What the harness and its child processes say to each other over Node's IPC channel. Every
+// message is plain JSON; each child's argv carries its one JSON spec, its environment the rest
+// (GRPC_PORT, REGISTRY_ADDRESS, LOG_LEVEL, OTEL_TRACES_SAMPLER...), as for the apps.
+
+/** Which server a server child runs. */
+export type ServerSpec =
+  /** A bare grpc-js server: the generated definition and the fixture handler, nothing else. */
+  | { kind: 'baseline-user' }
+  /** The full Switchyard server stack (startService) around the same handler. */
+  | { kind: 'switchyard-user'; register: boolean }
+  /** A built app (`dist/apps/<app>/main.js`) listening on `port`, e.g. the registry. */
+  | { kind: 'app'; main: string; port: number };
+
+/** Which client the load generator calls through. */
+export type ClientSpec =
+  | { kind: 'baseline-user'; target: string }
+  | { kind: 'switchyard-user'; target: string };
+
+/**
+ * How calls are paced. Closed loop: `concurrency` callers each send the next call when the last
+ * one answers. Open loop: calls are due at a fixed rate, and each latency counts from the time
+ * the call was due, so a stalled server shows up in the percentiles (no coordinated omission).
+ */
+export type LoadMode = { kind: 'closed'; concurrency: number } | { kind: 'open'; ratePerSecond: number; maxInFlight: number };
+
+export interface LoadPlan {
+  client: ClientSpec;
+  mode: LoadMode;
+  warmupMs: number;
+  durationMs: number;
+  /** User ids the calls cycle through (all exist in the fixture store). */
+  userIds: string[];
+}
+
+export interface ProcessUsage {
+  /** process.cpuUsage() of the child, microseconds. */
+  userUs: number;
+  systemUs: number;
+  rssBytes: number;
+}
+
+export interface WindowResult {
+  /** Calls answered within the measured window. */
+  calls: number;
+  errors: number;
+  /** Failed calls by gRPC status name. */
+  errorsByStatus: Record<string, number>;
+  elapsedMs: number;
+  /** Latencies in microseconds, HdrHistogram compressed base64 (decodeFromCompressedBase64). */
+  histogram: string;
+  p50Us: number;
+  p90Us: number;
+  p99Us: number;
+  p999Us: number;
+  maxUs: number;
+  /** CPU time of the load generator over the window. */
+  clientCpuUs: number;
+  /** Open loop only: calls that were due but not sent before the window ended. */
+  behind?: number;
+}
+
+export type ServerToHarness =
+  | { type: 'ready'; port: number }
+  | ({ type: 'usage' } & ProcessUsage)
+  | { type: 'failed'; message: string };
+
+export type HarnessToServer = { type: 'usage' } | { type: 'stop' };
+
+export type GeneratorToHarness =
+  | { type: 'ready' }
+  | { type: 'window-start' }
+  | { type: 'progress'; elapsedMs: number; calls: number; errors: number }
+  | { type: 'window-end'; result: WindowResult }
+  | { type: 'failed'; message: string };

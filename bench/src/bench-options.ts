@@ -1,0 +1,75 @@
+import { parseArgs } from 'node:util';
+import type { LoadMode } from './bench-messages';
+
+export interface BenchOptions {
+  /** Scenario names to run, in order. */
+  scenarios: string[];
+  mode: LoadMode;
+  durationMs: number;
+  warmupMs: number;
+  /** Where the JSON report goes, if anywhere. */
+  jsonPath: string | undefined;
+  smoke: boolean;
+  /** Servers and load generator run with --cpu-prof, writing profiles here. */
+  cpuProfileDir: string | undefined;
+}
+
+export class UsageError extends Error {}
+
+export const USAGE = `usage: node dist/bench/main.js [options]
+  --scenario <name>     a scenario (unary), or all (default)
+  --duration <s>        measured seconds per variant (default 10)
+  --warmup <s>          unmeasured seconds first (default 20% of --duration, 1 to 3 s)
+  --concurrency <n>     closed loop: concurrent callers (default 32)
+  --rate <calls/s>      open loop instead: calls due per second, latency from the due time
+  --max-in-flight <n>   open loop: outstanding calls at most (default 1000)
+  --json <file>         also write the report as JSON
+  --smoke               every scenario for about a second: checks the harness, measures nothing
+  --cpu-prof <dir>      run servers and load generator with node --cpu-prof, into <dir>`;
+
+function positive(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`--${name} expects a positive number, got '${text}'`);
+  return value;
+}
+
+export function parseBenchOptions(argv: string[], known: readonly string[]): BenchOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        scenario: { type: 'string' },
+        duration: { type: 'string' },
+        warmup: { type: 'string' },
+        concurrency: { type: 'string' },
+        rate: { type: 'string' },
+        'max-in-flight': { type: 'string' },
+        json: { type: 'string' },
+        smoke: { type: 'boolean', default: false },
+        'cpu-prof': { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const scenario = values.scenario ?? 'all';
+  if (scenario !== 'all' && !known.includes(scenario)) throw new UsageError(`unknown scenario '${scenario}'; known: ${known.join(', ')}, all`);
+  const smoke = values.smoke ?? false;
+  const durationS = smoke ? 1 : positive('duration', values.duration, 10);
+  const warmupS = smoke ? 0.3 : values.warmup === '0' ? 0 : positive('warmup', values.warmup, Math.min(3, Math.max(1, durationS * 0.2)));
+  const mode: LoadMode =
+    values.rate !== undefined
+      ? { kind: 'open', ratePerSecond: positive('rate', values.rate, 0), maxInFlight: Math.round(positive('max-in-flight', values['max-in-flight'], 1000)) }
+      : { kind: 'closed', concurrency: Math.round(positive('concurrency', values.concurrency, 32)) };
+  return Object.freeze({
+    scenarios: scenario === 'all' ? [...known] : [scenario],
+    mode,
+    durationMs: durationS * 1000,
+    warmupMs: warmupS * 1000,
+    jsonPath: values.json,
+    smoke,
+    cpuProfileDir: values['cpu-prof'],
+  });
+}

@@ -1,0 +1,100 @@
+import type { LoadMode } from './bench-messages';
+import type { MachineInfo } from './machine-info';
+import type { VariantMeasurement } from './run-variant';
+import type { Scenario, Target } from './scenarios/scenario';
+
+export interface TargetVerdict extends Target {
+  ratio: number;
+  met: boolean;
+}
+
+export interface VariantResult extends VariantMeasurement {
+  /** This variant over the scenario's baseline (the first variant) of the same run; 1 for the baseline. */
+  vsBaseline: { throughput: number; serverCpuPerCall: number; clientCpuPerCall: number; p50: number; p99: number };
+  targets: TargetVerdict[];
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  description: string;
+  baseline: string;
+  variants: VariantResult[];
+}
+
+export interface BenchReport {
+  startedAt: string;
+  /** The command that reproduces this report. */
+  command: string;
+  machine: MachineInfo;
+  pinning: string;
+  load: { mode: LoadMode; warmupSeconds: number; durationSeconds: number; smoke: boolean };
+  scenarios: ScenarioResult[];
+}
+
+function ratio(value: number, base: number): number {
+  return base > 0 ? Math.round((value / base) * 1000) / 1000 : 0;
+}
+
+/** Ratios to the scenario's baseline, and each target met or missed. */
+export function compareToBaseline(scenario: Scenario, measured: VariantMeasurement[]): ScenarioResult {
+  const [base] = measured;
+  const variants = measured.map((m, i): VariantResult => {
+    const vsBaseline = {
+      throughput: ratio(m.throughput, base.throughput),
+      serverCpuPerCall: ratio(m.serverCpuUsPerCall, base.serverCpuUsPerCall),
+      clientCpuPerCall: ratio(m.clientCpuUsPerCall, base.clientCpuUsPerCall),
+      p50: ratio(m.p50Us, base.p50Us),
+      p99: ratio(m.p99Us, base.p99Us),
+    };
+    const targets = (scenario.variants[i].targets ?? []).map((target): TargetVerdict => {
+      const value = vsBaseline[target.metric];
+      const met = (target.atLeast === undefined || value >= target.atLeast) && (target.atMost === undefined || value <= target.atMost);
+      return { ...target, ratio: value, met };
+    });
+    return { ...m, vsBaseline, targets };
+  });
+  return { scenario: scenario.name, description: scenario.description, baseline: base.variant, variants };
+}
+
+const ms = (us: number) => (us / 1000).toFixed(us < 10_000 ? 2 : 1);
+const count = (n: number) => Math.round(n).toLocaleString('en-US');
+const times = (r: number) => `${r.toFixed(2)}x`;
+const METRIC_LABEL: Record<Target['metric'], string> = { throughput: 'calls/s', serverCpuPerCall: 'CPU/call', p99: 'p99' };
+
+function describeTarget(t: TargetVerdict): string {
+  const bound = t.atLeast !== undefined ? `>= ${t.atLeast}` : `<= ${t.atMost}`;
+  return `${METRIC_LABEL[t.metric]} ${times(t.ratio)} (${bound}) ${t.met ? 'met' : '**missed**'}`;
+}
+
+function describeMode(mode: LoadMode): string {
+  return mode.kind === 'closed' ? `closed loop, ${mode.concurrency} concurrent callers` : `open loop, ${count(mode.ratePerSecond)} calls/s due (latency from due time)`;
+}
+
+/** The report as Markdown: one header line on the machine and load, one table, notes on each variant. */
+export function renderMarkdown(report: BenchReport): string {
+  const m = report.machine;
+  const lines = [
+    `Machine: ${m.cpus} x ${m.model}, ${m.totalMemoryMb} MB, ${m.platform}, Node ${m.node}, commit ${m.gitCommit.slice(0, 12)}${m.gitCommit.endsWith('-dirty') ? '-dirty' : ''}`,
+    `Load: ${describeMode(report.load.mode)}, ${report.load.durationSeconds} s measured after ${report.load.warmupSeconds} s warm-up${report.load.smoke ? ' (smoke run: numbers mean nothing)' : ''}; ${report.pinning}`,
+    `Command: \`${report.command}\``,
+    '',
+    '| scenario | variant | calls | errors | calls/s | p50 ms | p90 ms | p99 ms | p99.9 ms | server CPU us/call | client CPU us/call | server RSS MB | vs baseline: calls/s | CPU/call | p99 | targets |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
+  ];
+  for (const s of report.scenarios) {
+    for (const v of s.variants) {
+      const r = v.vsBaseline;
+      lines.push(
+        `| ${s.scenario} | ${v.variant} | ${count(v.calls)} | ${count(v.errors)} | ${count(v.throughput)} | ${ms(v.p50Us)} | ${ms(v.p90Us)} | ${ms(v.p99Us)} | ${ms(v.p999Us)} | ` +
+          `${v.serverCpuUsPerCall.toFixed(0)} | ${v.clientCpuUsPerCall.toFixed(0)} | ${v.serverRssMb.toFixed(0)} | ${times(r.throughput)} | ${times(r.serverCpuPerCall)} | ${times(r.p99)} | ` +
+          `${v.targets.map(describeTarget).join('; ') || (v.variant === s.baseline ? 'baseline' : '')} |`,
+      );
+    }
+  }
+  lines.push('');
+  for (const s of report.scenarios) {
+    for (const v of s.variants) lines.push(`- ${s.scenario}/${v.variant}: ${[v.description, ...v.notes].join('; ')}.`);
+  }
+  lines.push('- server CPU us/call: CPU time (user + system) of all the variant\'s server processes over the window, per call; server RSS: the process answering the calls.');
+  return `${lines.join('\n')}\n`;
+}

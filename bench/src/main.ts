@@ -1,0 +1,67 @@
+// The benchmark harness: `node dist/bench/main.js --help`. Runs each scenario's variants one after
+// another (baseline first), each stack in its own server processes and the load in its own
+// process, and prints a Markdown table (stdout) and optionally the same as JSON.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { compareToBaseline, renderMarkdown, type BenchReport } from './bench-report';
+import { parseBenchOptions, USAGE, UsageError } from './bench-options';
+import { planCorePinning } from './core-pinning';
+import { machineInfo } from './machine-info';
+import { ProgressLine } from './progress-line';
+import { runVariant } from './run-variant';
+import type { Scenario } from './scenarios/scenario';
+import { unaryScenario } from './scenarios/unary-scenario';
+
+const SCENARIOS: readonly Scenario[] = [unaryScenario];
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help')) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const options = parseBenchOptions(
+    argv,
+    SCENARIOS.map((s) => s.name),
+  );
+  // dist/bench/main.js: the workspace root is two levels up.
+  const binDir = __dirname;
+  const workspaceRoot = resolve(binDir, '..', '..');
+  const pinning = planCorePinning();
+  if (options.cpuProfileDir) mkdirSync(options.cpuProfileDir, { recursive: true });
+  const progress = new ProgressLine(process.stderr);
+  const report: BenchReport = {
+    startedAt: new Date().toISOString(),
+    command: `npm run bench -- ${argv.join(' ')}`.trim(),
+    machine: machineInfo(workspaceRoot),
+    pinning: pinning.description,
+    load: { mode: options.mode, warmupSeconds: options.warmupMs / 1000, durationSeconds: options.durationMs / 1000, smoke: options.smoke },
+    scenarios: [],
+  };
+  progress.note(`bench: ${pinning.description}`);
+  for (const scenario of SCENARIOS.filter((s) => options.scenarios.includes(s.name))) {
+    const measured = [];
+    for (const variant of scenario.variants) {
+      measured.push(
+        await runVariant(scenario, variant, {
+          workspaceRoot,
+          binDir,
+          pinning,
+          mode: options.mode,
+          warmupMs: options.warmupMs,
+          durationMs: options.durationMs,
+          cpuProfileDir: options.cpuProfileDir && resolve(options.cpuProfileDir),
+          onProgress: (line) => progress.update(line),
+        }),
+      );
+    }
+    report.scenarios.push(compareToBaseline(scenario, measured));
+  }
+  progress.clear();
+  process.stdout.write(renderMarkdown(report));
+  if (options.jsonPath) writeFileSync(options.jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`\n${error instanceof UsageError ? `${error.message}\n${USAGE}` : `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`}\n`);
+  process.exit(error instanceof UsageError ? 2 : 1);
+});

@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+import type { Scenario } from './scenario';
+
+/** No exporter (spans are made, sampled and dropped), 10% of traces sampled, as the issue asks. */
+const TRACING_10_PERCENT = {
+  OTEL_EXPORTER_OTLP_ENDPOINT: '',
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
+  OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+  OTEL_TRACES_SAMPLER_ARG: '0.1',
+};
+
+/** GetUser from an in-memory store: bare grpc-js against the full Switchyard stack. */
+export const unaryScenario: Scenario = {
+  name: 'unary',
+  description: 'GetUser from an in-memory store',
+  variants: [
+    {
+      name: 'grpc-js',
+      description: 'bare grpc-js server and client, default options, same generated definition and handler',
+      async start(launcher) {
+        const { port } = await launcher.startServer('user (bare grpc-js)', { kind: 'baseline-user' }, { answersCalls: true });
+        return { client: { kind: 'baseline-user', target: `127.0.0.1:${port}` } };
+      },
+    },
+    {
+      name: 'switchyard',
+      description:
+        'startService (tracing + logging middleware at info to /dev/null, health, reflection, registration); ' +
+        'createClientFactory client (tracing, deadline, retry, logging) on registry:///user via a registry child; tracing SDK on, 10% sampled, no exporter',
+      targets: [
+        { metric: 'throughput', atLeast: 0.85 },
+        { metric: 'serverCpuPerCall', atMost: 1.2 },
+        { metric: 'p99', atMost: 1.25 },
+      ],
+      async start(launcher) {
+        const registryPort = await launcher.freePort();
+        const registryAddress = `127.0.0.1:${registryPort}`;
+        const common = { GRPC_HOST: '127.0.0.1', LOG_LEVEL: 'info', LOG_FORMAT: 'json', DRAIN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '2000', ...TRACING_10_PERCENT };
+        await launcher.startServer(
+          'registry',
+          { kind: 'app', main: join(launcher.workspaceRoot, 'dist', 'apps', 'registry', 'main.js'), port: registryPort },
+          { env: { ...common, GRPC_PORT: String(registryPort) } },
+        );
+        await launcher.startServer(
+          'user (Switchyard)',
+          { kind: 'switchyard-user', register: true },
+          { env: { ...common, GRPC_PORT: '0', REGISTRY_ADDRESS: registryAddress }, answersCalls: true },
+        );
+        return {
+          client: { kind: 'switchyard-user', target: 'registry:///user' },
+          clientEnv: { ...TRACING_10_PERCENT, LOG_LEVEL: 'info', REGISTRY_ADDRESS: registryAddress },
+          notes: ['client channel resolves registry:///user through a real registry process (its CPU is in server CPU/call)'],
+        };
+      },
+    },
+  ],
+};

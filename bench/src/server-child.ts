@@ -1,0 +1,59 @@
+// A server under load, in its own process: `node dist/bench/server-child.js '<json ServerSpec>'`.
+// Reports `ready` with its port, answers `usage` with its own CPU time and RSS, stops on `stop`.
+import { createRequire } from 'node:module';
+import { connect } from 'node:net';
+import type { HarnessToServer, ServerSpec, ServerToHarness } from './bench-messages';
+
+function tell(message: ServerToHarness): void {
+  process.send?.(message);
+}
+
+function accepting(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Runs a built app in this process, so its CPU time and RSS can be reported like the others'. */
+async function startApp(spec: Extract<ServerSpec, { kind: 'app' }>): Promise<{ port: number; stop(): Promise<void> }> {
+  createRequire(__filename)(spec.main);
+  const deadline = Date.now() + 15_000;
+  while (!(await accepting(spec.port))) {
+    if (Date.now() > deadline) throw new Error(`${spec.main} not listening on ${spec.port} after 15 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  // The app's own SIGTERM handler drains, stops and exits.
+  return { port: spec.port, stop: () => new Promise<void>(() => process.kill(process.pid, 'SIGTERM')) };
+}
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(process.argv[2] ?? '{}') as ServerSpec;
+  // Imported on demand, so the baseline process loads no Switchyard code (RSS, start-up).
+  const server =
+    spec.kind === 'baseline-user'
+      ? await (await import('./servers/baseline-user-server')).startBaselineUserServer()
+      : spec.kind === 'switchyard-user'
+        ? await (await import('./servers/switchyard-user-server')).startSwitchyardUserServer(spec.register)
+        : await startApp(spec);
+  process.on('message', (message: HarnessToServer) => {
+    if (message.type === 'usage') {
+      const cpu = process.cpuUsage();
+      tell({ type: 'usage', userUs: cpu.user, systemUs: cpu.system, rssBytes: process.memoryUsage.rss() });
+    } else if (message.type === 'stop') {
+      void server.stop().then(() => process.exit(0));
+    }
+  });
+  // The harness going away ends the server too.
+  process.on('disconnect', () => process.exit(0));
+  tell({ type: 'ready', port: server.port });
+}
+
+main().catch((error: unknown) => {
+  tell({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  process.exit(1);
+});
