@@ -13,6 +13,7 @@ export { toGrpcImplementation } from './server/handler-adapter';
 export { serve, type ServeOptions, type Serving } from './server/serve';
 export { tracingMiddleware } from './server/tracing-middleware';
 export { loggingMiddleware } from './server/logging-middleware';
+export { faultInjectionMiddleware, seededRandom, type FaultInjectionOptions } from './server/fault-injection-middleware';
 export { startService, type RunningService, type StartServiceOptions } from './server/start-service';
 export { runMain } from './server/run-main';
 export { createAppContext, type AppContext } from './server/app-context';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { hostPortVariable, millisecondsVariable, parseEnv, portVariable } from './env-config';
+import { faultsVariable, type FaultRule } from './fault-injection-config';
 
 /** Default gRPC port of each app: several instances of one app need GRPC_PORT set apart. */
 export const DEFAULT_PORTS = { gateway: 50050, registry: 50051, user: 50052, order: 50053 } as const;
@@ -27,6 +28,8 @@ export interface ServiceConfig {
   /** How long SIGTERM waits for calls in flight before cutting them off. */
   shutdownTimeoutMs: number;
   version: string;
+  /** FAULTS: faults to inject into this server's calls (chaos tests, demos); off unless set. */
+  faults: readonly FaultRule[];
 }
 
 export function loadServiceConfig(app: AppName, env: Record<string, string | undefined> = process.env): ServiceConfig {
@@ -45,6 +48,7 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
       DRAIN_DELAY_MS: z.coerce.number({ error: 'expected milliseconds' }).int('expected whole milliseconds').min(0, 'expected milliseconds >= 0').default(1000),
       SHUTDOWN_TIMEOUT_MS: millisecondsVariable(10000),
       SERVICE_VERSION: z.string().default('0.1.0'),
+      FAULTS: faultsVariable(),
     },
     env,
   );
@@ -63,5 +67,6 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
     drainDelayMs: parsed.DRAIN_DELAY_MS,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
     version: parsed.SERVICE_VERSION,
+    faults: parsed.FAULTS,
   });
 }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { ServiceConfig } from '../config/service-config';
 import { startRegistration } from '../registry/registration';
 import type { Telemetry } from '../telemetry/start-telemetry';
+import { faultInjectionMiddleware } from './fault-injection-middleware';
 import { loggingMiddleware } from './logging-middleware';
 import { addReflection } from './reflection';
 import { serve } from './serve';
@@ -77,7 +78,12 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   const { server, port } = await serve(options.services, {
     host: config.grpcHost,
     port: config.grpcPort,
-    middleware: [unlessQuiet(quietMethods, tracingMiddleware), loggingMiddleware(logger, { debugMethods: quietMethods })],
+    // Faults innermost, so spans and log lines show what the client saw.
+    middleware: [
+      unlessQuiet(quietMethods, tracingMiddleware),
+      loggingMiddleware(logger, { debugMethods: quietMethods }),
+      faultInjectionMiddleware(config.faults, { logger }),
+    ],
     configure: (server) => {
       health.addToServer(server);
       addReflection(server, { descriptorSetBase64, services: [...serviceNames, HEALTH_SERVICE, ...REFLECTION_SERVICES] });
