@@ -24,7 +24,15 @@ runMain(async () => {
     // The registry is where others register; it does not register with itself.
     register: false,
     quietMethods: ['/switchyard.registry.v1.RegistryService/Heartbeat'],
-    services: [createRegistryService({ store, token: config.registryToken, shutdownSignal: shutdown.signal })],
+    services: [
+      createRegistryService({
+        store,
+        token: config.registryToken,
+        shutdownSignal: shutdown.signal,
+        // Instances re-register within one heartbeat of a restart; hold Watch snapshots until then.
+        watchWarmUpMs: leases.HEARTBEAT_INTERVAL_MS + 500,
+      }),
+    ],
     onShutdown: () => stopSweep(),
     endStreams: () => shutdown.abort(),
   });

@@ -241,3 +241,27 @@ describe('RegistryService with a token', () => {
     w.stream.cancel();
   });
 });
+
+describe('RegistryService Watch warm-up after a start', () => {
+  it('holds the first snapshot for watchWarmUpMs, so instances can re-register first', async () => {
+    const store = new LeaseTable();
+    const server = await startTestServer([createRegistryService({ store, watchWarmUpMs: 400 })]);
+    const client = new registryV1.RegistryServiceClient(server.address, credentials.createInsecure());
+    try {
+      const opened = Date.now();
+      const watching = watch(client, 'user');
+      // An instance re-registers during the warm-up: the first snapshot already has it.
+      await register(client, valid);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(watching.messages).toEqual([]);
+      const first = await eventually(() => watching.messages[0], 2000, 'the first snapshot');
+      expect(Date.now() - opened).toBeGreaterThanOrEqual(390);
+      expect(first.type).toBe(WatchEventType.WATCH_EVENT_TYPE_SNAPSHOT);
+      expect(first.instances.map((i) => i.address)).toEqual([valid.address]);
+      watching.stream.cancel();
+    } finally {
+      client.close();
+      server.stop();
+    }
+  });
+});

@@ -11,6 +11,13 @@ export interface RegistryServiceOptions {
   token?: string;
   /** Aborting it ends every open Watch stream (with OK), e.g. when the registry shuts down. */
   shutdownSignal?: AbortSignal;
+  /**
+   * For this long after start, Watch holds back its first snapshot. A registry that restarted
+   * empty would otherwise tell every client that no instances exist, and their calls would fail,
+   * before the instances had re-registered on their next heartbeat. Default 0; main.ts uses one
+   * heartbeat interval plus a margin.
+   */
+  watchWarmUpMs?: number;
 }
 
 const { InstanceState, WatchEventType } = registryV1;
@@ -59,6 +66,7 @@ function untilAborted(...maybeSignals: (AbortSignal | undefined)[]): Promise<voi
 /** The RegistryService handlers over a store: the transport face of the registry, nothing more. */
 export function createRegistryService(options: RegistryServiceOptions): ServiceRegistration {
   const { store, token } = options;
+  const warmUpEndsAt = Date.now() + (options.watchWarmUpMs ?? 0);
   const authorize = (metadata: Metadata) => {
     if (token !== undefined && token !== '') requireBearerToken(metadata, token);
   };
@@ -99,6 +107,13 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceR
 
     async watch(request, ctx) {
       requireServiceName(request.serviceName);
+      const warmUpLeft = warmUpEndsAt - Date.now();
+      if (warmUpLeft > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, warmUpLeft))), untilAborted(ctx.signal, options.shutdownSignal)]);
+        clearTimeout(timer);
+        if (ctx.signal.aborted || options.shutdownSignal?.aborted) return;
+      }
       // The store calls back with the snapshot first, synchronously, then with every change.
       const unsubscribe = store.watch(request.serviceName, (event) => {
         if (!ctx.signal.aborted) ctx.send(toWatchResponse(event));

@@ -20,6 +20,20 @@ const REGISTRY_DOWN_MS = Number(process.env.CHAOS_REGISTRY_DOWN_MS ?? 4000);
 const HEARTBEAT_INTERVAL_MS = 2000;
 jest.setTimeout(60_000 + 3 * LOAD_MS + REGISTRY_DOWN_MS);
 
+interface LogLine {
+  method?: string;
+  code?: number;
+  duration_ms: number;
+}
+
+function parseLine(line: string): LogLine | undefined {
+  try {
+    return JSON.parse(line) as LogLine;
+  } catch {
+    return undefined;
+  }
+}
+
 function report(scenario: string, load: LoadReport, recoveryMs: number | string) {
   process.stdout.write(
     `chaos | ${scenario.padEnd(34)} | calls ${String(load.calls).padStart(6)} | failed ${load.failed} ${JSON.stringify(load.failures)} | partial ${load.partial} | p99 ${load.p99Ms.toFixed(1)} ms | max ${load.maxMs.toFixed(0)} ms | recovery ${recoveryMs}\n`,
@@ -41,12 +55,23 @@ describe('chaos: no call is lost', () => {
   };
 
   /** One more instance of `app` on a free port, registered and SERVING. */
-  const startExtra = async (app: App, port?: number): Promise<{ process: AppProcess; address: string }> => {
+  const startExtra = async (app: App, port?: number, env: Record<string, string> = {}): Promise<{ process: AppProcess; address: string }> => {
     const chosen = port ?? (await freePort());
     const address = `127.0.0.1:${chosen}`;
-    const process = await stack.startApp(app, { GRPC_PORT: String(chosen), ADVERTISE_ADDRESS: address });
+    const process = await stack.startApp(app, { GRPC_PORT: String(chosen), ADVERTISE_ADDRESS: address, ...env });
     await eventually(async () => (await addresses(app)).includes(address), 5000, `${app} at ${address} registered`);
     return { process, address };
+  };
+
+  const instanceOn = (app: App, port: number) =>
+    stack.processes.find((p) => p.options.app === app && p.running && p.options.env.GRPC_PORT === String(port))!;
+
+  const countOrders = async (requestIds: string[]) => {
+    const db = new Client({ connectionString: database.url });
+    await db.connect();
+    const { rows } = await db.query('SELECT count(*)::int AS total, count(DISTINCT request_id)::int AS distinct FROM orders WHERE request_id = ANY($1)', [requestIds]);
+    await db.end();
+    return rows[0] as { total: number; distinct: number };
   };
 
   const load = (durationMs = LOAD_MS) =>
@@ -116,8 +141,6 @@ describe('chaos: no call is lost', () => {
 
   it('3. rolling restart of every user and order instance, one at a time, under load: 0 failed calls', async () => {
     const extraPorts = { user: Number((await startExtra('user')).address.split(':')[1]), order: Number((await startExtra('order')).address.split(':')[1]) };
-    const instanceOn = (app: App, port: number) =>
-      stack.processes.find((p) => p.options.app === app && p.running && p.options.env.GRPC_PORT === String(port))!;
     const running = load(LOAD_MS * 2);
     let restarts = 0;
     for (const app of ['user', 'order'] as const) {
@@ -129,6 +152,9 @@ describe('chaos: no call is lost', () => {
       }
     }
     const result = await running;
+    // Back to one instance of each, for the scenarios after this one.
+    await instanceOn('user', extraPorts.user).stop('SIGTERM');
+    await instanceOn('order', extraPorts.order).stop('SIGTERM');
     report(`rolling restart (${restarts} instances)`, result, 'n/a');
     expect(result.failures).toEqual({});
     expect(result.partial).toBe(0);
@@ -158,6 +184,92 @@ describe('chaos: no call is lost', () => {
     expect(result.failures).toEqual({});
     expect(result.partial).toBe(0);
     expect(viewBackMs).toBeLessThanOrEqual(2 * HEARTBEAT_INTERVAL_MS);
+  });
+
+  it('5. 30% of CreateOrder responses lost after commit, clients retrying with the same request_id: no duplicate orders', async () => {
+    const faulty = await startExtra('order', undefined, { FAULTS: 'CreateOrder:abort-after-commit=UNAVAILABLE@30%' });
+    const client = connectReflection(faulty.address);
+    const requestIds = Array.from({ length: 40 }, (_, i) => `chaos-5-${Date.now()}-${i}`);
+    let attempts = 0;
+    const seen = new Map<string, string>();
+    try {
+      await Promise.all(
+        requestIds.map(async (requestId, i) => {
+          // The client's own retry loop: same request_id every time, until an answer arrives.
+          for (let attempt = 1; ; attempt++) {
+            attempts += 1;
+            try {
+              const { json } = await client.invoke('switchyard.order.v1.OrderService/CreateOrder', {
+                userId: userIds[i % userIds.length],
+                requestId,
+                items: [{ sku: 'lost-response', quantity: 1, unitPriceCents: '100' }],
+              });
+              seen.set(requestId, (json as { order: { id: string } }).order.id);
+              return;
+            } catch (error) {
+              if ((error as { code?: number }).code !== 14 || attempt >= 20) throw error;
+            }
+          }
+        }),
+      );
+    } finally {
+      client.close();
+      await faulty.process.stop('SIGTERM');
+    }
+    const rows = await countOrders(requestIds);
+    process.stdout.write(
+      `chaos | ${'30% of responses lost after commit'.padEnd(34)} | orders ${requestIds.length} | attempts ${attempts} | rows ${rows.total} | duplicates ${rows.total - rows.distinct}\n`,
+    );
+    // The fault really fired (more attempts than orders), yet every create wrote exactly one row.
+    expect(attempts).toBeGreaterThan(requestIds.length);
+    expect(seen.size).toBe(requestIds.length);
+    expect(rows).toEqual({ total: requestIds.length, distinct: requestIds.length });
+  });
+
+  it('7. user slowed beyond the deadline: DEADLINE_EXCEEDED on time, and no work after it', async () => {
+    const deadlineMs = 1500;
+    const delayMs = 3000;
+    const userPort = stack.ports.user;
+    await instanceOn('user', userPort).stop('SIGTERM');
+    const slowUser = await startExtra('user', userPort, { FAULTS: `GetUser:delay=${delayMs}ms` });
+    const gateway = connectReflection(stack.address('gateway'));
+    const order = connectReflection(stack.address('order'));
+    try {
+      const gatewayStarted = Date.now();
+      const gatewayError = await gateway
+        .invoke('switchyard.gateway.v1.GatewayService/GetUserWithOrders', { userId: userIds[0] }, { deadlineMs })
+        .catch((error: { code: number }) => error);
+      const gatewayMs = Date.now() - gatewayStarted;
+      expect(gatewayError).toMatchObject({ code: 4 });
+      // The gateway itself gave up at its deadline (its own log line), not only the client.
+      const gatewayLine = await eventually(
+        () => stack.processes.flatMap((p) => (p.options.app === 'gateway' ? p.lines : [])).map(parseLine).find((l) => l?.method?.endsWith('GetUserWithOrders') && l.code === 4),
+        2000,
+        'gateway log line for the timed-out call',
+      );
+      expect(gatewayLine.duration_ms).toBeLessThanOrEqual(deadlineMs * 1.1);
+
+      const requestId = `chaos-7-${Date.now()}`;
+      const orderError = await order
+        .invoke('switchyard.order.v1.OrderService/CreateOrder', { userId: userIds[0], requestId, items: [{ sku: 'late', quantity: 1, unitPriceCents: '1' }] }, { deadlineMs })
+        .catch((error: { code: number }) => error);
+      expect(orderError).toMatchObject({ code: 4 });
+      // Wait past the point where the slowed user call would have answered: nothing was written.
+      await new Promise((r) => setTimeout(r, delayMs - deadlineMs + 500));
+      expect(await countOrders([requestId])).toEqual({ total: 0, distinct: 0 });
+      // The user handler never ran for the abandoned calls: the delay was cut short when they were cancelled.
+      const userLines = slowUser.process.lines.map(parseLine).filter((l) => l?.method?.endsWith('UserService/GetUser'));
+      expect(userLines.length).toBeGreaterThan(0);
+      expect(userLines.every((l) => l!.code !== 0)).toBe(true);
+      process.stdout.write(
+        `chaos | ${'user slowed beyond the deadline'.padEnd(34)} | gateway DEADLINE_EXCEEDED after ${gatewayLine.duration_ms} ms (client saw ${gatewayMs} ms) of ${deadlineMs} ms | order rows 0\n`,
+      );
+    } finally {
+      gateway.close();
+      order.close();
+      await slowUser.process.stop('SIGTERM');
+      await startExtra('user', userPort);
+    }
   });
 
   it('6. the same request_id sent by 20 clients at once: exactly one order', async () => {
