@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { deadlineInterceptor } from './deadline-interceptor';
 import { loggingInterceptor } from './logging-interceptor';
 import { retryInterceptor, type RetryPolicy } from './retry-interceptor';
+import type { RetryPolicyConfig } from './retry-policy-config';
+import { RetryThrottle } from './retry-throttle';
 import { tracingInterceptor } from './tracing-interceptor';
 
 export interface ClientFactoryOptions {
@@ -11,7 +13,13 @@ export interface ClientFactoryOptions {
   defaultDeadlineMs: number;
   /** Paths of methods safe to repeat (see idempotentMethodPaths); others retry only with a request_id. */
   idempotentMethods: ReadonlySet<string>;
+  /** Retry policy of every method (DEFAULT_RETRY_POLICY where unset). */
   retry?: Partial<Omit<RetryPolicy, 'mayRetry'>>;
+  /**
+   * Overrides by service and method, hedging (idempotent methods only), and throttling with one
+   * token bucket per target (see parseRetryPolicy, RETRY_POLICY). Default: none, no throttling.
+   */
+  retryPolicy?: RetryPolicyConfig;
   channelOptions?: ChannelOptions;
 }
 
@@ -30,16 +38,29 @@ function carriesIdempotencyKey(request: unknown): boolean {
  * the same deadline.
  */
 export function createClientFactory(options: ClientFactoryOptions) {
-  const clients = new Map<string, Client>();
-  const interceptors: Interceptor[] = [
-    tracingInterceptor,
-    deadlineInterceptor({ defaultTimeoutMs: options.defaultDeadlineMs }),
-    retryInterceptor({
-      ...options.retry,
-      mayRetry: (path, request) => options.idempotentMethods.has(path) || carriesIdempotencyKey(request),
-    }),
-    loggingInterceptor(options.logger),
-  ];
+  // Keyed by the class itself: every generated client class is named ServiceClientImpl.
+  const clients = new Map<ClientConstructor<Client>, Map<string, Client>>();
+  const { retryThrottling, ...policies } = options.retryPolicy ?? {};
+  const deadline = deadlineInterceptor({ defaultTimeoutMs: options.defaultDeadlineMs });
+  const logging = loggingInterceptor(options.logger);
+  // One chain per target: its retry interceptor holds the target's throttle, shared by every
+  // client (and so every method) on that target.
+  const chains = new Map<string, Interceptor[]>();
+  const interceptorsFor = (target: string): Interceptor[] => {
+    let chain = chains.get(target);
+    if (!chain) {
+      const retry = retryInterceptor({
+        ...options.retry,
+        policies,
+        throttle: retryThrottling && new RetryThrottle(retryThrottling),
+        mayRetry: (path, request) => options.idempotentMethods.has(path) || carriesIdempotencyKey(request),
+        // Hedged attempts run at once: an idempotency key does not make that safe, the proto must.
+        mayHedge: (path) => options.idempotentMethods.has(path),
+      });
+      chains.set(target, (chain = [tracingInterceptor, deadline, retry, logging]));
+    }
+    return chain;
+  };
   const channelOptions: ChannelOptions = {
     // Channelz bookkeeping costs time on every call and nothing here reads it.
     'grpc.enable_channelz': 0,
@@ -52,17 +73,19 @@ export function createClientFactory(options: ClientFactoryOptions) {
   };
   return {
     get<C extends Client>(ClientClass: ClientConstructor<C>, target: string): C {
-      const key = `${ClientClass.name}|${target}`;
-      let client = clients.get(key);
+      let byTarget = clients.get(ClientClass);
+      if (!byTarget) clients.set(ClientClass, (byTarget = new Map()));
+      let client = byTarget.get(target);
       if (!client) {
-        client = new ClientClass(target, credentials.createInsecure(), { ...channelOptions, interceptors });
-        clients.set(key, client);
+        client = new ClientClass(target, credentials.createInsecure(), { ...channelOptions, interceptors: interceptorsFor(target) });
+        byTarget.set(target, client);
       }
       return client as C;
     },
     close(): void {
-      for (const client of clients.values()) client.close();
+      for (const byTarget of clients.values()) for (const client of byTarget.values()) client.close();
       clients.clear();
+      chains.clear();
     },
   };
 }

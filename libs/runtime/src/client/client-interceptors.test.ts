@@ -225,3 +225,28 @@ describe('tracing interceptor and middleware', () => {
     expect(trace.getActiveSpan()).toBeUndefined();
   });
 });
+
+describe('client factory', () => {
+  it('keeps one client per service and target, even for two services on one address', async () => {
+    const { service: users } = flakyUserService(0);
+    const orders = defineService('switchyard.order.v1.OrderService', orderV1.OrderServiceService, {
+      async getOrder(request) {
+        return { order: { id: request.id, userId: 'u1', items: [], totalCents: 0, createTime: new Date(0), requestId: '' } };
+      },
+      async createOrder() {
+        return { order: undefined };
+      },
+      async listOrders() {
+        return { orders: [], nextPageToken: '' };
+      },
+    });
+    const address = await start([users, orders]);
+    const factory = clients();
+    const userClient = factory.get(userV1.UserServiceClient, address);
+    const orderClient = factory.get(orderV1.OrderServiceClient, address);
+    expect(factory.get(userV1.UserServiceClient, address)).toBe(userClient);
+    expect(orderClient).not.toBe(userClient);
+    await expect(callUnary(orderClient.getOrder.bind(orderClient), { id: 'o9' })).resolves.toMatchObject({ order: { id: 'o9' } });
+    await expect(callUnary(userClient.getUser.bind(userClient), { id: 'u9' })).resolves.toMatchObject({ user: { id: 'u9' } });
+  });
+});

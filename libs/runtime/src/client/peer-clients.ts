@@ -15,5 +15,6 @@ export function createPeerClients({ config, logger }: AppContext): ClientFactory
     logger,
     defaultDeadlineMs: config.defaultDeadlineMs,
     idempotentMethods: idempotentMethodPaths(descriptorSetBase64),
+    retryPolicy: config.retryPolicy,
   });
 }

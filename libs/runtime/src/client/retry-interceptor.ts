@@ -1,108 +1,83 @@
-import { InterceptingCall, status as Status, type Interceptor, type Metadata, type StatusObject } from '@grpc/grpc-js';
+import { InterceptingCall, type Deadline, type Interceptor } from '@grpc/grpc-js';
+import { context } from '@opentelemetry/api';
+import { HedgingCall } from './hedging-call';
+import type { CallSetup } from './multi-attempt-call';
+import { RetryingCall, type RetryingCallPolicy } from './retrying-call';
+import { DEFAULT_METHOD_RETRY_POLICY, resolveMethodPolicy, type ResolvedMethodPolicy, type RetryPolicyTable } from './retry-policy';
+import type { RetryThrottle } from './retry-throttle';
 
-export interface RetryPolicy {
-  /** Attempts in all, the first included. Default 3. */
-  maxAttempts: number;
-  /** Upper bound of the first backoff. Default 100 ms. */
-  initialBackoffMs: number;
-  /** Upper bound of any backoff. Default 2000 ms. */
-  maxBackoffMs: number;
-  /** Growth of the backoff bound per attempt. Default 2. */
-  backoffMultiplier: number;
-  /** Status codes worth another attempt. Default UNAVAILABLE only. */
-  retryableCodes: ReadonlySet<Status>;
+export { backoffDelayMs } from './retry-policy';
+
+/** The retry policy of every method, unless `policies` overrides it for some. */
+export interface RetryPolicy extends RetryingCallPolicy {
   /**
    * Whether this method with this request may be sent twice. Default: always. The client factory
    * narrows it to methods the protos mark idempotent and requests that carry an idempotency key.
    */
   mayRetry: (path: string, request: unknown) => boolean;
-  /** Source of randomness for jitter, replaceable in tests. */
+  /** Source of randomness for jitter, replaceable in tests. Default Math.random. */
   random: () => number;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  maxAttempts: 3,
-  initialBackoffMs: 100,
-  maxBackoffMs: 2000,
-  backoffMultiplier: 2,
-  retryableCodes: new Set([Status.UNAVAILABLE]),
+  ...DEFAULT_METHOD_RETRY_POLICY,
   mayRetry: () => true,
   random: Math.random,
 };
 
-/** Full jitter (AWS architecture blog): uniform in [0, min(max, initial * multiplier^(n-1))]. */
-export function backoffDelayMs(policy: RetryPolicy, retryNumber: number): number {
-  const bound = Math.min(policy.maxBackoffMs, policy.initialBackoffMs * policy.backoffMultiplier ** (retryNumber - 1));
-  return Math.floor(policy.random() * bound);
+export interface RetryInterceptorOptions extends Partial<RetryPolicy> {
+  /**
+   * Overrides by service and by method path over the fields above, and hedging (off unless an
+   * entry sets it). Default: none, every method follows the fields above.
+   */
+  policies?: RetryPolicyTable;
+  /** The token bucket of the target these calls go to (gRFC A6 throttling). Default: none, no throttling. */
+  throttle?: RetryThrottle;
+  /**
+   * Whether a method may be hedged: its attempts run at the same time, so it must be safe to
+   * repeat concurrently. Default: every method with a hedging policy. The client factory allows
+   * only methods the protos mark idempotent (an idempotency key alone is not enough).
+   */
+  mayHedge?: (path: string) => boolean;
 }
 
-interface AttemptResult {
-  metadata?: Metadata;
-  message?: unknown;
-  status: StatusObject;
+function deadlineMillis(deadline: Deadline | undefined): number {
+  if (deadline === undefined) return Infinity;
+  return deadline instanceof Date ? deadline.getTime() : deadline;
 }
 
 /**
- * Retries unary calls that fail with a retryable code, with exponential backoff and full jitter,
- * within the call's deadline (a retry that could not finish before it is not started). Streams
- * pass through untouched: their messages cannot be replayed safely.
+ * gRFC A6 retries (and, where a policy asks, hedging) of unary calls, as an interceptor inside
+ * the tracing and deadline ones: each attempt is a child span of the call's span, and no attempt
+ * starts that could not start before the call's deadline. Streams pass through untouched: their
+ * messages cannot be replayed safely.
  */
-export function retryInterceptor(overrides: Partial<RetryPolicy> = {}): Interceptor {
-  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...overrides };
-  return (options, nextCall) => {
-    const { path, requestStream, responseStream } = options.method_definition;
-    if (requestStream || responseStream || policy.maxAttempts <= 1) return new InterceptingCall(nextCall(options));
-    const deadline = options.deadline === undefined ? Infinity : new Date(options.deadline).getTime();
-    let request: unknown;
-    let retryCall: ReturnType<typeof nextCall> | undefined;
-    let retryTimer: NodeJS.Timeout | undefined;
+export function retryInterceptor(options: RetryInterceptorOptions = {}): Interceptor {
+  const { policies = {}, throttle, mayHedge = () => true, ...overrides } = options;
+  const definedOverrides = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+  const base: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...definedOverrides };
+  const resolved = new Map<string, ResolvedMethodPolicy>();
+  const policyFor = (path: string) => {
+    let policy = resolved.get(path);
+    if (!policy) resolved.set(path, (policy = resolveMethodPolicy(base, policies, path)));
+    return policy;
+  };
 
-    return new InterceptingCall(nextCall(options), {
-      start(metadata, listener, next) {
-        const metadataToReplay = metadata.clone();
-        let attempt = 1;
-        // An attempt's headers, message and status are held back until we know it is the last.
-        const collect = (done: (result: AttemptResult) => void) => {
-          const result: Partial<AttemptResult> = {};
-          return {
-            onReceiveMetadata: (received: Metadata) => void (result.metadata = received),
-            onReceiveMessage: (received: unknown) => void (result.message = received),
-            onReceiveStatus: (status: StatusObject) => done({ ...result, status }),
-          };
-        };
-        const onAttemptDone = (result: AttemptResult) => {
-          const delay = backoffDelayMs(policy, attempt);
-          const retry =
-            policy.retryableCodes.has(result.status.code) &&
-            attempt < policy.maxAttempts &&
-            Date.now() + delay < deadline &&
-            policy.mayRetry(path, request);
-          if (!retry) {
-            if (result.metadata) listener.onReceiveMetadata(result.metadata);
-            if (result.message !== undefined) listener.onReceiveMessage(result.message);
-            listener.onReceiveStatus(result.status);
-            return;
-          }
-          attempt += 1;
-          retryTimer = setTimeout(() => {
-            retryCall = nextCall(options);
-            retryCall.start(metadataToReplay.clone(), collect(onAttemptDone));
-            retryCall.sendMessage(request);
-            retryCall.halfClose();
-          }, delay);
-        };
-        // The first attempt is the call grpc-js set up; its request arrives through sendMessage.
-        next(metadata, collect(onAttemptDone));
-      },
-      sendMessage(message, next) {
-        request = message;
-        next(message);
-      },
-      cancel(next) {
-        clearTimeout(retryTimer);
-        retryCall?.cancelWithStatus(Status.CANCELLED, 'cancelled by the caller');
-        next();
-      },
-    });
+  return (callOptions, nextCall) => {
+    const { path, requestStream, responseStream } = callOptions.method_definition;
+    if (requestStream || responseStream) return new InterceptingCall(nextCall(callOptions));
+    const setup: CallSetup = {
+      options: callOptions,
+      nextCall,
+      path,
+      // The tracing interceptor creates this one inside the call span's context: keep it for
+      // attempts that start later, from timers.
+      callContext: context.active(),
+      deadline: deadlineMillis(callOptions.deadline),
+      throttle,
+    };
+    const policy = policyFor(path);
+    if (policy.hedging && mayHedge(path)) return new InterceptingCall(new HedgingCall(setup, policy.hedging));
+    return new InterceptingCall(new RetryingCall(setup, { ...policy.retry, mayRetry: base.mayRetry, random: base.random }));
   };
 }

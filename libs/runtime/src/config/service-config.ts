@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { hostPortVariable, millisecondsVariable, parseEnv, portVariable } from './env-config';
+import { parseRetryPolicy, type RetryPolicyConfig } from '../client/retry-policy-config';
 import { faultsVariable, type FaultRule } from './fault-injection-config';
 
 /** Default gRPC port of each app: several instances of one app need GRPC_PORT set apart. */
@@ -30,6 +31,8 @@ export interface ServiceConfig {
   version: string;
   /** FAULTS: faults to inject into this server's calls (chaos tests, demos); off unless set. */
   faults: readonly FaultRule[];
+  /** RETRY_POLICY (JSON): retry overrides by service or method, hedging, throttling. */
+  retryPolicy: RetryPolicyConfig | undefined;
 }
 
 export function loadServiceConfig(app: AppName, env: Record<string, string | undefined> = process.env): ServiceConfig {
@@ -68,5 +71,6 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
     version: parsed.SERVICE_VERSION,
     faults: parsed.FAULTS,
+    retryPolicy: parseRetryPolicy(env.RETRY_POLICY),
   });
 }

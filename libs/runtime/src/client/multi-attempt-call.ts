@@ -1,0 +1,178 @@
+import { InterceptingCall, Metadata, status as Status, type Interceptor, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
+import { context, type Attributes, type Context } from '@opentelemetry/api';
+import { startAttemptSpan, type AttemptSpan } from './attempt-span';
+import type { RetryThrottle } from './retry-throttle';
+
+type InterceptingCallInterface = ConstructorParameters<typeof InterceptingCall>[0];
+type InterceptorOptions = Parameters<Interceptor>[0];
+type NextCall = Parameters<Interceptor>[1];
+
+/** Header telling the server how many attempts of this call came before (gRFC A6). */
+export const PREVIOUS_ATTEMPTS_KEY = 'grpc-previous-rpc-attempts';
+
+/** What the interceptor knows about one unary call when it starts. */
+export interface CallSetup {
+  options: InterceptorOptions;
+  nextCall: NextCall;
+  path: string;
+  /** Context the call started in; its active span is the call's CLIENT span. */
+  callContext: Context;
+  /** Epoch ms; Infinity without a deadline. */
+  deadline: number;
+  throttle: RetryThrottle | undefined;
+}
+
+export interface AttemptResult {
+  metadata?: Metadata;
+  message?: unknown;
+  status: StatusObject;
+}
+
+export interface Attempt {
+  readonly number: number;
+  call: InterceptingCallInterface;
+  span: AttemptSpan;
+  /** Cancelled by us because another attempt answered. */
+  abandoned: boolean;
+}
+
+/**
+ * A unary call made of several attempts, each an inner call of its own with its own span. It
+ * keeps the request and headers to replay them, holds back each attempt's headers, message and
+ * status until it knows which attempt answers the call, and hands exactly one result to the
+ * caller. Subclasses decide when to start attempts (retrying-call.ts, hedging-call.ts).
+ */
+export abstract class MultiAttemptCall implements InterceptingCallInterface {
+  protected readonly inFlight = new Set<Attempt>();
+  protected attemptsStarted = 0;
+  protected request: unknown;
+  private listener: Partial<InterceptingListener> | undefined;
+  private metadata = new Metadata();
+  private hasRequest = false;
+  private halfClosed = false;
+  private finished = false;
+  private cancelledByCaller = false;
+  private lastAttempt: Attempt | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(protected readonly setup: CallSetup) {}
+
+  /** Called once the caller has started the call: start the first attempt. */
+  protected abstract onStart(): void;
+  /** An attempt ended (not one we abandoned, not after the caller cancelled): retry, hedge or finish. */
+  protected abstract onAttemptDone(attempt: Attempt, result: AttemptResult): void;
+
+  start(metadata: Metadata, listener?: Partial<InterceptingListener>): void {
+    this.metadata = metadata.clone();
+    this.listener = listener;
+    this.onStart();
+  }
+
+  sendMessageWithContext(messageContext: object, message: unknown): void {
+    this.request = message;
+    this.hasRequest = true;
+    for (const attempt of this.inFlight) attempt.call.sendMessageWithContext(messageContext, message);
+  }
+
+  sendMessage(message: unknown): void {
+    this.sendMessageWithContext({}, message);
+  }
+
+  // Unary attempts start reading on their own (grpc-js's BaseUnaryInterceptingCall).
+  startRead(): void {}
+
+  halfClose(): void {
+    this.halfClosed = true;
+    for (const attempt of this.inFlight) attempt.call.halfClose();
+  }
+
+  cancelWithStatus(code: Status, details: string): void {
+    if (this.finished || this.cancelledByCaller) return;
+    this.cancelledByCaller = true;
+    this.clearTimers();
+    // Attempts in flight answer the caller with their CANCELLED status; between attempts, we do.
+    if (this.inFlight.size === 0) this.finish({ status: { code, details, metadata: new Metadata() } });
+    for (const attempt of this.inFlight) attempt.call.cancelWithStatus(code, details);
+  }
+
+  getPeer(): string {
+    return this.lastAttempt?.call.getPeer() ?? '';
+  }
+
+  getAuthContext(): ReturnType<InterceptingCallInterface['getAuthContext']> {
+    return this.lastAttempt?.call.getAuthContext() ?? null;
+  }
+
+  /** Whether an attempt started `delayMs` from now would start before the deadline. */
+  protected startsBeforeDeadline(delayMs: number): boolean {
+    return Date.now() + delayMs < this.setup.deadline;
+  }
+
+  /** Runs `work` after `delayMs` unless the call finishes first. */
+  protected after(delayMs: number, work: () => void): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      work();
+    }, delayMs);
+    this.timers.add(timer);
+    return timer;
+  }
+
+  protected cancelTimer(timer: NodeJS.Timeout | undefined): void {
+    if (!timer) return;
+    clearTimeout(timer);
+    this.timers.delete(timer);
+  }
+
+  /**
+   * Starts attempt n+1 as a child span of the call's span, with that span active while the inner
+   * call is created and started, so inner interceptors and anything they trace nest under it.
+   */
+  protected startAttempt(attributes: Attributes): Attempt {
+    const number = ++this.attemptsStarted;
+    const span = startAttemptSpan(this.setup.callContext, number, attributes);
+    const metadata = this.metadata.clone();
+    if (number > 1) metadata.set(PREVIOUS_ATTEMPTS_KEY, String(number - 1));
+    const held: Partial<AttemptResult> = {};
+    return context.with(span.context, () => {
+      const attempt: Attempt = { number, span, call: this.setup.nextCall(this.setup.options), abandoned: false };
+      this.inFlight.add(attempt);
+      this.lastAttempt = attempt;
+      attempt.call.start(metadata, {
+        onReceiveMetadata: (received: Metadata) => void (held.metadata = received),
+        onReceiveMessage: (received: unknown) => void (held.message = received),
+        onReceiveStatus: (status: StatusObject) => this.attemptEnded(attempt, { ...held, status }),
+      });
+      if (this.hasRequest) attempt.call.sendMessage(this.request);
+      if (this.halfClosed) attempt.call.halfClose();
+      return attempt;
+    });
+  }
+
+  /** Gives `result` to the caller, and cancels every other attempt still in flight. */
+  protected finish(result: AttemptResult): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.clearTimers();
+    for (const attempt of this.inFlight) {
+      attempt.abandoned = true;
+      attempt.call.cancelWithStatus(Status.CANCELLED, 'another attempt answered the call');
+    }
+    if (result.metadata) this.listener?.onReceiveMetadata?.(result.metadata);
+    if (result.message !== undefined) this.listener?.onReceiveMessage?.(result.message);
+    this.listener?.onReceiveStatus?.(result.status);
+  }
+
+  private attemptEnded(attempt: Attempt, result: AttemptResult): void {
+    this.inFlight.delete(attempt);
+    attempt.span.end(result.status, attempt.abandoned);
+    if (this.finished) return;
+    if (this.cancelledByCaller) return this.finish(result);
+    this.onAttemptDone(attempt, result);
+  }
+
+  private clearTimers(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+}

@@ -1,0 +1,132 @@
+import { status as Status } from '@grpc/grpc-js';
+import { z } from 'zod';
+import { ConfigError } from '../config/env-config';
+import type { HedgingPolicy, MethodPolicyOverride, RetryPolicyTable } from './retry-policy';
+import type { RetryThrottleOptions } from './retry-throttle';
+
+/** Retry policies by method plus the per-target throttle: what RETRY_POLICY configures. */
+export interface RetryPolicyConfig extends RetryPolicyTable {
+  /** gRFC A6 retry throttling, one bucket per target. Unset: no throttling. */
+  retryThrottling?: RetryThrottleOptions;
+}
+
+const VARIABLE = 'RETRY_POLICY';
+
+// A status by name ("UNAVAILABLE", as gRFC A6 writes them) or number (14); OK is never retryable.
+const statusCode = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const code = typeof value === 'number' ? value : (Status as unknown as Record<string, number | undefined>)[value];
+  if (typeof code !== 'number' || !Number.isInteger(code) || Status[code] === undefined || code === Status.OK) {
+    ctx.addIssue({ code: 'custom', message: 'expected a gRPC status other than OK, e.g. "UNAVAILABLE" or 14' });
+    return z.NEVER;
+  }
+  return code as Status;
+});
+
+const positiveMs = z.number({ error: 'expected milliseconds' }).positive('expected milliseconds > 0');
+const attempts = z.number({ error: 'expected a number of attempts' }).int('expected a whole number').min(1, 'expected at least 1 (values above 5 count as 5)');
+
+const hedgingSchema = z.strictObject({
+  maxAttempts: attempts,
+  hedgingDelayMs: z.number({ error: 'expected milliseconds' }).min(0, 'expected milliseconds >= 0').default(0),
+  nonFatalStatusCodes: z.array(statusCode).default([]),
+});
+
+const entrySchema = z.strictObject({
+  maxAttempts: attempts.optional(),
+  initialBackoffMs: positiveMs.optional(),
+  maxBackoffMs: positiveMs.optional(),
+  backoffMultiplier: z.number({ error: 'expected a number' }).positive('expected a multiplier > 0').optional(),
+  retryableStatusCodes: z.array(statusCode).min(1, 'expected at least one status code').optional(),
+  hedging: z.union([z.literal(false), hedgingSchema], { error: 'expected false or { maxAttempts, hedgingDelayMs?, nonFatalStatusCodes? }' }).optional(),
+});
+
+const configSchema = z.strictObject({
+  default: entrySchema.optional(),
+  services: z.record(z.string().regex(/^[\w.]+$/, 'expected a full service name, e.g. switchyard.user.v1.UserService'), entrySchema).optional(),
+  methods: z.record(z.string().regex(/^\/[\w.]+\/\w+$/, 'expected a method path, e.g. /switchyard.user.v1.UserService/GetUser'), entrySchema).optional(),
+  retryThrottling: z
+    .strictObject({
+      maxTokens: z.number({ error: 'expected a number' }).positive('expected maxTokens in (0, 1000]').max(1000, 'expected maxTokens in (0, 1000]'),
+      tokenRatio: z.number({ error: 'expected a number' }).positive('expected tokenRatio > 0'),
+    })
+    .optional(),
+});
+
+type Entry = z.infer<typeof entrySchema>;
+
+function toOverride(entry: Entry): MethodPolicyOverride {
+  const hedging: HedgingPolicy | false | undefined =
+    entry.hedging === undefined || entry.hedging === false
+      ? entry.hedging
+      : { maxAttempts: entry.hedging.maxAttempts, hedgingDelayMs: entry.hedging.hedgingDelayMs, nonFatalCodes: new Set(entry.hedging.nonFatalStatusCodes) };
+  return {
+    maxAttempts: entry.maxAttempts,
+    initialBackoffMs: entry.initialBackoffMs,
+    maxBackoffMs: entry.maxBackoffMs,
+    backoffMultiplier: entry.backoffMultiplier,
+    retryableCodes: entry.retryableStatusCodes && new Set(entry.retryableStatusCodes),
+    hedging,
+  };
+}
+
+const mapValues = <T, U>(record: Record<string, T> | undefined, map: (value: T) => U) =>
+  record && Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(value)]));
+
+// `methods["/a.B/C"].retryableStatusCodes[1]`
+function fieldName(path: readonly PropertyKey[]): string {
+  return path
+    .map((key, i) => (typeof key === 'number' ? `[${key}]` : (path[i - 1] === 'services' || path[i - 1] === 'methods') ? `[${JSON.stringify(key)}]` : `${i === 0 ? '' : '.'}${String(key)}`))
+    .join('');
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>((value, key) => (value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined), root);
+}
+
+/**
+ * Parses the RETRY_POLICY environment variable (JSON; unset or empty means none). Shape, every
+ * part optional, durations in ms, status codes by name or number:
+ *
+ * ```json
+ * {
+ *   "default": { "maxAttempts": 3, "initialBackoffMs": 100, "maxBackoffMs": 2000, "backoffMultiplier": 2,
+ *                "retryableStatusCodes": ["UNAVAILABLE"] },
+ *   "services": { "switchyard.user.v1.UserService": { "maxAttempts": 4 } },
+ *   "methods": { "/switchyard.user.v1.UserService/GetUser": {
+ *                  "hedging": { "maxAttempts": 3, "hedgingDelayMs": 50, "nonFatalStatusCodes": ["UNAVAILABLE"] } } },
+ *   "retryThrottling": { "maxTokens": 10, "tokenRatio": 0.1 }
+ * }
+ * ```
+ *
+ * A method follows its `methods` entry, then its service's, then `default`, field by field;
+ * maxAttempts above 5 counts as 5 (gRFC A6); `"hedging": false` undoes a less specific hedging.
+ * Unknown fields are errors, so a typo does not pass silently. Throws a ConfigError naming
+ * RETRY_POLICY and each bad field.
+ */
+export function parseRetryPolicy(value: string | undefined): RetryPolicyConfig | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch (error) {
+    throw new ConfigError(`invalid configuration:\n  ${VARIABLE}: not valid JSON (${(error as Error).message})\nFix this environment variable and start again.`);
+  }
+  const result = configSchema.safeParse(json);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const field = issue.path.length === 0 ? '(the whole value)' : fieldName(issue.path);
+      // A bad key (e.g. a method path without its leading slash) is named by the path; the value does not matter.
+      if (issue.code === 'invalid_key') return `  ${VARIABLE}: ${field}: ${issue.issues[0]?.message ?? issue.message}`;
+      const found = issue.code === 'unrecognized_keys' ? '' : ` = ${JSON.stringify(valueAt(json, issue.path)) ?? '(unset)'}`;
+      return `  ${VARIABLE}: ${field}${found}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}\nFix this environment variable and start again.`);
+  }
+  const parsed = result.data;
+  return Object.freeze({
+    default: parsed.default && toOverride(parsed.default),
+    services: mapValues(parsed.services, toOverride),
+    methods: mapValues(parsed.methods, toOverride),
+    retryThrottling: parsed.retryThrottling,
+  });
+}
