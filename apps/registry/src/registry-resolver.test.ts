@@ -1,6 +1,6 @@
 import { credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { registryV1, userV1 } from '@switchyard/proto';
-import { defineService, registerRegistryResolver, startRegistration, type Registration, type RegistryResolverRegistration } from '@switchyard/runtime';
+import { defineService, registerRegistryResolver, startRegistration, statusError, type Registration, type RegistryResolverRegistration } from '@switchyard/runtime';
 import { startTestServer, type TestServer } from '@switchyard/testing';
 import pino from 'pino';
 import { eventually } from '@switchyard/testing';
@@ -128,6 +128,55 @@ describe('registry:/// resolver', () => {
       } finally {
         client.close();
       }
+    }
+  });
+});
+
+describe('registry:/// resolver outlier ejection', () => {
+  it('ejects an instance whose calls keep failing, so its share goes to the healthy one', async () => {
+    const registry = await startRegistry({ sweepIntervalMs: 50 });
+    const resolver = registerRegistryResolver({ registryAddress: registry.address, logger });
+    const sick = await startTestServer([
+      defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
+        async getUser() {
+          throw statusError(Status.INTERNAL, 'this instance is sick');
+        },
+        createUser: async () => ({ user: undefined }),
+        batchGetUsers: async () => ({ users: [] }),
+        listUsers: async () => ({ users: [], nextPageToken: '' }),
+      }),
+    ]);
+    const healthy = await startUserServer();
+    const registrations = [sick, healthy].map((server) =>
+      startRegistration({ registryAddress: registry.address, serviceName: 'sick-and-healthy', address: server.address, version: '1', logger }),
+    );
+    const client = new userV1.UserServiceClient('registry:///sick-and-healthy', credentials.createInsecure());
+    try {
+      await Promise.all(registrations.map((r) => r.registered));
+      // Round robin alone alternates, so a run of 40 successes only happens once the sick one is out.
+      let failures = 0;
+      let consecutive = 0;
+      await eventually(
+        async () => {
+          const ok = await getUser(client).then(
+            () => true,
+            () => false,
+          );
+          if (!ok) failures += 1;
+          consecutive = ok ? consecutive + 1 : 0;
+          return consecutive >= 40;
+        },
+        8000,
+        'the sick instance ejected',
+      );
+      expect(failures).toBeGreaterThan(0);
+    } finally {
+      client.close();
+      await Promise.all(registrations.map((r) => r.stop()));
+      sick.stop();
+      healthy.stop();
+      resolver.close();
+      registry.stop();
     }
   });
 });

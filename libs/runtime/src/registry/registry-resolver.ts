@@ -26,8 +26,28 @@ export interface RegistryResolverRegistration {
   close(): void;
 }
 
+const seconds = (value: number) => ({ seconds: value, nanos: 0 });
+
 // Without a service config grpc-js picks pick_first, which would send every call to one instance.
-const ROUND_ROBIN = { loadBalancingConfig: [{ round_robin: {} }], methodConfig: [] };
+// Round robin runs under grpc-js's outlier detection: an instance whose calls mostly fail (85% of
+// at least 20 in a 1 s interval) is ejected for 5 s, doubling while it stays sick, and never more
+// than half the instances at once. grpc-js counts every non-OK status as a failure, NOT_FOUND
+// included, hence the high threshold; success-rate ejection would need more than two instances.
+const ROUND_ROBIN = {
+  loadBalancingConfig: [
+    {
+      outlier_detection: {
+        interval: seconds(1),
+        base_ejection_time: seconds(5),
+        max_ejection_time: seconds(60),
+        max_ejection_percent: 50,
+        failure_percentage_ejection: { threshold: 85, enforcement_percentage: 100, minimum_hosts: 2, request_volume: 20 },
+        child_policy: [{ round_robin: {} }],
+      },
+    },
+  ],
+  methodConfig: [],
+};
 
 function toEndpoint(instance: registryV1.Instance): Endpoint[] {
   const hostPort = experimental.splitHostPort(instance.address);
