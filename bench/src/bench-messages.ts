@@ -14,7 +14,12 @@ export type ServerSpec =
 /** Which client the load generator calls through. */
 export type ClientSpec =
   | { kind: 'baseline-user'; target: string }
-  | { kind: 'switchyard-user'; target: string };
+  | { kind: 'switchyard-user'; target: string }
+  /**
+   * The Switchyard client against the built apps, whose users were seeded through the API: each
+   * fixture id the load generator asks for maps onto one of `userIds` (the seeded users' ids).
+   */
+  | { kind: 'switchyard-app'; call: 'GetUser' | 'GetUserWithOrders'; target: string; userIds: string[] };
 
 /**
  * How calls are paced. Closed loop: `concurrency` callers each send the next call when the last

@@ -1,9 +1,10 @@
 import type { LoadMode } from './bench-messages';
 import type { MachineInfo } from './machine-info';
 import type { VariantMeasurement } from './run-variant';
-import type { Scenario, Target } from './scenarios/scenario';
+import type { RatioMetric, Scenario, Target } from './scenarios/scenario';
 
 export interface TargetVerdict extends Target {
+  /** The ratio to the baseline for a ratio metric, the measured value itself for an absolute one. */
   ratio: number;
   met: boolean;
 }
@@ -35,6 +36,19 @@ function ratio(value: number, base: number): number {
   return base > 0 ? Math.round((value / base) * 1000) / 1000 : 0;
 }
 
+const RATIO_METRICS: readonly string[] = ['throughput', 'serverCpuPerCall', 'p99'] satisfies RatioMetric[];
+
+function isRatioMetric(metric: Target['metric']): metric is RatioMetric {
+  return RATIO_METRICS.includes(metric);
+}
+
+/** The value a target bounds: a ratio to the baseline, the p50 in ms, or one of the variant's metrics (NaN if absent). */
+function targetValue(target: Target, m: VariantMeasurement, vsBaseline: Record<RatioMetric, number>): number {
+  if (isRatioMetric(target.metric)) return vsBaseline[target.metric];
+  if (target.metric === 'p50Ms') return Math.round(m.p50Us) / 1000;
+  return m.metrics[target.metric.slice('metrics.'.length)] ?? Number.NaN;
+}
+
 /** Ratios to the scenario's baseline, and each target met or missed. */
 export function compareToBaseline(scenario: Scenario, measured: VariantMeasurement[]): ScenarioResult {
   const [base] = measured;
@@ -47,7 +61,7 @@ export function compareToBaseline(scenario: Scenario, measured: VariantMeasureme
       p99: ratio(m.p99Us, base.p99Us),
     };
     const targets = (scenario.variants[i].targets ?? []).map((target): TargetVerdict => {
-      const value = vsBaseline[target.metric];
+      const value = targetValue(target, m, vsBaseline);
       const met = (target.atLeast === undefined || value >= target.atLeast) && (target.atMost === undefined || value <= target.atMost);
       return { ...target, ratio: value, met };
     });
@@ -59,11 +73,25 @@ export function compareToBaseline(scenario: Scenario, measured: VariantMeasureme
 const ms = (us: number) => (us / 1000).toFixed(us < 10_000 ? 2 : 1);
 const count = (n: number) => Math.round(n).toLocaleString('en-US');
 const times = (r: number) => `${r.toFixed(2)}x`;
-const METRIC_LABEL: Record<Target['metric'], string> = { throughput: 'calls/s', serverCpuPerCall: 'CPU/call', p99: 'p99' };
+const METRIC_LABEL: Record<RatioMetric, string> = { throughput: 'calls/s', serverCpuPerCall: 'CPU/call', p99: 'p99' };
 
 function describeTarget(t: TargetVerdict): string {
   const bound = t.atLeast !== undefined ? `>= ${t.atLeast}` : `<= ${t.atMost}`;
-  return `${METRIC_LABEL[t.metric]} ${times(t.ratio)} (${bound}) ${t.met ? 'met' : '**missed**'}`;
+  const measured = isRatioMetric(t.metric)
+    ? `${METRIC_LABEL[t.metric]} ${times(t.ratio)}`
+    : t.metric === 'p50Ms'
+      ? `p50 ${t.ratio.toFixed(2)} ms`
+      : `${t.metric.slice('metrics.'.length)} ${count(t.ratio)}`;
+  return `${measured} (${bound}) ${t.met ? 'met' : '**missed**'}`;
+}
+
+function describeLoad(v: VariantResult, report: BenchReport): string[] {
+  return JSON.stringify(v.mode) === JSON.stringify(report.load.mode) ? [] : [`load: ${describeMode(v.mode)}`];
+}
+
+function describeMetrics(v: VariantResult): string[] {
+  const entries = Object.entries(v.metrics);
+  return entries.length === 0 ? [] : [entries.map(([name, value]) => `${name} ${count(value)}`).join(', ')];
 }
 
 function describeMode(mode: LoadMode): string {
@@ -93,7 +121,7 @@ export function renderMarkdown(report: BenchReport): string {
   }
   lines.push('');
   for (const s of report.scenarios) {
-    for (const v of s.variants) lines.push(`- ${s.scenario}/${v.variant}: ${[v.description, ...v.notes].join('; ')}.`);
+    for (const v of s.variants) lines.push(`- ${s.scenario}/${v.variant}: ${[v.description, ...v.notes, ...describeLoad(v, report), ...describeMetrics(v)].join('; ')}.`);
   }
   lines.push('- server CPU us/call: CPU time (user + system) of all the variant\'s server processes over the window, per call; server RSS: the process answering the calls.');
   return `${lines.join('\n')}\n`;

@@ -37,12 +37,12 @@ describe('bench --smoke', () => {
     });
     expect(report.load).toMatchObject({ smoke: true, mode: { kind: 'closed' } });
     expect(report.pinning).toEqual(expect.any(String));
-    expect(report.scenarios.map((s) => s.scenario)).toEqual(['unary']);
+    expect(report.scenarios.map((s) => s.scenario)).toEqual(expect.arrayContaining(['unary', 'fanout', 'tracing']));
 
     const [unary] = report.scenarios;
     expect(unary.baseline).toBe('grpc-js');
     expect(unary.variants.map((v) => v.variant)).toEqual(['grpc-js', 'switchyard']);
-    for (const variant of unary.variants) {
+    for (const variant of report.scenarios.flatMap((s) => s.variants)) {
       expect(variant.calls).toBeGreaterThan(0);
       expect(variant).toMatchObject({
         errors: expect.any(Number),
@@ -59,14 +59,55 @@ describe('bench --smoke', () => {
       });
       expect(variant.processes.filter((p) => p.answersCalls)).toHaveLength(1);
     }
-    expect(unary.variants[0].vsBaseline.throughput).toBe(1);
+    for (const scenario of report.scenarios) {
+      expect(scenario.variants[0].variant).toBe(scenario.baseline);
+      expect(scenario.variants[0].vsBaseline.throughput).toBe(1);
+      for (const target of scenario.variants.flatMap((v) => v.targets)) {
+        expect(target).toMatchObject({ metric: expect.any(String), ratio: expect.any(Number), met: expect.any(Boolean) });
+      }
+    }
     expect(unary.variants[1].targets.map((t) => t.metric)).toEqual(['throughput', 'serverCpuPerCall', 'p99']);
+
+    // fanout: the built apps; every process of the stack is measured, the gateway or user answers.
+    const fanout = report.scenarios.find((s) => s.scenario === 'fanout')!;
+    expect(fanout.variants.map((v) => v.variant)).toEqual(['direct GetUser', 'gateway', 'gateway, upstreams +5ms']);
+    for (const variant of fanout.variants) {
+      expect(variant.processes.map((p) => p.name).sort()).toEqual(['gateway', 'order', 'registry', 'user']);
+      expect(variant.errors).toBe(0);
+    }
+    expect(fanout.variants[0].processes.find((p) => p.answersCalls)?.name).toBe('user');
+    expect(fanout.variants[1].processes.find((p) => p.answersCalls)?.name).toBe('gateway');
+    expect(fanout.variants[1].targets.map((t) => t.metric)).toEqual(['throughput']);
+    expect(fanout.variants[2].targets.map((t) => t.metric)).toEqual(['p50Ms']);
+    expect(fanout.variants[2].mode).toEqual({ kind: 'closed', concurrency: 4 });
+
+    // tracing: off is the baseline; the sampled variants count spans at the receiver.
+    const tracing = report.scenarios.find((s) => s.scenario === 'tracing')!;
+    expect(tracing.variants.map((v) => v.variant)).toEqual(['off', '10%', '100%']);
+    expect(tracing.variants[0].metrics).toEqual({});
+    for (const variant of tracing.variants.slice(1)) {
+      expect(variant.targets.map((t) => t.metric)).toEqual(['throughput', 'metrics.spansDropped']);
+      expect(variant.metrics).toEqual({
+        spansReceived: expect.any(Number),
+        getUserTraces: expect.any(Number),
+        spansPerTrace: expect.any(Number),
+        spansDropped: expect.any(Number),
+      });
+    }
+    // At 100% every call is traced: spans arrived, whole traces of client and server spans.
+    expect(tracing.variants[2].metrics.getUserTraces).toBeGreaterThan(0);
+    expect(tracing.variants[2].metrics.spansPerTrace).toBeGreaterThanOrEqual(2);
 
     // The same report as a Markdown table on stdout, one row per variant; progress on stderr.
     expect(stdout).toContain('| scenario | variant | calls |');
     expect(stdout).toMatch(/^\| unary \| grpc-js \|/m);
     expect(stdout).toMatch(/^\| unary \| switchyard \|/m);
+    expect(stdout).toMatch(/^\| fanout \| gateway \|.*calls\/s [\d.]+x \(>= 0\.28\) (met|\*\*missed\*\*) \|$/m);
+    expect(stdout).toMatch(/^\| fanout \| gateway, upstreams \+5ms \|.*p50 [\d.]+ ms \(<= 7\) (met|\*\*missed\*\*) \|$/m);
+    expect(stdout).toMatch(/^\| tracing \| 100% \|.*spansDropped \d+ \(<= 0\) (met|\*\*missed\*\*) \|$/m);
     expect(stderr).toContain('unary/switchyard');
+    expect(stderr).toContain('fanout/gateway');
+    expect(stderr).toContain('tracing/100%');
   }, 120_000);
 
   it('rejects an unknown scenario with the usage', async () => {

@@ -14,9 +14,14 @@ function tell(message: GeneratorToHarness): void {
 
 /** Imported on demand, so the baseline client process loads no Switchyard code. */
 async function createCaller(plan: LoadPlan): Promise<UserCaller> {
-  return plan.client.kind === 'baseline-user'
-    ? (await import('./clients/baseline-user-caller')).createBaselineUserCaller(plan.client.target)
-    : (await import('./clients/switchyard-user-caller')).createSwitchyardUserCaller(plan.client.target);
+  switch (plan.client.kind) {
+    case 'baseline-user':
+      return (await import('./clients/baseline-user-caller')).createBaselineUserCaller(plan.client.target);
+    case 'switchyard-user':
+      return (await import('./clients/switchyard-user-caller')).createSwitchyardUserCaller(plan.client.target);
+    case 'switchyard-app':
+      return (await import('./clients/switchyard-app-caller')).createSwitchyardAppCaller(plan.client);
+  }
 }
 
 /** Calls until one succeeds: the server is up and, through the registry, resolvable. */

@@ -10,9 +10,15 @@ import { machineInfo } from './machine-info';
 import { ProgressLine } from './progress-line';
 import { runVariant } from './run-variant';
 import type { Scenario } from './scenarios/scenario';
+import { fanoutScenario } from './scenarios/fanout-scenario';
+import { tracingScenario } from './scenarios/tracing-scenario';
 import { unaryScenario } from './scenarios/unary-scenario';
 
-const SCENARIOS: readonly Scenario[] = [unaryScenario];
+const SCENARIOS: readonly Scenario[] = [
+  unaryScenario,
+  fanoutScenario,
+  tracingScenario,
+];
 
 async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help')) {

@@ -3,7 +3,7 @@ import { freePort } from '@switchyard/testing';
 import type { GeneratorToHarness, HarnessToServer, LoadMode, ProcessUsage, ServerToHarness, WindowResult } from './bench-messages';
 import { BenchChild } from './child-process';
 import type { CorePinning } from './core-pinning';
-import type { Scenario, StackLauncher, Variant } from './scenarios/scenario';
+import type { AfterStopReport, Scenario, StackLauncher, Variant } from './scenarios/scenario';
 import { fixtureUserIds } from './user-fixture';
 
 export interface RunSettings {
@@ -42,6 +42,10 @@ export interface VariantMeasurement extends Omit<WindowResult, 'clientCpuUs'> {
   /** RSS of the process the calls land on, at the end of the window. */
   serverRssMb: number;
   processes: ProcessMeasurement[];
+  /** The load this variant ran under (the command line's unless the variant sets its own). */
+  mode: LoadMode;
+  /** The variant's own measurements (AfterStopReport.metrics), e.g. spans dropped. */
+  metrics: Record<string, number>;
 }
 
 type ServerChild = BenchChild<HarnessToServer, ServerToHarness>;
@@ -72,7 +76,10 @@ export async function runVariant(scenario: Scenario, variant: Variant, settings:
   const label = `${scenario.name}/${variant.name}`;
   const servers: Array<{ name: string; child: ServerChild; answersCalls: boolean }> = [];
   let generator: GeneratorChild | undefined;
+  const afterStopHooks: Array<(window: WindowResult | undefined) => Promise<AfterStopReport | void>> = [];
+  let measuredWindow: WindowResult | undefined;
   const launcher: StackLauncher = {
+    afterStop: (hook) => afterStopHooks.push(hook),
     workspaceRoot: settings.workspaceRoot,
     freePort,
     async startServer(name, spec, options) {
@@ -89,11 +96,14 @@ export async function runVariant(scenario: Scenario, variant: Variant, settings:
       return { port };
     },
   };
+  let measurement: VariantMeasurement;
+  let hookFailure: unknown;
   try {
     const stack = await variant.start(launcher);
+    const mode = stack.mode ?? settings.mode;
     generator = new BenchChild<never, GeneratorToHarness>('load generator', {
       script: join(settings.binDir, 'load-generator.js'),
-      spec: { client: stack.client, mode: settings.mode, warmupMs: settings.warmupMs, durationMs: settings.durationMs, userIds: fixtureUserIds() },
+      spec: { client: stack.client, mode, warmupMs: settings.warmupMs, durationMs: settings.durationMs, userIds: fixtureUserIds() },
       env: stack.clientEnv,
       cpus: settings.pinning.generator,
       nodeFlags: profileFlags(settings, `${scenario.name}-${variant.name}-load-generator`),
@@ -113,6 +123,7 @@ export async function runVariant(scenario: Scenario, variant: Variant, settings:
     await windowStarted;
     const before = await Promise.all(servers.map((server) => sampleUsage(server.child)));
     const { result } = await windowEnded;
+    measuredWindow = result;
     const after = await Promise.all(servers.map((server) => sampleUsage(server.child)));
 
     const processes: ProcessMeasurement[] = servers.map((server, i) => ({
@@ -125,17 +136,19 @@ export async function runVariant(scenario: Scenario, variant: Variant, settings:
     const calls = Math.max(result.calls, 1);
     const serverCpuUs = processes.reduce((sum, p) => sum + p.cpuUs, 0);
     const { clientCpuUs, ...window } = result;
-    return {
+    measurement = {
       scenario: scenario.name,
       variant: variant.name,
       description: variant.description,
-      notes: stack.notes ?? [],
+      notes: [...(stack.notes ?? [])],
       ...window,
       throughput: round(result.calls / (settings.durationMs / 1000), 1),
       serverCpuUsPerCall: round(serverCpuUs / calls, 1),
       clientCpuUsPerCall: round(clientCpuUs / calls, 1),
       serverRssMb: processes.find((p) => p.answersCalls)?.rssMb ?? 0,
       processes,
+      mode,
+      metrics: {},
     };
   } finally {
     if (generator) await generator.waitForExit(STOP_TIMEOUT_MS);
@@ -143,5 +156,19 @@ export async function runVariant(scenario: Scenario, variant: Variant, settings:
       server.child.send({ type: 'stop' });
       await server.child.waitForExit(STOP_TIMEOUT_MS);
     }
+    // Every hook runs (they clean up); the first one's failure fails the variant.
+    for (const hook of afterStopHooks.reverse()) {
+      try {
+        const report = await hook(measuredWindow);
+        if (report && measuredWindow) {
+          Object.assign(measurement!.metrics, report.metrics);
+          measurement!.notes.push(...(report.notes ?? []));
+        }
+      } catch (error) {
+        hookFailure ??= error;
+      }
+    }
   }
+  if (hookFailure !== undefined) throw hookFailure;
+  return measurement;
 }

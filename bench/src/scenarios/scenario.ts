@@ -1,10 +1,22 @@
-import type { ClientSpec, ServerSpec } from '../bench-messages';
+import type { ClientSpec, LoadMode, ServerSpec, WindowResult } from '../bench-messages';
 
-/** A bound on a variant's ratio to the baseline of the same run (the issue's targets). */
+/** Targets on a variant's ratio to the baseline of the same run. */
+export type RatioMetric = 'throughput' | 'serverCpuPerCall' | 'p99';
+/** Targets on a measured value itself: the p50 in ms, or one of the variant's own `metrics`. */
+export type AbsoluteMetric = 'p50Ms' | `metrics.${string}`;
+
+/** A bound on a variant's ratio to the baseline, or on an absolute value (the issue's targets). */
 export interface Target {
-  metric: 'throughput' | 'serverCpuPerCall' | 'p99';
+  metric: RatioMetric | AbsoluteMetric;
   atLeast?: number;
   atMost?: number;
+}
+
+/** What a variant reports after its stack has stopped (e.g. spans counted at a receiver). */
+export interface AfterStopReport {
+  /** Added to the variant's `metrics`; targets name them `metrics.<name>`. */
+  metrics?: Record<string, number>;
+  notes?: string[];
 }
 
 /** What a variant uses to bring its stack up; the harness stops all of it afterwards. */
@@ -16,6 +28,12 @@ export interface StackLauncher {
    */
   startServer(name: string, spec: ServerSpec, options: { env?: Record<string, string>; answersCalls?: boolean }): Promise<{ port: number }>;
   freePort(): Promise<number>;
+  /**
+   * Runs `hook` after the load generator and every server of the variant have stopped (and so
+   * flushed), also when the variant failed: for cleanup, and for measurements taken at the end.
+   * `window` is the measured window, undefined when the variant failed before it ended.
+   */
+  afterStop(hook: (window: WindowResult | undefined) => Promise<AfterStopReport | void>): void;
 }
 
 export interface VariantStack {
@@ -24,6 +42,8 @@ export interface VariantStack {
   clientEnv?: Record<string, string>;
   /** Said in the report, e.g. how the channel resolves. */
   notes?: string[];
+  /** This variant's load instead of the command line's, e.g. a light load for a latency target. */
+  mode?: LoadMode;
 }
 
 export interface Variant {

@@ -1,0 +1,77 @@
+import { seedUsersWithOrders, startAppStack, type AppStack } from '../servers/app-stack';
+import type { Scenario, StackLauncher, VariantStack } from './scenario';
+
+/** As in unary's Switchyard variant: the tracing SDK on, 10% of traces sampled, no exporter. */
+const TRACING_10_PERCENT = {
+  OTEL_EXPORTER_OTLP_ENDPOINT: '',
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
+  OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+  OTEL_TRACES_SAMPLER_ARG: '0.1',
+};
+const SEEDED_USERS = 50;
+const ORDERS_PER_USER = 3;
+/** Every upstream call of the gateway waits this long first (the apps' FAULTS). */
+const UPSTREAM_DELAY = '5ms';
+/** The delayed variant's load: light, so its p50 is the fan-out's latency, not a queue's. */
+const DELAYED_CALLERS = 4;
+
+async function appStackVariant(
+  launcher: StackLauncher,
+  call: 'GetUser' | 'GetUserWithOrders',
+  options: { faults?: string } = {},
+): Promise<{ stack: AppStack; variant: VariantStack }> {
+  const faults: Record<string, string> = options.faults ? { FAULTS: options.faults } : {};
+  const stack = await startAppStack(launcher, {
+    env: TRACING_10_PERCENT,
+    envByApp: { user: faults, order: faults },
+    answering: call === 'GetUser' ? 'user' : 'gateway',
+  });
+  const userIds = await seedUsersWithOrders(stack, SEEDED_USERS, ORDERS_PER_USER);
+  return {
+    stack,
+    variant: {
+      client: { kind: 'switchyard-app', call, target: call === 'GetUser' ? 'registry:///user' : 'registry:///gateway', userIds },
+      clientEnv: { ...TRACING_10_PERCENT, LOG_LEVEL: 'info', REGISTRY_ADDRESS: stack.registryAddress },
+      notes: [
+        `${SEEDED_USERS} users with ${ORDERS_PER_USER} orders each in SQLite; server CPU/call sums registry, user, order and gateway`,
+        ...(options.faults ? [`FAULTS="${options.faults}" on user and order`] : []),
+      ],
+    },
+  };
+}
+
+/**
+ * GetUserWithOrders through the gateway (three calls: client to gateway, gateway to user and to
+ * order at once) against GetUser straight to the user app, on the same four built apps.
+ */
+export const fanoutScenario: Scenario = {
+  name: 'fanout',
+  description: 'GetUserWithOrders through the gateway vs GetUser direct, built apps on SQLite',
+  variants: [
+    {
+      name: 'direct GetUser',
+      description: 'Switchyard client on registry:///user: GetUser on the user app (dist/apps/user), registry, order and gateway up and idle',
+      async start(launcher) {
+        return (await appStackVariant(launcher, 'GetUser')).variant;
+      },
+    },
+    {
+      name: 'gateway',
+      description: 'Switchyard client on registry:///gateway: GetUserWithOrders, the gateway asking user and order at once',
+      targets: [{ metric: 'throughput', atLeast: 0.28 }],
+      async start(launcher) {
+        return (await appStackVariant(launcher, 'GetUserWithOrders')).variant;
+      },
+    },
+    {
+      name: `gateway, upstreams +${UPSTREAM_DELAY}`,
+      description: `the gateway variant with every upstream call delayed ${UPSTREAM_DELAY}: p50 <= 7 ms means user and order are asked in parallel (in series it would be >= 10 ms)`,
+      targets: [{ metric: 'p50Ms', atMost: 7 }],
+      async start(launcher) {
+        const faults = `GetUser:delay=${UPSTREAM_DELAY};ListOrders:delay=${UPSTREAM_DELAY}`;
+        const { variant } = await appStackVariant(launcher, 'GetUserWithOrders', { faults });
+        return { ...variant, mode: { kind: 'closed', concurrency: DELAYED_CALLERS } };
+      },
+    },
+  ],
+};

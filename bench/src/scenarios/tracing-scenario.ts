@@ -1,0 +1,94 @@
+import { join } from 'node:path';
+import { startSpanCounter } from '../servers/span-counter';
+import type { Scenario, StackLauncher, Target, Variant, VariantStack } from './scenario';
+
+/**
+ * Export settings large enough that nothing is dropped at 100% sampling: a queue of 200,000 spans
+ * per process, batches of 2,048, sent every 500 ms.
+ */
+const BATCH_SPAN_PROCESSOR = {
+  OTEL_BSP_MAX_QUEUE_SIZE: '200000',
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2048',
+  OTEL_BSP_SCHEDULE_DELAY: '500',
+  OTEL_BSP_EXPORT_TIMEOUT: '30000',
+};
+
+/**
+ * unary's Switchyard variant (registry child, startService around the fixture GetUser, client
+ * from createClientFactory on registry:///user) with the tracing environment `tracing` on the
+ * registry, the server and the load generator alike.
+ */
+async function startUnaryStack(launcher: StackLauncher, tracing: Record<string, string>): Promise<VariantStack> {
+  const registryPort = await launcher.freePort();
+  const registryAddress = `127.0.0.1:${registryPort}`;
+  const common = { GRPC_HOST: '127.0.0.1', LOG_LEVEL: 'info', LOG_FORMAT: 'json', DRAIN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '2000', ...tracing };
+  await launcher.startServer(
+    'registry',
+    { kind: 'app', main: join(launcher.workspaceRoot, 'dist', 'apps', 'registry', 'main.js'), port: registryPort },
+    { env: { ...common, GRPC_PORT: String(registryPort) } },
+  );
+  await launcher.startServer(
+    'user (Switchyard)',
+    { kind: 'switchyard-user', register: true },
+    { env: { ...common, GRPC_PORT: '0', REGISTRY_ADDRESS: registryAddress }, answersCalls: true },
+  );
+  return {
+    client: { kind: 'switchyard-user', target: 'registry:///user' },
+    clientEnv: { ...tracing, LOG_LEVEL: 'info', REGISTRY_ADDRESS: registryAddress },
+  };
+}
+
+function sampledVariant(percent: number, throughputAtLeast: number): Variant {
+  const ratio = percent / 100;
+  const targets: Target[] = [
+    { metric: 'throughput', atLeast: throughputAtLeast },
+    { metric: 'metrics.spansDropped', atMost: 0 },
+  ];
+  return {
+    name: `${percent}%`,
+    description:
+      `tracing SDK on, parentbased_traceidratio ${ratio}, spans over OTLP/gRPC to the libs/testing receiver in the harness process ` +
+      `(unpinned; its CPU is not in server CPU/call), OTEL_BSP queue ${BATCH_SPAN_PROCESSOR.OTEL_BSP_MAX_QUEUE_SIZE}, batch ${BATCH_SPAN_PROCESSOR.OTEL_BSP_MAX_EXPORT_BATCH_SIZE}`,
+    targets,
+    async start(launcher) {
+      const counter = await startSpanCounter();
+      launcher.afterStop(async (window) => {
+        const count = await counter.finish(window, ratio);
+        return {
+          metrics: { ...count },
+          notes: [
+            percent === 100
+              ? 'spansDropped: spans missing from incomplete GetUser traces, plus traces missing for calls answered in the window'
+              : 'spansDropped: spans missing from incomplete GetUser traces (at 10% a whole lost trace cannot be told from an unsampled call)',
+          ],
+        };
+      });
+      const stack = await startUnaryStack(launcher, {
+        OTEL_SDK_DISABLED: 'false',
+        OTEL_EXPORTER_OTLP_ENDPOINT: counter.endpoint,
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: String(ratio),
+        ...BATCH_SPAN_PROCESSOR,
+      });
+      return stack;
+    },
+  };
+}
+
+/** unary through the full Switchyard stack with tracing off, 10% and 100% sampled and exported. */
+export const tracingScenario: Scenario = {
+  name: 'tracing',
+  description: 'GetUser from memory through the Switchyard stack: tracing off vs sampled and exported',
+  variants: [
+    {
+      name: 'off',
+      description: 'OTEL_SDK_DISABLED=true on registry, server and client: no tracer provider, the tracing middleware makes no-op spans',
+      async start(launcher) {
+        return startUnaryStack(launcher, { OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' });
+      },
+    },
+    sampledVariant(10, 0.9),
+    sampledVariant(100, 0.75),
+  ],
+};

@@ -1,0 +1,117 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { orderV1, userV1 } from '@switchyard/proto';
+import type { StackLauncher } from '../scenarios/scenario';
+
+/** The built apps, each in a server child (so its CPU and RSS are sampled like any server's). */
+export type AppName = 'registry' | 'user' | 'order' | 'gateway';
+
+export interface AppStackOptions {
+  /** Added to every app's environment (e.g. tracing settings). */
+  env?: Record<string, string>;
+  /** Added to one app's environment (e.g. FAULTS on user and order). */
+  envByApp?: Partial<Record<AppName, Record<string, string>>>;
+  /** The app the load generator calls: its RSS is the one in the table. */
+  answering: AppName;
+}
+
+export interface AppStack {
+  registryAddress: string;
+  address: Record<AppName, string>;
+}
+
+/**
+ * registry, user, order and gateway from dist/apps, as docker-compose runs them but on 127.0.0.1:
+ * SQLite in a fresh temporary DATA_DIR (removed when the variant stops), logs at info as JSON to
+ * the server child's stdout (/dev/null), no drain delay.
+ */
+export async function startAppStack(launcher: StackLauncher, options: AppStackOptions): Promise<AppStack> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-apps-'));
+  launcher.afterStop(async () => rmSync(dataDir, { recursive: true, force: true }));
+  const apps: AppName[] = ['registry', 'user', 'order', 'gateway'];
+  const ports = {} as Record<AppName, number>;
+  for (const app of apps) ports[app] = await launcher.freePort();
+  const address = Object.fromEntries(apps.map((app) => [app, `127.0.0.1:${ports[app]}`])) as Record<AppName, string>;
+  const start = (app: AppName) =>
+    launcher.startServer(
+      app,
+      { kind: 'app', main: join(launcher.workspaceRoot, 'dist', 'apps', app, 'main.js'), port: ports[app] },
+      {
+        env: {
+          GRPC_HOST: '127.0.0.1',
+          GRPC_PORT: String(ports[app]),
+          ADVERTISE_ADDRESS: address[app],
+          REGISTRY_ADDRESS: address.registry,
+          DATA_DIR: dataDir,
+          LOG_LEVEL: 'info',
+          LOG_FORMAT: 'json',
+          DRAIN_DELAY_MS: '0',
+          SHUTDOWN_TIMEOUT_MS: '2000',
+          FAULTS: '',
+          ...options.env,
+          ...options.envByApp?.[app],
+        },
+        answersCalls: app === options.answering,
+      },
+    );
+  // As LocalStack does: registry first, user and order together, the gateway last.
+  await start('registry');
+  await Promise.all([start('user'), start('order')]);
+  await start('gateway');
+  return { registryAddress: address.registry, address };
+}
+
+function unary<Req, Res>(call: (request: Req, callback: (error: ServiceError | null, response: Res) => void) => unknown, request: Req): Promise<Res> {
+  return new Promise((resolve, reject) => call(request, (error, response) => (error ? reject(error) : resolve(response))));
+}
+
+/** Retries `attempt` for up to 15 s: order learns about user through the registry a moment after both are up. */
+async function retrying<T>(attempt: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/**
+ * Creates `users` users with `ordersPerUser` orders each through the apps' own APIs (plain grpc-js
+ * clients from the harness, straight to user and order), and returns the users' ids.
+ */
+export async function seedUsersWithOrders(stack: AppStack, users: number, ordersPerUser: number): Promise<string[]> {
+  const userClient = new userV1.UserServiceClient(stack.address.user, credentials.createInsecure());
+  const orderClient = new orderV1.OrderServiceClient(stack.address.order, credentials.createInsecure());
+  try {
+    const ids = await Promise.all(
+      Array.from({ length: users }, async (_, i) => {
+        const { user } = await retrying(() =>
+          unary<userV1.CreateUserRequest, userV1.CreateUserResponse>(userClient.createUser.bind(userClient), { name: `Bench User ${i}`, email: `bench${i}@example.com` }),
+        );
+        return user!.id;
+      }),
+    );
+    await Promise.all(
+      ids.map(async (userId, u) => {
+        for (let o = 0; o < ordersPerUser; o++) {
+          await retrying(() =>
+            unary<orderV1.CreateOrderRequest, orderV1.CreateOrderResponse>(orderClient.createOrder.bind(orderClient), {
+              userId,
+              items: [{ sku: `SKU-${(u + o) % 17}`, quantity: 1 + o, unitPriceCents: 250 + 10 * o }],
+              requestId: `bench-${u}-${o}`,
+            }),
+          );
+        }
+      }),
+    );
+    return ids;
+  } finally {
+    userClient.close();
+    orderClient.close();
+  }
+}
