@@ -1,3 +1,6 @@
+import type { PeerClientSpec } from './clients/create-peer-caller';
+import type { PeerServerSpec } from './servers/start-peer-server';
+
 // What the harness and its child processes say to each other over Node's IPC channel. Every
 // message is plain JSON; each child's argv carries its one JSON spec, its environment the rest
 // (GRPC_PORT, REGISTRY_ADDRESS, LOG_LEVEL, OTEL_TRACES_SAMPLER...), as for the apps.
@@ -9,7 +12,9 @@ export type ServerSpec =
   /** The full Switchyard server stack (startService) around the same handler. */
   | { kind: 'switchyard-user'; register: boolean }
   /** A built app (`dist/apps/<app>/main.js`) listening on `port`, e.g. the registry. */
-  | { kind: 'app'; main: string; port: number };
+  | { kind: 'app'; main: string; port: number }
+  /** A service of a peer stack (bench/peers: Moleculer or NestJS). */
+  | PeerServerSpec;
 
 /** Which client the load generator calls through. */
 export type ClientSpec =
@@ -19,7 +24,9 @@ export type ClientSpec =
    * The Switchyard client against the built apps, whose users were seeded through the API: each
    * fixture id the load generator asks for maps onto one of `userIds` (the seeded users' ids).
    */
-  | { kind: 'switchyard-app'; call: 'GetUser' | 'GetUserWithOrders'; target: string; userIds: string[] };
+  | { kind: 'switchyard-app'; call: 'GetUser' | 'GetUserWithOrders'; target: string; userIds: string[] }
+  /** A peer stack's own client (Moleculer ServiceBroker.call, Nest ClientGrpc). */
+  | PeerClientSpec;
 
 /**
  * How calls are paced. Closed loop: `concurrency` callers each send the next call when the last

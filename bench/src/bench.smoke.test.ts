@@ -37,7 +37,7 @@ describe('bench --smoke', () => {
     });
     expect(report.load).toMatchObject({ smoke: true, mode: { kind: 'closed' } });
     expect(report.pinning).toEqual(expect.any(String));
-    expect(report.scenarios.map((s) => s.scenario)).toEqual(expect.arrayContaining(['unary', 'fanout', 'tracing']));
+    expect(report.scenarios.map((s) => s.scenario)).toEqual(expect.arrayContaining(['unary', 'fanout', 'tracing', 'peers']));
 
     const [unary] = report.scenarios;
     expect(unary.baseline).toBe('grpc-js');

@@ -11,6 +11,7 @@ import { ProgressLine } from './progress-line';
 import { runVariant } from './run-variant';
 import type { Scenario } from './scenarios/scenario';
 import { fanoutScenario } from './scenarios/fanout-scenario';
+import { peersScenario } from './scenarios/peers-scenario';
 import { tracingScenario } from './scenarios/tracing-scenario';
 import { unaryScenario } from './scenarios/unary-scenario';
 
@@ -18,6 +19,7 @@ const SCENARIOS: readonly Scenario[] = [
   unaryScenario,
   fanoutScenario,
   tracingScenario,
+  peersScenario,
 ];
 
 async function main(argv: string[]): Promise<void> {

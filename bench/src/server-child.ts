@@ -39,7 +39,9 @@ async function main(): Promise<void> {
       ? await (await import('./servers/baseline-user-server')).startBaselineUserServer()
       : spec.kind === 'switchyard-user'
         ? await (await import('./servers/switchyard-user-server')).startSwitchyardUserServer(spec.register)
-        : await startApp(spec);
+        : spec.kind === 'peer'
+          ? await (await import('./servers/start-peer-server')).startPeerServer(spec)
+          : await startApp(spec);
   process.on('message', (message: HarnessToServer) => {
     if (message.type === 'usage') {
       const cpu = process.cpuUsage();

@@ -1,0 +1,21 @@
+import type { Context, ServiceSchema } from 'moleculer';
+import { fixtureOrders, type FixtureOrder } from '../fixture';
+
+/** `order.list`: a user's orders from memory, the first `pageSize` of them (0: all). */
+export const orderService: ServiceSchema = {
+  name: 'order',
+  created() {
+    const byUser = new Map<string, FixtureOrder[]>();
+    for (const order of fixtureOrders()) byUser.set(order.userId, [...(byUser.get(order.userId) ?? []), order]);
+    this.byUser = byUser;
+  },
+  actions: {
+    list: {
+      params: { userId: 'string', pageSize: { type: 'number', integer: true, min: 0, max: 100, optional: true } },
+      handler(ctx: Context<{ userId: string; pageSize?: number }>) {
+        const orders: FixtureOrder[] = this.byUser.get(ctx.params.userId) ?? [];
+        return { orders: ctx.params.pageSize ? orders.slice(0, ctx.params.pageSize) : orders, nextPageToken: '' };
+      },
+    },
+  },
+};

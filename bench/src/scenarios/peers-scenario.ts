@@ -1,0 +1,165 @@
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import type { WindowResult } from '../bench-messages';
+import type { MoleculerServiceName, MoleculerTransport } from '../../peers/moleculer/broker';
+import type { NestServiceName } from '../../peers/nest/grpc-options';
+import { fanoutScenario } from './fanout-scenario';
+import type { Scenario, StackLauncher, Target, Variant, VariantStack } from './scenario';
+import { unaryScenario } from './unary-scenario';
+
+type Workload = 'unary' | 'fanout';
+type Call = 'GetUser' | 'GetUserWithOrders';
+
+const NATS_URL = 'nats://127.0.0.1:4222';
+const CALL: Record<Workload, Call> = { unary: 'GetUser', fanout: 'GetUserWithOrders' };
+/** The processes of a workload: GetUser needs the user service; GetUserWithOrders the gateway, user and order. */
+const SERVICES: Record<Workload, Array<MoleculerServiceName & NestServiceName>> = { unary: ['user'], fanout: ['user', 'order', 'gateway'] };
+const ANSWERING: Record<Workload, NestServiceName> = { unary: 'user', fanout: 'gateway' };
+const PROCESSES: Record<Workload, string> = { unary: 'the user service in its own process', fanout: 'user, order and gateway each in its own process' };
+
+/**
+ * Switchyard's window of each workload in this run (its variants run first): the peers' rows
+ * report their calls/s and p99 against it, as `callsPctOfSwitchyard` and `p99PctOfSwitchyard`.
+ */
+const switchyardWindows: Partial<Record<Workload, WindowResult>> = {};
+
+const callsPerSecond = (window: WindowResult) => window.calls / (window.elapsedMs / 1000);
+
+/** Switchyard ahead of NestJS: Nest's calls/s at most 100% of Switchyard's. */
+const SWITCHYARD_AHEAD: Target[] = [{ metric: 'metrics.callsPctOfSwitchyard', atMost: 100 }];
+
+/** A NATS server answers at 127.0.0.1:4222 when it greets a connection with INFO within a second. */
+function natsAnswers(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(4222, '127.0.0.1');
+    const done = (answers: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answers);
+    };
+    const timer = setTimeout(() => done(false), 1000);
+    socket.once('data', (data) => done(data.toString('latin1').startsWith('INFO ')));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** The Switchyard variant of the unary or fanout scenario as it stands, its window kept for the peers' rows. */
+function switchyard(workload: Workload, scenario: Scenario, variantName: string): Variant {
+  const variant = scenario.variants.find((v) => v.name === variantName);
+  if (!variant) throw new Error(`peers: the ${scenario.name} scenario has no '${variantName}' variant`);
+  return {
+    name: `switchyard ${workload}`,
+    description: `the ${scenario.name} scenario's '${variant.name}' variant: ${variant.description}`,
+    async start(launcher) {
+      delete switchyardWindows[workload];
+      const stack = await variant.start(launcher);
+      launcher.afterStop(async (window) => {
+        if (window) switchyardWindows[workload] = window;
+      });
+      return stack;
+    },
+  };
+}
+
+/** Adds the row's calls/s and p99 as a percentage of Switchyard's, and how far apart they are, in words. */
+function compareToSwitchyard(launcher: StackLauncher, workload: Workload, peer: string): void {
+  launcher.afterStop(async (window) => {
+    const reference = switchyardWindows[workload];
+    if (!window || !reference || reference.calls === 0) return { notes: [`no Switchyard ${workload} result in this run to compare with`] };
+    const callsPct = (100 * callsPerSecond(window)) / callsPerSecond(reference);
+    const p99Pct = (100 * window.p99Us) / reference.p99Us;
+    const verdict = callsPct > 100 ? `${(callsPct / 100).toFixed(2)}x Switchyard's calls/s` : `Switchyard ${(100 / callsPct).toFixed(2)}x ${peer}'s calls/s`;
+    return { metrics: { callsPctOfSwitchyard: callsPct, p99PctOfSwitchyard: p99Pct }, notes: [`vs switchyard ${workload} of this run: ${verdict}`] };
+  });
+}
+
+function nestVariant(workload: Workload): Variant {
+  return {
+    name: `nestjs ${workload}`,
+    description:
+      `NestJS microservices (@nestjs/microservices gRPC transport on grpc-js, our protos via protoPath), ${PROCESSES[workload]}` +
+      (workload === 'fanout' ? ', the gateway asking user and order at once through ClientGrpc' : '') +
+      `; the load generator calls ${CALL[workload]} through a ClientGrpc (ClientProxyFactory, one Observable per call)`,
+    targets: SWITCHYARD_AHEAD,
+    async start(launcher): Promise<VariantStack> {
+      const protosDir = join(launcher.workspaceRoot, 'protos');
+      const ports = { user: await launcher.freePort(), order: await launcher.freePort(), gateway: await launcher.freePort() };
+      const upstream = { user: `127.0.0.1:${ports.user}`, order: `127.0.0.1:${ports.order}` };
+      await Promise.all(
+        SERVICES[workload].map((service) =>
+          launcher.startServer(
+            `${service} (NestJS)`,
+            { kind: 'peer', peer: 'nest', service, port: ports[service], protosDir, ...(service === 'gateway' ? { upstream } : {}) },
+            { answersCalls: service === ANSWERING[workload] },
+          ),
+        ),
+      );
+      compareToSwitchyard(launcher, workload, 'NestJS');
+      return {
+        client: { kind: 'peer', peer: 'nest', call: CALL[workload], target: `127.0.0.1:${ports[ANSWERING[workload]]}`, protosDir },
+        notes: ['in-memory users and orders (bench/peers/fixture.ts); no tracing, no per-call logging (Nest defaults)'],
+      };
+    },
+  };
+}
+
+function moleculerVariant(workload: Workload): Variant {
+  return {
+    name: `moleculer ${workload}`,
+    description:
+      `Moleculer services (JSON serializer, broker defaults), ${PROCESSES[workload]}, a broker node per process` +
+      (workload === 'fanout' ? ', the gateway asking user and order at once with ctx.call' : '') +
+      `; the load generator calls ${workload === 'unary' ? 'user.get' : 'gateway.getUserWithOrders'} with ServiceBroker.call from a broker of its own`,
+    async start(launcher): Promise<VariantStack> {
+      const nodes = [...SERVICES[workload], 'load-generator'];
+      const nats = await natsAnswers();
+      let transport: MoleculerTransport = { kind: 'nats', url: NATS_URL };
+      if (!nats) {
+        const ports: Record<string, number> = {};
+        for (const node of nodes) ports[node] = await launcher.freePort();
+        transport = { kind: 'tcp', ports };
+      }
+      // This run's own namespace: brokers of another run on the same NATS server stay out of it.
+      const namespace = `bench-${process.pid}-${Date.now().toString(36)}`;
+      await Promise.all(
+        SERVICES[workload].map((service) =>
+          launcher.startServer(
+            `${service} (Moleculer)`,
+            { kind: 'peer', peer: 'moleculer', service, nodeID: service, namespace, transport },
+            { answersCalls: service === ANSWERING[workload] },
+          ),
+        ),
+      );
+      compareToSwitchyard(launcher, workload, 'Moleculer');
+      return {
+        client: { kind: 'peer', peer: 'moleculer', call: CALL[workload], nodeID: 'load-generator', namespace, transport },
+        notes: [
+          nats
+            ? `NATS transporter via the NATS server at 127.0.0.1:4222 (every call crosses it twice; its CPU is not in server CPU/call)`
+            : 'TCP transporter, static node list (no NATS server answered at 127.0.0.1:4222)',
+          'in-memory users and orders (bench/peers/fixture.ts); no tracing, no per-call logging (Moleculer defaults)',
+          'JSON on a plain socket, no HTTP/2 or protobuf: the gap to the gRPC stacks is mostly the grpc-js call path (issue 5), not the handlers',
+        ],
+      };
+    },
+  };
+}
+
+/**
+ * The same GetUser and GetUserWithOrders on Switchyard, NestJS (gRPC transport) and Moleculer, one
+ * service per process, each called through its own client. Switchyard's unary variant is the
+ * baseline (the vs-baseline columns); each peer row also says how it compares to Switchyard's row
+ * of the same workload (`callsPctOfSwitchyard`, `p99PctOfSwitchyard`).
+ */
+export const peersScenario: Scenario = {
+  name: 'peers',
+  description: 'GetUser and GetUserWithOrders on Switchyard, NestJS (gRPC) and Moleculer',
+  variants: [
+    switchyard('unary', unaryScenario, 'switchyard'),
+    nestVariant('unary'),
+    moleculerVariant('unary'),
+    switchyard('fanout', fanoutScenario, 'gateway'),
+    nestVariant('fanout'),
+    moleculerVariant('fanout'),
+  ],
+};

@@ -1,0 +1,22 @@
+import type { MoleculerServiceName, MoleculerTransport } from '../../peers/moleculer/broker';
+import type { NestServiceName } from '../../peers/nest/grpc-options';
+
+/** A peer stack's service (bench/peers) in a server child: one service per process. */
+export type PeerServerSpec =
+  | { kind: 'peer'; peer: 'moleculer'; service: MoleculerServiceName; nodeID: string; namespace: string; transport: MoleculerTransport }
+  | { kind: 'peer'; peer: 'nest'; service: NestServiceName; port: number; protosDir: string; upstream?: { user: string; order: string } };
+
+/**
+ * Starts the service. Imported on demand, so a Moleculer process loads no Nest and the other way
+ * round. `port` is the gRPC port for Nest; Moleculer nodes listen on no port of their own over NATS.
+ */
+export async function startPeerServer(spec: PeerServerSpec): Promise<{ port: number; stop(): Promise<void> }> {
+  if (spec.peer === 'moleculer') {
+    const { startMoleculerService } = await import('../../peers/moleculer/broker');
+    const node = await startMoleculerService(spec.service, spec);
+    return { port: spec.transport.kind === 'tcp' ? spec.transport.ports[spec.nodeID] : 0, stop: node.stop };
+  }
+  const { startNestService } = await import('../../peers/nest/start-service');
+  const service = await startNestService(spec.service, { url: `127.0.0.1:${spec.port}`, protosDir: spec.protosDir, upstream: spec.upstream });
+  return { port: spec.port, stop: service.stop };
+}
