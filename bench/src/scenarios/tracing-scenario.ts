@@ -1,6 +1,6 @@
-import { join } from 'node:path';
 import { startSpanCounter } from '../servers/span-counter';
-import type { Scenario, StackLauncher, Target, Variant, VariantStack } from './scenario';
+import type { Scenario, Target, Variant } from './scenario';
+import { startSwitchyardUnaryStack } from './switchyard-unary-stack';
 
 /**
  * Export settings large enough that nothing is dropped at 100% sampling: a queue of 200,000 spans
@@ -13,30 +13,6 @@ const BATCH_SPAN_PROCESSOR = {
   OTEL_BSP_EXPORT_TIMEOUT: '30000',
 };
 
-/**
- * unary's Switchyard variant (registry child, startService around the fixture GetUser, client
- * from createClientFactory on registry:///user) with the tracing environment `tracing` on the
- * registry, the server and the load generator alike.
- */
-async function startUnaryStack(launcher: StackLauncher, tracing: Record<string, string>): Promise<VariantStack> {
-  const registryPort = await launcher.freePort();
-  const registryAddress = `127.0.0.1:${registryPort}`;
-  const common = { GRPC_HOST: '127.0.0.1', LOG_LEVEL: 'info', LOG_FORMAT: 'json', DRAIN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '2000', ...tracing };
-  await launcher.startServer(
-    'registry',
-    { kind: 'app', main: join(launcher.workspaceRoot, 'dist', 'apps', 'registry', 'main.js'), port: registryPort },
-    { env: { ...common, GRPC_PORT: String(registryPort) } },
-  );
-  await launcher.startServer(
-    'user (Switchyard)',
-    { kind: 'switchyard-user', register: true },
-    { env: { ...common, GRPC_PORT: '0', REGISTRY_ADDRESS: registryAddress }, answersCalls: true },
-  );
-  return {
-    client: { kind: 'switchyard-user', target: 'registry:///user' },
-    clientEnv: { ...tracing, LOG_LEVEL: 'info', REGISTRY_ADDRESS: registryAddress },
-  };
-}
 
 function sampledVariant(percent: number, throughputAtLeast: number): Variant {
   const ratio = percent / 100;
@@ -63,7 +39,7 @@ function sampledVariant(percent: number, throughputAtLeast: number): Variant {
           ],
         };
       });
-      const stack = await startUnaryStack(launcher, {
+      const stack = await startSwitchyardUnaryStack(launcher, {
         OTEL_SDK_DISABLED: 'false',
         OTEL_EXPORTER_OTLP_ENDPOINT: counter.endpoint,
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
@@ -85,7 +61,7 @@ export const tracingScenario: Scenario = {
       name: 'off',
       description: 'OTEL_SDK_DISABLED=true on registry, server and client: no tracer provider, the tracing middleware makes no-op spans',
       async start(launcher) {
-        return startUnaryStack(launcher, { OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' });
+        return startSwitchyardUnaryStack(launcher, { OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' });
       },
     },
     sampledVariant(10, 0.9),

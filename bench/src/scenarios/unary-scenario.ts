@@ -1,5 +1,5 @@
-import { join } from 'node:path';
 import type { Scenario } from './scenario';
+import { startSwitchyardUnaryStack } from './switchyard-unary-stack';
 
 /** No exporter (spans are made, sampled and dropped), 10% of traces sampled, as the issue asks. */
 const TRACING_10_PERCENT = {
@@ -33,24 +33,8 @@ export const unaryScenario: Scenario = {
         { metric: 'p99', atMost: 1.25 },
       ],
       async start(launcher) {
-        const registryPort = await launcher.freePort();
-        const registryAddress = `127.0.0.1:${registryPort}`;
-        const common = { GRPC_HOST: '127.0.0.1', LOG_LEVEL: 'info', LOG_FORMAT: 'json', DRAIN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '2000', ...TRACING_10_PERCENT };
-        await launcher.startServer(
-          'registry',
-          { kind: 'app', main: join(launcher.workspaceRoot, 'dist', 'apps', 'registry', 'main.js'), port: registryPort },
-          { env: { ...common, GRPC_PORT: String(registryPort) } },
-        );
-        await launcher.startServer(
-          'user (Switchyard)',
-          { kind: 'switchyard-user', register: true },
-          { env: { ...common, GRPC_PORT: '0', REGISTRY_ADDRESS: registryAddress }, answersCalls: true },
-        );
-        return {
-          client: { kind: 'switchyard-user', target: 'registry:///user' },
-          clientEnv: { ...TRACING_10_PERCENT, LOG_LEVEL: 'info', REGISTRY_ADDRESS: registryAddress },
-          notes: ['client channel resolves registry:///user through a real registry process (its CPU is in server CPU/call)'],
-        };
+        const stack = await startSwitchyardUnaryStack(launcher, TRACING_10_PERCENT);
+        return { ...stack, notes: ['client channel resolves registry:///user through a real registry process (its CPU is in server CPU/call)'] };
       },
     },
   ],
