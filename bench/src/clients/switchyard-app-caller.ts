@@ -1,40 +1,19 @@
 import type { ClientSpec } from '../bench-messages';
-import { descriptorSetBase64, gatewayV1, userV1 } from '@switchyard/proto';
-import {
-  callUnary,
-  createClientFactory,
-  createLogger,
-  idempotentMethodPaths,
-  registerRegistryResolver,
-  startTelemetry,
-  type RegistryResolverRegistration,
-} from '@switchyard/runtime';
+import { gatewayV1, userV1 } from '@switchyard/proto';
+import { callUnary } from '@switchyard/runtime';
+import { startSwitchyardClientStack } from './switchyard-client-stack';
 import type { UserCaller } from './user-caller';
 
 /**
- * The Switchyard client (the same stack as switchyard-user-caller: tracing SDK from the OTEL_*
- * environment, registry resolver, createClientFactory's interceptors, callUnary) against the
+ * The Switchyard client stack (switchyard-client-stack.ts) against the
  * built apps. `GetUser` calls the user app directly; `GetUserWithOrders` calls the gateway, which
  * fans out to user and order. The load generator asks for fixture ids (`user-0042`); each maps
  * onto a seeded user (`userIds[42 % userIds.length]`), so every call finds its user.
  */
 export function createSwitchyardAppCaller(spec: Extract<ClientSpec, { kind: 'switchyard-app' }>): UserCaller {
-  const telemetry = startTelemetry({ serviceName: 'bench-client', serviceVersion: '0.0.0' });
-  const logger = createLogger({ service: 'bench-client', level: process.env.LOG_LEVEL ?? 'info', format: 'json' });
-  let resolver: RegistryResolverRegistration | undefined;
-  if (spec.target.startsWith('registry:')) {
-    const registryAddress = process.env.REGISTRY_ADDRESS;
-    if (!registryAddress) throw new Error(`target ${spec.target} needs REGISTRY_ADDRESS`);
-    resolver = registerRegistryResolver({ registryAddress, logger });
-  }
   if (spec.userIds.length === 0) throw new Error('switchyard-app caller: no seeded user ids');
   const seededId = (fixtureId: string) => spec.userIds[Number(/(\d+)$/.exec(fixtureId)?.[1] ?? 0) % spec.userIds.length];
-  const clients = createClientFactory({ logger, defaultDeadlineMs: 5000, idempotentMethods: idempotentMethodPaths(descriptorSetBase64) });
-  const close = async () => {
-    clients.close();
-    resolver?.close();
-    await telemetry.shutdown();
-  };
+  const { clients, close } = startSwitchyardClientStack(spec.target);
 
   if (spec.call === 'GetUser') {
     const client = clients.get(userV1.UserServiceClient, spec.target);
