@@ -148,7 +148,7 @@ describe('Switchyard end to end', () => {
     const port = await freePort();
     const extra = await stack.startApp('order', { GRPC_PORT: String(port), ADVERTISE_ADDRESS: `127.0.0.1:${port}` });
     await eventually(async () =>
-      (await resolveInstances('order')).some((i) => i.address === `127.0.0.1:${port}`) || undefined, 5000, 'second order instance registered');
+      (await resolveInstances('order')).some((i) => i.address === `127.0.0.1:${port}`), 5000, 'second order instance registered');
     const exit = await extra.stop('SIGTERM');
     expect(exit.code).toBe(0);
     // Deregistered during shutdown, not evicted later: gone as soon as the process has exited.
@@ -159,11 +159,11 @@ describe('Switchyard end to end', () => {
     const port = await freePort();
     const extra = await stack.startApp('user', { GRPC_PORT: String(port), ADVERTISE_ADDRESS: `127.0.0.1:${port}` });
     await eventually(async () =>
-      (await resolveInstances('user')).some((i) => i.address === `127.0.0.1:${port}`) || undefined, 5000, 'second user instance registered');
+      (await resolveInstances('user')).some((i) => i.address === `127.0.0.1:${port}`), 5000, 'second user instance registered');
     const killedAt = Date.now();
     await extra.stop('SIGKILL');
     await eventually(async () =>
-      (await resolveInstances('user')).every((i) => i.address !== `127.0.0.1:${port}`) || undefined, 8000, 'killed user instance evicted');
+      (await resolveInstances('user')).every((i) => i.address !== `127.0.0.1:${port}`), 8000, 'killed user instance evicted');
     const evictedAfterMs = Date.now() - killedAt;
     process.stdout.write(`SIGKILLed user instance left the registry after ${evictedAfterMs} ms\n`);
     expect(evictedAfterMs).toBeLessThanOrEqual(8000);
