@@ -21,7 +21,7 @@ export interface RegistrationOptions {
   client?: registryV1.RegistryServiceClient;
   /** Deadline of each Register and Heartbeat, in ms. Default 2000. */
   callTimeoutMs?: number;
-  /** Pause between attempts while the registry is unreachable. Default 200 ms doubling to 5000 ms, jittered. */
+  /** Pause between attempts while the registry is unreachable. Default 200 ms doubling to 2000 ms (one heartbeat interval), jittered. */
   retryBackoff?: BackoffOptions;
   /** Bound on stop(), which deregisters, in ms. Default 2000. */
   stopTimeoutMs?: number;
@@ -39,7 +39,9 @@ export interface Registration {
 }
 
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 2000;
-const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 5000 };
+// Capped at one default heartbeat interval: after a registry outage of any length, every
+// instance is registered again within two intervals of the registry's return.
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 2000 };
 
 function durationMs(duration: { seconds: number; nanos: number } | undefined): number | undefined {
   if (!duration) return undefined;
