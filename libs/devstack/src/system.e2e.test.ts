@@ -107,7 +107,8 @@ describe('Switchyard end to end', () => {
     expect(aggregate.orders.map((o) => o.id)).toEqual([orderResponse.order.id]);
     expect(aggregate.partialFailures ?? []).toEqual([]);
 
-    // The gateway's SERVER span starts the trace; order and user join it, parent to child.
+    // The gateway's SERVER span starts the trace; order and user join it, parent to child:
+    // gateway SERVER -> CLIENT call -> attempt 1 -> downstream SERVER.
     const isGatewayServerSpan = (s: ReceivedSpan) => s.name === 'switchyard.gateway.v1.GatewayService/GetUserWithOrders' && s.kindName === 'SERVER';
     await receiver.waitForSpans((spans) => spans.some(isGatewayServerSpan), 10_000);
     const gatewaySpan = receiver.spans.find(isGatewayServerSpan)!;
@@ -121,7 +122,9 @@ describe('Switchyard end to end', () => {
     const services = new Set(all.map((s) => s.resource['service.name']));
     expect(services).toEqual(new Set(['gateway', 'order', 'user']));
     for (const serverSpan of inTrace) {
-      const client = byId.get(serverSpan.parentSpanId);
+      const attempt = byId.get(serverSpan.parentSpanId);
+      expect(attempt).toMatchObject({ kindName: 'INTERNAL', name: 'attempt 1' });
+      const client = byId.get(attempt!.parentSpanId);
       expect(client).toMatchObject({ kindName: 'CLIENT', name: serverSpan.name });
       expect(client?.resource['service.name']).toBe('gateway');
       expect(byId.get(client!.parentSpanId)?.spanId).toBe(gatewaySpan.spanId);

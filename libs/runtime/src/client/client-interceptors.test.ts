@@ -218,9 +218,13 @@ describe('tracing interceptor and middleware', () => {
     const serverUser = find('switchyard.user.v1.UserService/GetUser', SpanKind.SERVER);
     const traceId = clientOrder.spanContext().traceId;
     for (const span of [serverOrder, clientUser, serverUser]) expect(span.spanContext().traceId).toBe(traceId);
-    expect(serverOrder.parentSpanContext?.spanId).toBe(clientOrder.spanContext().spanId);
+    // Each server span hangs under the attempt that reached it, the attempt under the call.
+    const parentOf = (span: (typeof spans)[number]) => spans.find((s) => s.spanContext().spanId === span.parentSpanContext?.spanId);
+    expect(parentOf(serverOrder)).toMatchObject({ name: 'attempt 1', kind: SpanKind.INTERNAL });
+    expect(parentOf(parentOf(serverOrder)!)).toBe(clientOrder);
     expect(clientUser.parentSpanContext?.spanId).toBe(serverOrder.spanContext().spanId);
-    expect(serverUser.parentSpanContext?.spanId).toBe(clientUser.spanContext().spanId);
+    expect(parentOf(serverUser)).toMatchObject({ name: 'attempt 1', kind: SpanKind.INTERNAL });
+    expect(parentOf(parentOf(serverUser)!)).toBe(clientUser);
     expect(serverUser.attributes).toMatchObject({ 'rpc.system': 'grpc', 'rpc.service': 'switchyard.user.v1.UserService', 'rpc.method': 'GetUser', 'rpc.grpc.status_code': 0 });
     expect(trace.getActiveSpan()).toBeUndefined();
   });

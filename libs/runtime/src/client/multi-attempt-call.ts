@@ -1,5 +1,6 @@
 import { InterceptingCall, Metadata, status as Status, type Interceptor, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
-import { context, type Attributes, type Context } from '@opentelemetry/api';
+import { context, propagation, type Attributes, type Context } from '@opentelemetry/api';
+import { metadataSetter } from '../telemetry/metadata-carrier';
 import { startAttemptSpan, type AttemptSpan } from './attempt-span';
 import type { RetryThrottle } from './retry-throttle';
 
@@ -132,6 +133,9 @@ export abstract class MultiAttemptCall implements InterceptingCallInterface {
     const number = ++this.attemptsStarted;
     const span = startAttemptSpan(this.setup.callContext, number, attributes);
     const metadata = this.metadata.clone();
+    // The server's span is a child of this attempt, not of the call: a trace then shows which
+    // attempt reached which server, and how long each waited.
+    propagation.inject(span.context, metadata, metadataSetter);
     if (number > 1) metadata.set(PREVIOUS_ATTEMPTS_KEY, String(number - 1));
     const held: Partial<AttemptResult> = {};
     return context.with(span.context, () => {
