@@ -35,7 +35,7 @@ export { deadlineInterceptor, type DeadlineOptions } from './client/deadline-int
 export { retryInterceptor, backoffDelayMs, DEFAULT_RETRY_POLICY, type RetryPolicy, type RetryInterceptorOptions } from './client/retry-interceptor';
 export { MAX_ATTEMPTS_CAP, type HedgingPolicy, type MethodPolicyOverride, type MethodRetryPolicy, type RetryPolicyTable } from './client/retry-policy';
 export { parseRetryPolicy, type RetryPolicyConfig } from './client/retry-policy-config';
-export { RetryThrottle, type RetryThrottleOptions } from './client/retry-throttle';
+export { DEFAULT_RETRY_THROTTLING, RetryThrottle, type RetryThrottleOptions } from './client/retry-throttle';
 export { tracingInterceptor } from './client/tracing-interceptor';
 export { loggingInterceptor } from './client/logging-interceptor';
 export { idempotentMethodPaths } from './client/method-idempotency';

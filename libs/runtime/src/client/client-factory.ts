@@ -4,7 +4,7 @@ import { deadlineInterceptor } from './deadline-interceptor';
 import { loggingInterceptor } from './logging-interceptor';
 import { retryInterceptor, type RetryPolicy } from './retry-interceptor';
 import type { RetryPolicyConfig } from './retry-policy-config';
-import { RetryThrottle } from './retry-throttle';
+import { DEFAULT_RETRY_THROTTLING, RetryThrottle } from './retry-throttle';
 import { tracingInterceptor } from './tracing-interceptor';
 
 export interface ClientFactoryOptions {
@@ -17,7 +17,8 @@ export interface ClientFactoryOptions {
   retry?: Partial<Omit<RetryPolicy, 'mayRetry'>>;
   /**
    * Overrides by service and method, hedging (idempotent methods only), and throttling with one
-   * token bucket per target (see parseRetryPolicy, RETRY_POLICY). Default: none, no throttling.
+   * token bucket per target (see parseRetryPolicy, RETRY_POLICY). Default: every method follows
+   * `retry`, throttled by DEFAULT_RETRY_THROTTLING.
    */
   retryPolicy?: RetryPolicyConfig;
   channelOptions?: ChannelOptions;
@@ -40,7 +41,7 @@ function carriesIdempotencyKey(request: unknown): boolean {
 export function createClientFactory(options: ClientFactoryOptions) {
   // Keyed by the class itself: every generated client class is named ServiceClientImpl.
   const clients = new Map<ClientConstructor<Client>, Map<string, Client>>();
-  const { retryThrottling, ...policies } = options.retryPolicy ?? {};
+  const { retryThrottling = DEFAULT_RETRY_THROTTLING, ...policies } = options.retryPolicy ?? {};
   const deadline = deadlineInterceptor({ defaultTimeoutMs: options.defaultDeadlineMs });
   const logging = loggingInterceptor(options.logger);
   // One chain per target: its retry interceptor holds the target's throttle, shared by every
@@ -52,7 +53,7 @@ export function createClientFactory(options: ClientFactoryOptions) {
       const retry = retryInterceptor({
         ...options.retry,
         policies,
-        throttle: retryThrottling && new RetryThrottle(retryThrottling),
+        throttle: retryThrottling ? new RetryThrottle(retryThrottling) : undefined,
         mayRetry: (path, request) => options.idempotentMethods.has(path) || carriesIdempotencyKey(request),
         // Hedged attempts run at once: an idempotency key does not make that safe, the proto must.
         mayHedge: (path) => options.idempotentMethods.has(path),

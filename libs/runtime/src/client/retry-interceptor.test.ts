@@ -151,11 +151,21 @@ describe('retry throttling (one token bucket per target)', () => {
     expect(server.count('getUser') - before).toBe(2);
   });
 
-  it('is off by default: every call gets its maxAttempts', async () => {
+  it('is on by default with 100 tokens: a target failing every call stops getting retries after 50 failures', async () => {
     const server = await start(alwaysUnavailable);
     const users = clients().get(userV1.UserServiceClient, server.address);
-    for (let i = 0; i < 3; i += 1) await expect(getUser(users)).rejects.toMatchObject({ code: Status.UNAVAILABLE });
-    expect(server.count('getUser')).toBe(15);
+    // 10 calls x 5 attempts take the bucket from 100 to 50: the last attempt of the 10th finds it at half.
+    for (let i = 0; i < 10; i += 1) await expect(getUser(users)).rejects.toMatchObject({ code: Status.UNAVAILABLE });
+    expect(server.count('getUser')).toBe(50);
+    await expect(getUser(users)).rejects.toMatchObject({ code: Status.UNAVAILABLE });
+    expect(server.count('getUser')).toBe(51);
+  });
+
+  it('is off with retryThrottling: false: every call gets its maxAttempts', async () => {
+    const server = await start(alwaysUnavailable);
+    const users = clients({ retryPolicy: { retryThrottling: false } }).get(userV1.UserServiceClient, server.address);
+    for (let i = 0; i < 12; i += 1) await expect(getUser(users)).rejects.toMatchObject({ code: Status.UNAVAILABLE });
+    expect(server.count('getUser')).toBe(60);
   });
 });
 

@@ -39,6 +39,10 @@ describe('parseRetryPolicy (RETRY_POLICY)', () => {
     expect(getOrder.hedging).toBeUndefined();
   });
 
+  it('keeps retryThrottling: false, which turns off the default throttling', () => {
+    expect(parseRetryPolicy(JSON.stringify({ retryThrottling: false }))!.retryThrottling).toBe(false);
+  });
+
   it('caps maxAttempts at 5 and lets "hedging": false undo a less specific hedging', () => {
     const config = parseRetryPolicy(
       JSON.stringify({
@@ -67,6 +71,7 @@ describe('parseRetryPolicy (RETRY_POLICY)', () => {
     [{ methods: { [GET_USER]: { hedging: { hedgingDelayMs: 5 } } } }, `RETRY_POLICY: methods["${GET_USER}"].hedging`],
     [{ retryThrottling: { maxTokens: 2000, tokenRatio: 0.1 } }, 'RETRY_POLICY: retryThrottling.maxTokens = 2000: expected maxTokens in (0, 1000]'],
     [{ retryThrottling: { maxTokens: 10 } }, 'RETRY_POLICY: retryThrottling.tokenRatio = (unset)'],
+    [{ retryThrottling: true }, 'RETRY_POLICY: retryThrottling = true: expected false or { maxTokens, tokenRatio }'],
   ])('rejects %j naming RETRY_POLICY and the field', (value, expected) => {
     expect(errorOf(value)).toContain(expected);
   });

@@ -6,8 +6,8 @@ import type { RetryThrottleOptions } from './retry-throttle';
 
 /** Retry policies by method plus the per-target throttle: what RETRY_POLICY configures. */
 export interface RetryPolicyConfig extends RetryPolicyTable {
-  /** gRFC A6 retry throttling, one bucket per target. Unset: no throttling. */
-  retryThrottling?: RetryThrottleOptions;
+  /** gRFC A6 retry throttling, one bucket per target. Unset: DEFAULT_RETRY_THROTTLING; false: none. */
+  retryThrottling?: RetryThrottleOptions | false;
 }
 
 const VARIABLE = 'RETRY_POLICY';
@@ -45,10 +45,16 @@ const configSchema = z.strictObject({
   services: z.record(z.string().regex(/^[\w.]+$/, 'expected a full service name, e.g. switchyard.user.v1.UserService'), entrySchema).optional(),
   methods: z.record(z.string().regex(/^\/[\w.]+\/\w+$/, 'expected a method path, e.g. /switchyard.user.v1.UserService/GetUser'), entrySchema).optional(),
   retryThrottling: z
-    .strictObject({
-      maxTokens: z.number({ error: 'expected a number' }).positive('expected maxTokens in (0, 1000]').max(1000, 'expected maxTokens in (0, 1000]'),
-      tokenRatio: z.number({ error: 'expected a number' }).positive('expected tokenRatio > 0'),
-    })
+    .union(
+      [
+        z.literal(false),
+        z.strictObject({
+          maxTokens: z.number({ error: 'expected a number' }).positive('expected maxTokens in (0, 1000]').max(1000, 'expected maxTokens in (0, 1000]'),
+          tokenRatio: z.number({ error: 'expected a number' }).positive('expected tokenRatio > 0'),
+        }),
+      ],
+      { error: 'expected false or { maxTokens, tokenRatio }' },
+    )
     .optional(),
 });
 
@@ -84,6 +90,19 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 /**
+ * `false or { ... }` fields fail as a whole union; when the value was an object with bad fields,
+ * report those fields (`retryThrottling.tokenRatio = (unset)`) instead.
+ */
+function withUnionsExplained(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== 'invalid_union') return [issue];
+    const objectBranch = issue.errors.find((branch) => branch.length > 0 && branch.every((inner) => inner.path.length > 0));
+    if (!objectBranch) return [issue];
+    return withUnionsExplained(objectBranch.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] })));
+  });
+}
+
+/**
  * Parses the RETRY_POLICY environment variable (JSON; unset or empty means none). Shape, every
  * part optional, durations in ms, status codes by name or number:
  *
@@ -98,6 +117,7 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
  * }
  * ```
  *
+ * Throttling is on by default (DEFAULT_RETRY_THROTTLING); `"retryThrottling": false` turns it off.
  * A method follows its `methods` entry, then its service's, then `default`, field by field;
  * maxAttempts above 5 counts as 5 (gRFC A6); `"hedging": false` undoes a less specific hedging.
  * Unknown fields are errors, so a typo does not pass silently. Throws a ConfigError naming
@@ -113,7 +133,7 @@ export function parseRetryPolicy(value: string | undefined): RetryPolicyConfig |
   }
   const result = configSchema.safeParse(json);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
+    const lines = withUnionsExplained(result.error.issues).map((issue) => {
       const field = issue.path.length === 0 ? '(the whole value)' : fieldName(issue.path);
       // A bad key (e.g. a method path without its leading slash) is named by the path; the value does not matter.
       if (issue.code === 'invalid_key') return `  ${VARIABLE}: ${field}: ${issue.issues[0]?.message ?? issue.message}`;

@@ -6,6 +6,14 @@ export interface RetryThrottleOptions {
 }
 
 /**
+ * Throttling every client gets unless RETRY_POLICY says otherwise. A6's example bucket (10) is
+ * drained by the few calls in flight to an instance that dies under load, failing calls a retry
+ * would have saved; 100 tolerates such bursts, and still stops retries once failures outnumber
+ * successes ten to one for a while (tokenRatio 0.1), so a sick target is not hammered.
+ */
+export const DEFAULT_RETRY_THROTTLING: RetryThrottleOptions = Object.freeze({ maxTokens: 100, tokenRatio: 0.1 });
+
+/**
  * gRFC A6 retry throttling: one token bucket per channel target, shared by every method of every
  * client on it. An attempt that fails with a retryable (or non-fatal hedging) code takes a token,
  * an OK attempt gives back `tokenRatio`; retries and further hedges go out only while more than
