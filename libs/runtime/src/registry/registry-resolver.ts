@@ -1,6 +1,7 @@
 import { experimental, status as Status, type ChannelOptions } from '@grpc/grpc-js';
 import { registryV1 } from '@switchyard/proto';
 import type { Logger } from 'pino';
+import { DEFAULT_OUTLIER_EJECTION, OUTLIER_EJECTION_POLICY, registerOutlierEjectionPolicy } from './outlier-ejection-policy';
 import { RegistryWatcher } from './registry-watcher';
 import { createSharedWatchers, type WatcherSource } from './shared-watchers';
 
@@ -26,26 +27,13 @@ export interface RegistryResolverRegistration {
   close(): void;
 }
 
-const seconds = (value: number) => ({ seconds: value, nanos: 0 });
-
 // Without a service config grpc-js picks pick_first, which would send every call to one instance.
-// Round robin runs under grpc-js's outlier detection: an instance whose calls mostly fail (85% of
-// at least 20 in a 1 s interval) is ejected for 5 s, doubling while it stays sick, and never more
-// than half the instances at once. grpc-js counts every non-OK status as a failure, NOT_FOUND
-// included, hence the high threshold; success-rate ejection would need more than two instances.
+// Round robin runs under our outlier ejection (outlier-ejection-policy.ts): an instance failing 5
+// calls in a row with UNAVAILABLE/INTERNAL/UNKNOWN/DATA_LOSS is ejected for 5 s, longer if it is
+// sick again soon after, never more than half the instances at once. Answers such as NOT_FOUND
+// do not count, unlike in grpc-js's own outlier_detection.
 const ROUND_ROBIN = {
-  loadBalancingConfig: [
-    {
-      outlier_detection: {
-        interval: seconds(1),
-        base_ejection_time: seconds(5),
-        max_ejection_time: seconds(60),
-        max_ejection_percent: 50,
-        failure_percentage_ejection: { threshold: 85, enforcement_percentage: 100, minimum_hosts: 2, request_volume: 20 },
-        child_policy: [{ round_robin: {} }],
-      },
-    },
-  ],
+  loadBalancingConfig: [{ [OUTLIER_EJECTION_POLICY]: { ...DEFAULT_OUTLIER_EJECTION, child_policy: [{ round_robin: {} }] } }],
   methodConfig: [],
 };
 
@@ -143,6 +131,7 @@ export function registryResolverClass(watchers: WatcherSource, registryAddress: 
  * targets keep working through grpc-js's own resolvers.
  */
 export function registerRegistryResolver(options: RegistryResolverOptions): RegistryResolverRegistration {
+  registerOutlierEjectionPolicy();
   const watchers =
     options.watchers ??
     createSharedWatchers(

@@ -1,0 +1,155 @@
+import { credentials, experimental, Metadata, status as Status, type Server, type ServiceError } from '@grpc/grpc-js';
+import { userV1 } from '@switchyard/proto';
+import { statusError } from '../errors/status-mapping';
+import { serve } from '../server/serve';
+import { defineService } from '../server/service-handlers';
+import { OUTLIER_EJECTION_POLICY, registerOutlierEjectionPolicy, type OutlierEjectionOptions } from './outlier-ejection-policy';
+
+registerOutlierEjectionPolicy();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A UserService instance whose GetUser answers through `behaviour` (OK: its port as the name). */
+interface Instance {
+  port: number;
+  calls: number;
+  behaviour: () => void;
+}
+
+const servers: Server[] = [];
+const clients: userV1.UserServiceClient[] = [];
+afterEach(() => {
+  clients.splice(0).forEach((client) => client.close());
+  servers.splice(0).forEach((server) => server.forceShutdown());
+});
+
+async function startInstance(behaviour: () => void = () => {}): Promise<Instance> {
+  const instance: Instance = { port: 0, calls: 0, behaviour };
+  const unused = async () => {
+    throw new Error('not used');
+  };
+  const service = defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
+    async getUser(request) {
+      instance.calls += 1;
+      instance.behaviour();
+      return { user: { id: request.id, name: String(instance.port), email: 'x@example.com', createTime: new Date(0) } };
+    },
+    createUser: unused,
+    batchGetUsers: unused,
+    listUsers: unused,
+  });
+  const serving = await serve([service], { host: '127.0.0.1', port: 0 });
+  servers.push(serving.server);
+  instance.port = serving.port;
+  return instance;
+}
+
+/** A plain client (no retries) round-robining over `instances` under the ejection policy. */
+function clientFor(instances: Instance[], options: Partial<OutlierEjectionOptions>): userV1.UserServiceClient {
+  const target = `ipv4:${instances.map((i) => `127.0.0.1:${i.port}`).join(',')}`;
+  const serviceConfig = { loadBalancingConfig: [{ [OUTLIER_EJECTION_POLICY]: { ...options, child_policy: [{ round_robin: {} }] } }] };
+  const client = new userV1.UserServiceClient(target, credentials.createInsecure(), { 'grpc.service_config': JSON.stringify(serviceConfig) });
+  clients.push(client);
+  return client;
+}
+
+/** Calls GetUser `count` times one after the other; the status code of each. */
+async function call(client: userV1.UserServiceClient, count: number): Promise<Status[]> {
+  const codes: Status[] = [];
+  for (let i = 0; i < count; i += 1) {
+    codes.push(
+      await new Promise<Status>((resolve) =>
+        client.getUser({ id: 'u1' }, new Metadata(), { deadline: Date.now() + 2000 }, (error: ServiceError | null) => resolve(error ? error.code : Status.OK)),
+      ),
+    );
+  }
+  return codes;
+}
+
+const unavailable = () => {
+  throw statusError(Status.UNAVAILABLE, 'this instance is sick');
+};
+
+describe('switchyard_outlier_ejection', () => {
+  it('ejects an instance after consecutive failures, sends its share to the others, and takes it back after the ejection time', async () => {
+    const sick = await startInstance(unavailable);
+    const healthy = await startInstance();
+    const client = clientFor([sick, healthy], { consecutiveFailures: 3, baseEjectionMs: 500 });
+    await call(client, 10);
+    expect(sick.calls).toBe(3);
+
+    const [sickBefore, healthyBefore] = [sick.calls, healthy.calls];
+    expect(await call(client, 20)).toEqual(Array(20).fill(Status.OK));
+    expect([sick.calls - sickBefore, healthy.calls - healthyBefore]).toEqual([0, 20]);
+
+    // Recovered, and the ejection is over: round robin shares the calls again.
+    sick.behaviour = () => {};
+    await sleep(600);
+    const sickAfter = sick.calls;
+    expect(await call(client, 20)).toEqual(Array(20).fill(Status.OK));
+    expect(sick.calls - sickAfter).toBeGreaterThanOrEqual(9);
+  });
+
+  it('does not count answers about the request (NOT_FOUND, INVALID_ARGUMENT) or the caller (DEADLINE_EXCEEDED) as failures', async () => {
+    const codes = [Status.NOT_FOUND, Status.INVALID_ARGUMENT, Status.DEADLINE_EXCEEDED, Status.FAILED_PRECONDITION];
+    let next = 0;
+    const answering = await startInstance(() => {
+      throw statusError(codes[next++ % codes.length]!, 'no such user');
+    });
+    const healthy = await startInstance();
+    const client = clientFor([answering, healthy], { consecutiveFailures: 2 });
+    await call(client, 40);
+    // Round robin may send the first call or two to whichever instance connected first.
+    expect(answering.calls).toBeGreaterThanOrEqual(18);
+    expect(healthy.calls).toBeGreaterThanOrEqual(18);
+  });
+
+  it('starts counting again after a success: failures must be consecutive', async () => {
+    let n = 0;
+    // Fails two calls of every three: never three in a row.
+    const flaky = await startInstance(() => {
+      if (n++ % 3 !== 2) unavailable();
+    });
+    const healthy = await startInstance();
+    const client = clientFor([flaky, healthy], { consecutiveFailures: 3 });
+    await call(client, 40);
+    expect(flaky.calls).toBeGreaterThanOrEqual(18);
+  });
+
+  it('never ejects more than maxEjectionPercent of the instances, so the last one keeps answering', async () => {
+    const instances = [await startInstance(unavailable), await startInstance(unavailable)];
+    const client = clientFor(instances, { consecutiveFailures: 2, maxEjectionPercent: 50 });
+    const codes = await call(client, 20);
+    // Every call reached a server (its UNAVAILABLE, not the channel's): one instance ejected, one kept.
+    expect(instances[0]!.calls + instances[1]!.calls).toBe(20);
+    expect(codes).toEqual(Array(20).fill(Status.UNAVAILABLE));
+    const [first, second] = [instances[0]!.calls, instances[1]!.calls].sort((a, b) => a - b);
+    expect(first).toBe(2);
+    expect(second).toBe(18);
+  });
+
+  it('keeps an instance out longer when it is sick again right after it came back', async () => {
+    const sick = await startInstance(unavailable);
+    const healthy = await startInstance();
+    const client = clientFor([sick, healthy], { consecutiveFailures: 2, baseEjectionMs: 400 });
+    await call(client, 6);
+    expect(sick.calls).toBe(2);
+    // Back after 400 ms, still sick: ejected again at once, now for 800 ms.
+    await sleep(450);
+    await call(client, 6);
+    expect(sick.calls).toBe(4);
+    await sleep(300);
+    await call(client, 6);
+    expect(sick.calls).toBe(4);
+    await sleep(600);
+    await call(client, 6);
+    expect(sick.calls).toBeGreaterThan(4);
+  });
+
+  it('rejects a bad setting, naming it', () => {
+    const parse = (options: object) => () => experimental.parseLoadBalancingConfig({ [OUTLIER_EJECTION_POLICY]: { ...options, child_policy: [{ round_robin: {} }] } });
+    expect(parse({ consecutiveFailures: 0 })).toThrow(`${OUTLIER_EJECTION_POLICY}: consecutiveFailures must be a number > 0, got 0`);
+    expect(parse({ baseEjectionMs: '5s' })).toThrow('baseEjectionMs must be a number > 0, got "5s"');
+    expect(() => experimental.parseLoadBalancingConfig({ [OUTLIER_EJECTION_POLICY]: {} })).toThrow('child_policy must list a known policy');
+    expect(parse({})).not.toThrow();
+  });
+});

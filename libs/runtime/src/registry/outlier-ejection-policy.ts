@@ -1,0 +1,245 @@
+import { connectivityState as ConnectivityState, experimental, status as Status, type ChannelOptions } from '@grpc/grpc-js';
+
+type ChannelControlHelper = experimental.ChannelControlHelper;
+type Endpoint = experimental.Endpoint;
+type Picker = experimental.Picker;
+type PickArgs = experimental.PickArgs;
+type PickResult = experimental.PickResult;
+type SubchannelInterface = experimental.SubchannelInterface;
+type TypedLoadBalancingConfig = experimental.TypedLoadBalancingConfig;
+
+export const OUTLIER_EJECTION_POLICY = 'switchyard_outlier_ejection';
+
+/**
+ * Statuses that say the instance failed, whatever the request: it refused or lost the call
+ * (UNAVAILABLE, also what a dead or hung connection ends in), or broke (INTERNAL, UNKNOWN,
+ * DATA_LOSS). NOT_FOUND, INVALID_ARGUMENT and the like are answers about the request, and
+ * DEADLINE_EXCEEDED / CANCELLED are the caller's budget and choice: none of them count.
+ */
+export const INSTANCE_FAILURE_CODES: ReadonlySet<Status> = new Set([Status.UNAVAILABLE, Status.INTERNAL, Status.UNKNOWN, Status.DATA_LOSS]);
+
+export interface OutlierEjectionOptions {
+  /** Failures in a row (INSTANCE_FAILURE_CODES, no success between) that eject an instance. */
+  consecutiveFailures: number;
+  /** First ejection's length; an instance ejected again within this time of its return stays out longer. */
+  baseEjectionMs: number;
+  /** Longest ejection. */
+  maxEjectionMs: number;
+  /** Never eject more than this share of the instances (so never the last one). */
+  maxEjectionPercent: number;
+}
+
+export const DEFAULT_OUTLIER_EJECTION: OutlierEjectionOptions = Object.freeze({
+  consecutiveFailures: 5,
+  baseEjectionMs: 5_000,
+  maxEjectionMs: 60_000,
+  maxEjectionPercent: 50,
+});
+
+class OutlierEjectionConfig implements TypedLoadBalancingConfig {
+  constructor(
+    readonly options: OutlierEjectionOptions,
+    readonly child: TypedLoadBalancingConfig,
+  ) {}
+
+  getLoadBalancerName(): string {
+    return OUTLIER_EJECTION_POLICY;
+  }
+
+  toJsonObject(): object {
+    return { [OUTLIER_EJECTION_POLICY]: { ...this.options, child_policy: [this.child.toJsonObject()] } };
+  }
+
+  static createFromJson(json: unknown): OutlierEjectionConfig {
+    const raw = (json ?? {}) as Partial<Record<keyof OutlierEjectionOptions, unknown>> & { child_policy?: unknown };
+    const options = { ...DEFAULT_OUTLIER_EJECTION };
+    for (const key of Object.keys(DEFAULT_OUTLIER_EJECTION) as (keyof OutlierEjectionOptions)[]) {
+      const value = raw[key];
+      if (value === undefined) continue;
+      if (typeof value !== 'number' || !(value > 0)) throw new Error(`${OUTLIER_EJECTION_POLICY}: ${key} must be a number > 0, got ${JSON.stringify(value)}`);
+      options[key] = value;
+    }
+    const child = Array.isArray(raw.child_policy) ? experimental.selectLbConfigFromList(raw.child_policy) : null;
+    if (!child) throw new Error(`${OUTLIER_EJECTION_POLICY}: child_policy must list a known policy, e.g. [{ "round_robin": {} }]`);
+    return new OutlierEjectionConfig(options, child);
+  }
+}
+
+/** What the policy knows about one instance address, kept across its subchannels. */
+class InstanceRecord {
+  consecutiveFailures = 0;
+  ejected = false;
+  /** Ejections in a row (each one starting soon after the last ended): the ejection's multiplier. */
+  ejections = 0;
+  lastReturnAt = -Infinity;
+  timer: NodeJS.Timeout | undefined;
+  readonly subchannels = new Set<EjectableSubchannel>();
+
+  setHealthy(healthy: boolean): void {
+    for (const subchannel of this.subchannels) subchannel.setEjected(!healthy);
+  }
+
+  clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/**
+ * A subchannel the child policy sees as unhealthy while its instance is ejected: round robin's
+ * per-endpoint pick_first then reports it in TRANSIENT_FAILURE and picks the others.
+ */
+class EjectableSubchannel extends experimental.BaseSubchannelWrapper {
+  constructor(
+    child: SubchannelInterface,
+    readonly record: InstanceRecord,
+  ) {
+    super(child);
+  }
+
+  setEjected(ejected: boolean): void {
+    this.setHealthy(!ejected);
+  }
+
+  unwrap(): SubchannelInterface {
+    return this.child;
+  }
+
+  // Called when the child policy lets go of its last reference.
+  protected override destroy(): void {
+    this.record.subchannels.delete(this);
+    super.destroy();
+  }
+}
+
+/** The child's picker, counting each call's outcome against the instance it was sent to. */
+class CountingPicker implements Picker {
+  constructor(
+    private readonly child: Picker,
+    private readonly balancer: OutlierEjectionLoadBalancer,
+  ) {}
+
+  pick(args: PickArgs): PickResult {
+    const result = this.child.pick(args);
+    const subchannel = result.subchannel;
+    if (result.pickResultType !== experimental.PickResultType.COMPLETE || !(subchannel instanceof EjectableSubchannel)) return result;
+    const childOnCallEnded = result.onCallEnded;
+    return {
+      ...result,
+      // Policies that wrap subchannels unwrap them in their picker (grpc-js's rule).
+      subchannel: subchannel.unwrap(),
+      onCallEnded: (code, details, metadata) => {
+        this.balancer.recordOutcome(subchannel.record, code);
+        childOnCallEnded?.(code, details, metadata);
+      },
+    };
+  }
+}
+
+/**
+ * Envoy-style consecutive-failure outlier ejection over a child policy (round robin). grpc-js's
+ * own outlier_detection counts every non-OK status as a failure, so callers asking for ids that
+ * do not exist (NOT_FOUND) would eject healthy instances; this one counts only statuses that
+ * speak about the instance (INSTANCE_FAILURE_CODES), ejects after `consecutiveFailures` of them
+ * in a row, for `baseEjectionMs` times the number of ejections in a row (capped), and never more
+ * than `maxEjectionPercent` of the instances.
+ */
+export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
+  private readonly child: experimental.ChildLoadBalancerHandler;
+  private readonly records = new Map<string, InstanceRecord>();
+  private options: OutlierEjectionOptions = DEFAULT_OUTLIER_EJECTION;
+
+  constructor(helper: ChannelControlHelper) {
+    this.child = new experimental.ChildLoadBalancerHandler(
+      experimental.createChildChannelControlHelper(helper, {
+        createSubchannel: (address, args) => {
+          const key = experimental.subchannelAddressToString(address);
+          let record = this.records.get(key);
+          // An address the resolver has not listed (should not happen): tracked from now on.
+          if (!record) this.records.set(key, (record = new InstanceRecord()));
+          const subchannel = new EjectableSubchannel(helper.createSubchannel(address, args), record);
+          record.subchannels.add(subchannel);
+          if (record.ejected) subchannel.setEjected(true);
+          return subchannel;
+        },
+        updateState: (state, picker, errorMessage) =>
+          helper.updateState(state, state === ConnectivityState.READY ? new CountingPicker(picker, this) : picker, errorMessage),
+      }),
+    );
+  }
+
+  updateAddressList(endpoints: experimental.StatusOr<Endpoint[]>, config: TypedLoadBalancingConfig, channelOptions: ChannelOptions, resolutionNote: string): boolean {
+    if (!(config instanceof OutlierEjectionConfig)) return false;
+    this.options = config.options;
+    if (endpoints.ok) {
+      const listed = new Set(endpoints.value.flatMap((endpoint) => endpoint.addresses.map((address) => experimental.subchannelAddressToString(address))));
+      for (const [key, record] of this.records) {
+        if (listed.has(key)) continue;
+        record.clearTimer();
+        this.records.delete(key);
+      }
+      for (const key of listed) if (!this.records.has(key)) this.records.set(key, new InstanceRecord());
+    }
+    return this.child.updateAddressList(endpoints, config.child, channelOptions, resolutionNote);
+  }
+
+  /** Called by the picker when a call sent to `record`'s instance ends. */
+  recordOutcome(record: InstanceRecord, code: Status): void {
+    if (record.ejected) return;
+    if (!INSTANCE_FAILURE_CODES.has(code)) {
+      // Any answer, even NOT_FOUND, shows the instance works.
+      record.consecutiveFailures = 0;
+      return;
+    }
+    record.consecutiveFailures += 1;
+    if (record.consecutiveFailures >= this.options.consecutiveFailures) this.eject(record);
+  }
+
+  private eject(record: InstanceRecord): void {
+    const ejected = [...this.records.values()].filter((r) => r.ejected).length;
+    if (((ejected + 1) * 100) / this.records.size > this.options.maxEjectionPercent) return;
+    const now = Date.now();
+    // Sick again soon after it came back: a longer ejection than the last one.
+    record.ejections = now - record.lastReturnAt < this.options.baseEjectionMs ? record.ejections + 1 : 1;
+    record.ejected = true;
+    record.setHealthy(false);
+    const ejectionMs = Math.min(this.options.baseEjectionMs * record.ejections, this.options.maxEjectionMs);
+    record.timer = setTimeout(() => this.restore(record), ejectionMs);
+    record.timer.unref();
+  }
+
+  private restore(record: InstanceRecord): void {
+    record.timer = undefined;
+    record.ejected = false;
+    record.consecutiveFailures = 0;
+    record.lastReturnAt = Date.now();
+    record.setHealthy(true);
+  }
+
+  exitIdle(): void {
+    this.child.exitIdle();
+  }
+
+  resetBackoff(): void {
+    this.child.resetBackoff();
+  }
+
+  destroy(): void {
+    for (const record of this.records.values()) record.clearTimer();
+    this.records.clear();
+    this.child.destroy();
+  }
+
+  getTypeName(): string {
+    return OUTLIER_EJECTION_POLICY;
+  }
+}
+
+let registered = false;
+
+/** Makes `switchyard_outlier_ejection` usable in service configs (once per process). */
+export function registerOutlierEjectionPolicy(): void {
+  if (registered) return;
+  experimental.registerLoadBalancerType(OUTLIER_EJECTION_POLICY, OutlierEjectionLoadBalancer, OutlierEjectionConfig);
+  registered = true;
+}
