@@ -23,15 +23,21 @@ export class AppProcess {
       env: { PATH: process.env.PATH ?? '', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const collect = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) {
-        if (line.trim() === '') continue;
-        this.lines.push(line);
-        options.onLine?.(line);
-      }
+    // A chunk may end mid-line: keep the tail until its newline arrives, per stream.
+    const collector = () => {
+      let partial = '';
+      return (chunk: string) => {
+        const parts = (partial + chunk).split('\n');
+        partial = parts.pop() ?? '';
+        for (const line of parts) {
+          if (line.trim() === '') continue;
+          this.lines.push(line);
+          options.onLine?.(line);
+        }
+      };
     };
-    this.child.stdout?.on('data', collect);
-    this.child.stderr?.on('data', collect);
+    this.child.stdout?.setEncoding('utf8').on('data', collector());
+    this.child.stderr?.setEncoding('utf8').on('data', collector());
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
