@@ -18,12 +18,15 @@ const LOAD_MS = Number(process.env.CHAOS_LOAD_MS ?? 6000);
 // The issue's long form keeps the registry down for 30 s; CI uses a few seconds.
 const REGISTRY_DOWN_MS = Number(process.env.CHAOS_REGISTRY_DOWN_MS ?? 4000);
 const HEARTBEAT_INTERVAL_MS = 2000;
-jest.setTimeout(60_000 + 3 * LOAD_MS + REGISTRY_DOWN_MS);
+jest.setTimeout(70_000 + 3 * LOAD_MS + REGISTRY_DOWN_MS);
 
 interface LogLine {
   method?: string;
   code?: number;
   duration_ms: number;
+  /** ISO time the line was written (the end of the call). */
+  time: string;
+  trace_id?: string;
 }
 
 function parseLine(line: string): LogLine | undefined {
@@ -119,19 +122,49 @@ describe('chaos: no call is lost', () => {
     await eventually(async () => !(await addresses('user')).includes(extra.address) && (await addresses('user')).length === 1, 10_000, 'killed user evicted');
   });
 
-  it('2. two user instances, SIGSTOP one (hung, not dead): under 1% failed calls', async () => {
+  it('2. two user instances, SIGSTOP one (hung, not dead): under 1% failed calls, traffic fully moved within 5 s', async () => {
+    const movedWithinMs = 5000;
+    // A call that waited on the hung instance takes at least the keepalive timeout (1 s).
+    const heldMs = 500;
     const extra = await startExtra('user');
-    const running = load();
+    const gateway = stack.processes.find((p) => p.options.app === 'gateway' && p.running)!;
+    const healthy = instanceOn('user', stack.ports.user);
+    const [gatewayFrom, healthyFrom] = [gateway.lines.length, healthy.lines.length];
+    // Load runs on for 3 s past the 5 s mark, so the calls after it are counted.
+    const running = load(LOAD_MS / 3 + movedWithinMs + 3000);
     await new Promise((r) => setTimeout(r, LOAD_MS / 3));
     const stoppedAt = Date.now();
-    const loadStartedAt = stoppedAt - LOAD_MS / 3;
     extra.process.child.kill('SIGSTOP');
     try {
       const result = await running;
-      const recovery = result.lastProblemAtMs < 0 ? 'none needed' : `${Math.max(0, loadStartedAt + result.lastProblemAtMs - stoppedAt)} ms`;
-      report('SIGSTOP one of two user instances', result, recovery);
+      // Per call, from the apps' own log lines: each gateway call's trace id, start and duration,
+      // and the trace ids of the GetUser calls the healthy instance answered.
+      const gatewayCalls = gateway.lines
+        .slice(gatewayFrom)
+        .map(parseLine)
+        .filter((l): l is LogLine => l?.method?.endsWith('GetUserWithOrders') === true && l.trace_id !== undefined)
+        .map((l) => ({ ...l, startedAt: Date.parse(l.time) - l.duration_ms }));
+      const servedByHealthy = new Set(
+        healthy.lines
+          .slice(healthyFrom)
+          .map(parseLine)
+          .filter((l) => l?.method?.endsWith('UserService/GetUser'))
+          .map((l) => l!.trace_id),
+      );
+      const held = gatewayCalls.filter((c) => c.startedAt >= stoppedAt && c.duration_ms >= heldMs);
+      const movedAfterMs = held.length === 0 ? 0 : Math.round(Math.max(...held.map((c) => c.startedAt)) - stoppedAt);
+      const late = gatewayCalls.filter((c) => c.startedAt >= stoppedAt + movedWithinMs);
+      const lateOnHealthy = late.filter((c) => servedByHealthy.has(c.trace_id) && c.duration_ms < heldMs);
+      report(
+        'SIGSTOP one of two user instances',
+        result,
+        `traffic moved ${movedAfterMs} ms after SIGSTOP (${held.length} calls held); from ${movedWithinMs} ms on, ${lateOnHealthy.length}/${late.length} calls served by the healthy instance`,
+      );
       expect(result.calls).toBeGreaterThan(100);
       expect((result.failed + result.partial) / result.calls).toBeLessThan(0.01);
+      expect(movedAfterMs).toBeLessThan(movedWithinMs);
+      expect(late.length).toBeGreaterThan(50);
+      expect(lateOnHealthy.length).toBe(late.length);
     } finally {
       extra.process.child.kill('SIGCONT');
       await extra.process.stop('SIGKILL');
