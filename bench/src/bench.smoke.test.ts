@@ -70,7 +70,7 @@ describe('bench --smoke', () => {
 
     // fanout: the built apps; every process of the stack is measured, the gateway or user answers.
     const fanout = report.scenarios.find((s) => s.scenario === 'fanout')!;
-    expect(fanout.variants.map((v) => v.variant)).toEqual(['direct GetUser', 'gateway', 'gateway, upstreams +5ms']);
+    expect(fanout.variants.map((v) => v.variant)).toEqual(['direct GetUser', 'gateway', 'gateway, upstreams +5ms, 1 caller', 'gateway, upstreams +5ms, 4 callers']);
     for (const variant of fanout.variants) {
       expect(variant.processes.map((p) => p.name).sort()).toEqual(['gateway', 'order', 'registry', 'user']);
       expect(variant.errors).toBe(0);
@@ -79,7 +79,9 @@ describe('bench --smoke', () => {
     expect(fanout.variants[1].processes.find((p) => p.answersCalls)?.name).toBe('gateway');
     expect(fanout.variants[1].targets.map((t) => t.metric)).toEqual(['throughput']);
     expect(fanout.variants[2].targets.map((t) => t.metric)).toEqual(['p50Ms']);
-    expect(fanout.variants[2].mode).toEqual({ kind: 'closed', concurrency: 4 });
+    expect(fanout.variants[2].mode).toEqual({ kind: 'closed', concurrency: 1 });
+    expect(fanout.variants[3].targets).toEqual([]);
+    expect(fanout.variants[3].mode).toEqual({ kind: 'closed', concurrency: 4 });
 
     // tracing: off is the baseline; the sampled variants count spans at the receiver.
     const tracing = report.scenarios.find((s) => s.scenario === 'tracing')!;
@@ -103,7 +105,7 @@ describe('bench --smoke', () => {
     expect(stdout).toMatch(/^\| unary \| grpc-js \|/m);
     expect(stdout).toMatch(/^\| unary \| switchyard \|/m);
     expect(stdout).toMatch(/^\| fanout \| gateway \|.*calls\/s [\d.]+x \(>= 0\.28\) (met|\*\*missed\*\*) \|$/m);
-    expect(stdout).toMatch(/^\| fanout \| gateway, upstreams \+5ms \|.*p50 [\d.]+ ms \(<= 7\) (met|\*\*missed\*\*) \|$/m);
+    expect(stdout).toMatch(/^\| fanout \| gateway, upstreams \+5ms, 1 caller \|.*p50 [\d.]+ ms \(<= 7\) (met|\*\*missed\*\*) \|$/m);
     expect(stdout).toMatch(/^\| tracing \| 100% \|.*spansDropped \d+ \(<= 0\) (met|\*\*missed\*\*) \|$/m);
     expect(stderr).toContain('unary/switchyard');
     expect(stderr).toContain('fanout/gateway');
