@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { WindowResult } from '../bench-messages';
 import type { MoleculerServiceName, MoleculerTransport } from '../../peers/moleculer/broker';
 import type { NestServiceName } from '../../peers/nest/grpc-options';
-import { fanoutScenario } from './fanout-scenario';
+import { fixtureUserIds } from '../user-fixture';
 import type { Scenario, StackLauncher, Target, Variant, VariantStack } from './scenario';
 import { unaryScenario } from './unary-scenario';
 
@@ -43,20 +43,70 @@ function natsAnswers(): Promise<boolean> {
   });
 }
 
-/** The Switchyard variant of the unary or fanout scenario as it stands, its window kept for the peers' rows. */
-function switchyard(workload: Workload, scenario: Scenario, variantName: string): Variant {
-  const variant = scenario.variants.find((v) => v.name === variantName);
-  if (!variant) throw new Error(`peers: the ${scenario.name} scenario has no '${variantName}' variant`);
+/** Keeps this variant's window as Switchyard's for `workload`, for the peers' rows after it. */
+function keepSwitchyardWindow(launcher: StackLauncher, workload: Workload): void {
+  delete switchyardWindows[workload];
+  launcher.afterStop(async (window) => {
+    if (window) switchyardWindows[workload] = window;
+  });
+}
+
+/** The Switchyard variant of the unary scenario as it stands (the fixture GetUser from memory). */
+function switchyardUnary(): Variant {
+  const variant = unaryScenario.variants.find((v) => v.name === 'switchyard');
+  if (!variant) throw new Error(`peers: the unary scenario has no 'switchyard' variant`);
   return {
-    name: `switchyard ${workload}`,
-    description: `the ${scenario.name} scenario's '${variant.name}' variant: ${variant.description}`,
+    name: 'switchyard unary',
+    description: `the unary scenario's '${variant.name}' variant: ${variant.description}`,
     async start(launcher) {
-      delete switchyardWindows[workload];
-      const stack = await variant.start(launcher);
-      launcher.afterStop(async (window) => {
-        if (window) switchyardWindows[workload] = window;
-      });
-      return stack;
+      keepSwitchyardWindow(launcher, 'unary');
+      return variant.start(launcher);
+    },
+  };
+}
+
+/** As unary's Switchyard variant: the tracing SDK on, 10% of traces sampled, no exporter. */
+const TRACING_10_PERCENT = {
+  OTEL_EXPORTER_OTLP_ENDPOINT: '',
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
+  OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+  OTEL_TRACES_SAMPLER_ARG: '0.1',
+};
+
+/**
+ * Switchyard's fan-out on the peers' terms: the same in-memory handlers (bench/peers/switchyard),
+ * user, order and gateway each in its own process, found through the registry (the built app).
+ * The fanout scenario's built apps on SQLite would compare storage, not stacks.
+ */
+function switchyardFanout(): Variant {
+  return {
+    name: 'switchyard fanout',
+    description:
+      'Switchyard services from memory (bench/peers/switchyard), user, order and gateway each in its own process with the full server stack ' +
+      '(tracing SDK at 10%, a log line per call at info, health, reflection, registration), the gateway asking user and order at once through ' +
+      'registry:/// clients; the load generator calls GetUserWithOrders through the Switchyard client',
+    async start(launcher): Promise<VariantStack> {
+      keepSwitchyardWindow(launcher, 'fanout');
+      const registryPort = await launcher.freePort();
+      const registryAddress = `127.0.0.1:${registryPort}`;
+      const common = { GRPC_HOST: '127.0.0.1', LOG_LEVEL: 'info', LOG_FORMAT: 'json', DRAIN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '2000', ...TRACING_10_PERCENT };
+      await launcher.startServer(
+        'registry',
+        { kind: 'app', main: join(launcher.workspaceRoot, 'dist', 'apps', 'registry', 'main.js'), port: registryPort },
+        { env: { ...common, GRPC_PORT: String(registryPort) } },
+      );
+      for (const service of SERVICES.fanout) {
+        await launcher.startServer(
+          `${service} (Switchyard)`,
+          { kind: 'peer', peer: 'switchyard', service },
+          { env: { ...common, GRPC_PORT: '0', REGISTRY_ADDRESS: registryAddress }, answersCalls: service === ANSWERING.fanout },
+        );
+      }
+      return {
+        client: { kind: 'switchyard-app', call: 'GetUserWithOrders', target: 'registry:///gateway', userIds: fixtureUserIds() },
+        clientEnv: { ...TRACING_10_PERCENT, LOG_LEVEL: 'info', REGISTRY_ADDRESS: registryAddress },
+        notes: ['in-memory users and orders (bench/peers/fixture.ts), as the peers serve them'],
+      };
     },
   };
 }
@@ -155,10 +205,10 @@ export const peersScenario: Scenario = {
   name: 'peers',
   description: 'GetUser and GetUserWithOrders on Switchyard, NestJS (gRPC) and Moleculer',
   variants: [
-    switchyard('unary', unaryScenario, 'switchyard'),
+    switchyardUnary(),
     nestVariant('unary'),
     moleculerVariant('unary'),
-    switchyard('fanout', fanoutScenario, 'gateway'),
+    switchyardFanout(),
     nestVariant('fanout'),
     moleculerVariant('fanout'),
   ],

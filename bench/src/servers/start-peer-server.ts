@@ -1,10 +1,13 @@
 import type { MoleculerServiceName, MoleculerTransport } from '../../peers/moleculer/broker';
 import type { NestServiceName } from '../../peers/nest/grpc-options';
+import type { SwitchyardPeerServiceName } from '../../peers/switchyard/services';
 
 /** A peer stack's service (bench/peers) in a server child: one service per process. */
 export type PeerServerSpec =
   | { kind: 'peer'; peer: 'moleculer'; service: MoleculerServiceName; nodeID: string; namespace: string; transport: MoleculerTransport }
-  | { kind: 'peer'; peer: 'nest'; service: NestServiceName; port: number; protosDir: string; upstream?: { user: string; order: string } };
+  | { kind: 'peer'; peer: 'nest'; service: NestServiceName; port: number; protosDir: string; upstream?: { user: string; order: string } }
+  /** Configured from the environment (GRPC_PORT, REGISTRY_ADDRESS...) as the apps are. */
+  | { kind: 'peer'; peer: 'switchyard'; service: SwitchyardPeerServiceName };
 
 /**
  * Starts the service. Imported on demand, so a Moleculer process loads no Nest and the other way
@@ -15,6 +18,10 @@ export async function startPeerServer(spec: PeerServerSpec): Promise<{ port: num
     const { startMoleculerService } = await import('../../peers/moleculer/broker');
     const node = await startMoleculerService(spec.service, spec);
     return { port: spec.transport.kind === 'tcp' ? spec.transport.ports[spec.nodeID] : 0, stop: node.stop };
+  }
+  if (spec.peer === 'switchyard') {
+    const { startSwitchyardPeerService } = await import('../../peers/switchyard/start-service');
+    return startSwitchyardPeerService(spec.service);
   }
   const { startNestService } = await import('../../peers/nest/start-service');
   const service = await startNestService(spec.service, { url: `127.0.0.1:${spec.port}`, protosDir: spec.protosDir, upstream: spec.upstream });
