@@ -8,6 +8,11 @@ export interface AppProcessOptions {
   env: Record<string, string>;
   /** Receives each line the app writes (stdout and stderr). */
   onLine?: (line: string) => void;
+  /**
+   * Runs the app in a process group of its own, so a terminal's Ctrl-C reaches only the runner,
+   * which then stops the apps in order. Default: the runner's group.
+   */
+  ownProcessGroup?: boolean;
 }
 
 /** A built app (`dist/apps/<app>/main.js`) running as a child process. */
@@ -22,6 +27,7 @@ export class AppProcess {
       cwd: options.workspaceRoot,
       env: { PATH: process.env.PATH ?? '', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.ownProcessGroup ?? false,
     });
     // A chunk may end mid-line: keep the tail until its newline arrives, per stream.
     const collector = () => {

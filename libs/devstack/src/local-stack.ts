@@ -14,6 +14,8 @@ export interface LocalStackOptions {
   /** Variables added to or overriding every app's environment (e.g. LOG_FORMAT). */
   extraEnv?: Record<string, string>;
   onLine?: (app: string, line: string) => void;
+  /** Each app in its own process group (see AppProcessOptions.ownProcessGroup). */
+  ownProcessGroups?: boolean;
 }
 
 /**
@@ -68,6 +70,7 @@ export class LocalStack {
       app,
       env,
       onLine: (line) => this.options.onLine?.(app, line),
+      ownProcessGroup: this.options.ownProcessGroups,
     });
     this.processes.push(process);
     await process.waitUntilServing(`127.0.0.1:${env.GRPC_PORT}`);

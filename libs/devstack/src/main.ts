@@ -1,6 +1,9 @@
 // `npm start`: builds are done by then; runs registry, user, order and gateway as local processes
 // with the environment docker-compose.yml sets (SQLite under ./data instead of PostgreSQL unless
-// DATABASE_URL is set; traces exported only if OTEL_EXPORTER_OTLP_ENDPOINT is set). Ctrl-C stops all.
+// DATABASE_URL is set; traces exported only if OTEL_EXPORTER_OTLP_ENDPOINT is set). Ctrl-C stops
+// all, in order: the apps run in process groups of their own, so the terminal's SIGINT reaches
+// only this runner, which stops the gateway first and the registry last (each app deregisters
+// while the registry is still there).
 import { resolve } from 'node:path';
 import { DEFAULT_PORTS } from '@switchyard/runtime';
 import { LocalStack } from './local-stack';
@@ -20,6 +23,11 @@ async function main() {
     otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT,
     extraEnv: { LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
     onLine: (app, line) => process.stdout.write(`${label(app)} | ${line}\n`),
+    ownProcessGroups: true,
+  });
+  // Apps in their own groups outlive a runner that dies of an error: take them down with it.
+  process.on('exit', () => {
+    for (const app of stack.processes) if (app.running) app.child.kill('SIGKILL');
   });
   process.stdout.write(
     [
