@@ -177,7 +177,7 @@ describe('Switchyard end to end', () => {
     });
   });
 
-  it('grpcurl lists, describes and calls the gateway (skipped without a grpcurl binary)', async () => {
+  it('grpcurl lists, describes and calls the gateway, and prints bad-input details (skipped without a grpcurl binary)', async () => {
     const grpcurl = findGrpcurl();
     if (!grpcurl) {
       process.stdout.write('skipped: grpcurl not found (set GRPCURL or put it at ../shared/tools/grpcurl)\n');
@@ -193,5 +193,10 @@ describe('Switchyard end to end', () => {
     const call = await runGrpcurl(['-plaintext', '-d', '{"user_id": "missing"}', address, 'switchyard.gateway.v1.GatewayService/GetUserWithOrders']);
     expect(call.code).not.toBe(0);
     expect(call.stderr).toContain('NotFound');
+    // Bad input: grpcurl decodes the google.rpc.BadRequest detail through reflection.
+    const bad = await runGrpcurl(['-plaintext', '-d', '{"name": "", "email": "nope"}', stack.address('user'), 'switchyard.user.v1.UserService/CreateUser']);
+    expect(bad.stderr).toContain('Code: InvalidArgument');
+    expect(bad.stderr).toContain('"@type": "type.googleapis.com/google.rpc.BadRequest"');
+    expect(bad.stderr.replace(/\s+/g, ' ')).toContain('"field": "email", "description": "is not a valid email address"');
   });
 });

@@ -5,3 +5,5 @@ export * as userV1 from './generated/switchyard/user/v1/user_service';
 export * as orderV1 from './generated/switchyard/order/v1/order_service';
 export * as gatewayV1 from './generated/switchyard/gateway/v1/gateway_service';
 export { descriptorSetBase64 } from './generated/descriptor-set';
+// google.rpc.Status and its error details (vendored googleapis protos, protos/google).
+export * as googleRpc from './google-rpc';

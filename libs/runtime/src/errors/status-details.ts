@@ -1,26 +1,17 @@
-import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { googleRpc } from '@switchyard/proto';
 import type { FieldViolation } from './domain-errors';
 
-// google.rpc.Status carrying a google.rpc.BadRequest, encoded by hand: two tiny messages do not
-// justify vendoring googleapis' protos. Clients read it from the `grpc-status-details-bin` trailer.
 const BAD_REQUEST_TYPE_URL = 'type.googleapis.com/google.rpc.BadRequest';
 
+/**
+ * A google.rpc.Status carrying a google.rpc.BadRequest with one violation per bad field: what
+ * clients read from the `grpc-status-details-bin` trailer (grpcurl prints it, as reflection
+ * serves both types).
+ */
 export function encodeBadRequestStatus(code: number, message: string, violations: FieldViolation[]): Buffer {
-  const badRequest = new BinaryWriter();
-  for (const violation of violations) {
-    badRequest.uint32(10).fork().uint32(10).string(violation.field).uint32(18).string(violation.description).join();
-  }
-  const status = new BinaryWriter()
-    .uint32(8)
-    .int32(code)
-    .uint32(18)
-    .string(message)
-    .uint32(26)
-    .fork()
-    .uint32(10)
-    .string(BAD_REQUEST_TYPE_URL)
-    .uint32(18)
-    .bytes(badRequest.finish())
-    .join();
-  return Buffer.from(status.finish());
+  const badRequest = googleRpc.BadRequest.encode({
+    fieldViolations: violations.map(({ field, description }) => ({ field, description, reason: '', localizedMessage: undefined })),
+  }).finish();
+  const status = googleRpc.Status.encode({ code, message, details: [{ typeUrl: BAD_REQUEST_TYPE_URL, value: Buffer.from(badRequest) }] }).finish();
+  return Buffer.from(status);
 }

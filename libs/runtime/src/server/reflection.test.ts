@@ -119,6 +119,11 @@ describe('addReflection', () => {
     expect(await fileNames({ fileContainingSymbol: 'google.protobuf.Timestamp' })).toEqual(['google/protobuf/timestamp.proto']);
   });
 
+  it('serves google.rpc.Status and BadRequest, so clients can decode the details of an INVALID_ARGUMENT', async () => {
+    expect(await fileNames({ fileContainingSymbol: 'google.rpc.BadRequest' })).toEqual(['google/rpc/error_details.proto', 'google/protobuf/duration.proto']);
+    expect(await fileNames({ fileContainingSymbol: 'google.rpc.Status' })).toEqual(['google/rpc/status.proto', 'google/protobuf/any.proto']);
+  });
+
   it('answers file_by_filename with the file and its imports', async () => {
     const names = await fileNames({ fileByFilename: 'switchyard/registry/v1/registry_service.proto' });
     expect(names[0]).toBe('switchyard/registry/v1/registry_service.proto');
