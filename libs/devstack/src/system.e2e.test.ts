@@ -152,10 +152,17 @@ describe('Switchyard end to end', () => {
     const extra = await stack.startApp('order', { GRPC_PORT: String(port), ADVERTISE_ADDRESS: `127.0.0.1:${port}` });
     await eventually(async () =>
       (await resolveInstances('order')).some((i) => i.address === `127.0.0.1:${port}`), 5000, 'second order instance registered');
+    const direct = await connect(`127.0.0.1:${port}`);
+    await direct.invoke('switchyard.order.v1.OrderService/ListOrders', { userId: 'anyone' });
+    direct.close();
     const exit = await extra.stop('SIGTERM');
     expect(exit.code).toBe(0);
     // Deregistered during shutdown, not evicted later: gone as soon as the process has exited.
     expect((await resolveInstances('order')).map((i) => i.address)).toEqual([stack.address('order')]);
+    // The span of the call it answered was flushed to the receiver before exit, and it says so.
+    const spanLine = extra.lines.map((line) => JSON.parse(line) as { msg?: string; spans_ended?: number; spans_exported?: number }).find((l) => l.msg === 'every span exported');
+    expect(spanLine?.spans_ended).toBeGreaterThan(0);
+    expect(spanLine?.spans_exported).toBe(spanLine?.spans_ended);
   });
 
   it('a SIGKILLed user instance disappears from Resolve within 8 s', async () => {

@@ -45,3 +45,4 @@ export { ConfigError, hostPortVariable, millisecondsVariable, parseEnv, portVari
 export { DEFAULT_PORTS, loadServiceConfig, type AppName, type ServiceConfig } from './config/service-config';
 export { createLogger, type Logger, type LoggerOptions } from './logging/create-logger';
 export { startTelemetry, type Telemetry, type TelemetryOptions } from './telemetry/start-telemetry';
+export type { SpanCounts } from './telemetry/span-accounting';

@@ -4,6 +4,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { ServiceConfig } from '../config/service-config';
 import { startRegistration } from '../registry/registration';
+import { logSpanCounts } from '../telemetry/log-span-counts';
 import type { Telemetry } from '../telemetry/start-telemetry';
 import { faultInjectionMiddleware } from './fault-injection-middleware';
 import { loggingMiddleware } from './logging-middleware';
@@ -122,6 +123,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       await registration?.stop();
       await options.onShutdown?.();
       await telemetry.shutdown();
+      if (telemetry.exporting) logSpanCounts(logger, telemetry.spanCounts());
       logger.info(`${config.app} stopped`);
     })();
     return stopping;

@@ -4,6 +4,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { accountedSpanExport, type SpanCounts } from './span-accounting';
 
 export interface TelemetryOptions {
   serviceName: string;
@@ -18,6 +19,8 @@ export interface Telemetry {
   exporting: boolean;
   /** Flushes spans still buffered. */
   shutdown(): Promise<void>;
+  /** Sampled spans made, exported, failed and dropped so far (all zero when not exporting). */
+  spanCounts(): SpanCounts;
 }
 
 /**
@@ -35,7 +38,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   // A tracer provider is registered even without an exporter: only then do spans have ids.
   // The endpoint is passed on, not left for the exporter to re-read from process.env, so the
   // environment given here is the one that counts.
-  const spanProcessor: SpanProcessor = exporting ? new BatchSpanProcessor(new OTLPTraceExporter({ url: endpoint })) : new NoopSpanProcessor();
+  const accounted = exporting ? accountedSpanExport(new OTLPTraceExporter({ url: endpoint }), (exporter) => new BatchSpanProcessor(exporter)) : undefined;
+  const spanProcessor: SpanProcessor = accounted?.processor ?? new NoopSpanProcessor();
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME || options.serviceName,
     resource: resourceFromAttributes({
@@ -50,5 +54,10 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     instrumentations: [],
   });
   sdk.start();
-  return { instanceId, exporting, shutdown: () => sdk.shutdown() };
+  return {
+    instanceId,
+    exporting,
+    shutdown: () => sdk.shutdown(),
+    spanCounts: () => accounted?.counts() ?? { ended: 0, exported: 0, failed: 0, dropped: 0 },
+  };
 }
