@@ -1,3 +1,4 @@
+import type { SpanCounts } from '@switchyard/runtime';
 import type { PeerClientSpec } from './clients/create-peer-caller';
 import type { PeerServerSpec } from './servers/start-peer-server';
 
@@ -71,8 +72,16 @@ export interface WindowResult {
   behind?: number;
 }
 
+/** A process's own count of its spans (Telemetry.spanCounts), under the service.name its spans carry. */
+export interface SpanReport {
+  service: string;
+  counts: SpanCounts;
+}
+
 export type ServerToHarness =
   | { type: 'ready'; port: number }
+  /** Sent once stopped (spans flushed), just before exit; `spans` when the server exports them. */
+  | { type: 'stopped'; spans?: SpanReport }
   | ({ type: 'usage' } & ProcessUsage)
   | { type: 'failed'; message: string };
 
@@ -83,4 +92,6 @@ export type GeneratorToHarness =
   | { type: 'window-start' }
   | { type: 'progress'; elapsedMs: number; calls: number; errors: number }
   | { type: 'window-end'; result: WindowResult }
+  /** Sent once the client stack has closed (spans flushed); `spans` when it exports them. */
+  | { type: 'stopped'; spans?: SpanReport }
   | { type: 'failed'; message: string };

@@ -57,6 +57,7 @@ async function main(): Promise<void> {
   });
   tell({ type: 'window-end', result });
   await caller.close();
+  tell({ type: 'stopped', spans: caller.spanReport?.() });
   process.disconnect?.();
 }
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { freePort } from '@switchyard/testing';
-import type { GeneratorToHarness, HarnessToServer, LoadMode, ProcessUsage, ServerToHarness, WindowResult } from './bench-messages';
+import type { GeneratorToHarness, HarnessToServer, LoadMode, ProcessUsage, ServerToHarness, SpanReport, WindowResult } from './bench-messages';
 import { BenchChild } from './child-process';
 import type { CorePinning } from './core-pinning';
 import type { AfterStopReport, Scenario, StackLauncher, Variant } from './scenarios/scenario';
@@ -76,8 +76,16 @@ export async function runVariant(scenario: Scenario, variant: Variant, settings:
   const label = `${scenario.name}/${variant.name}`;
   const servers: Array<{ name: string; child: ServerChild; answersCalls: boolean }> = [];
   let generator: GeneratorChild | undefined;
-  const afterStopHooks: Array<(window: WindowResult | undefined) => Promise<AfterStopReport | void>> = [];
+  const afterStopHooks: Array<(window: WindowResult | undefined, spans: SpanReport[]) => Promise<AfterStopReport | void>> = [];
   let measuredWindow: WindowResult | undefined;
+  const spanReports: SpanReport[] = [];
+  // A process's `stopped` message carries its span counts, final once it has flushed.
+  const keepSpanReport = (stopped: Promise<{ spans?: SpanReport }>) =>
+    stopped.then(
+      (message) => void (message.spans && spanReports.push(message.spans)),
+      () => undefined,
+    );
+  let generatorStopped: Promise<void> | undefined;
   const launcher: StackLauncher = {
     afterStop: (hook) => afterStopHooks.push(hook),
     workspaceRoot: settings.workspaceRoot,
@@ -118,6 +126,7 @@ export async function runVariant(scenario: Scenario, variant: Variant, settings:
     const windowStarted = generator.next('window-start', START_TIMEOUT_MS + settings.warmupMs + 30_000);
     const windowEnded = generator.next('window-end', START_TIMEOUT_MS + settings.warmupMs + settings.durationMs + 60_000);
     windowEnded.catch(() => undefined);
+    generatorStopped = keepSpanReport(generator.next('stopped', START_TIMEOUT_MS + settings.warmupMs + settings.durationMs + 60_000));
     await generator.next('ready', START_TIMEOUT_MS + 5000);
     settings.onProgress(`${label}: warming up for ${settings.warmupMs / 1000} s`);
     await windowStarted;
@@ -152,14 +161,17 @@ export async function runVariant(scenario: Scenario, variant: Variant, settings:
     };
   } finally {
     if (generator) await generator.waitForExit(STOP_TIMEOUT_MS);
+    await generatorStopped;
     for (const server of servers.reverse()) {
+      const stopped = keepSpanReport(server.child.next('stopped', STOP_TIMEOUT_MS));
       server.child.send({ type: 'stop' });
       await server.child.waitForExit(STOP_TIMEOUT_MS);
+      await stopped;
     }
     // Every hook runs (they clean up); the first one's failure fails the variant.
     for (const hook of afterStopHooks.reverse()) {
       try {
-        const report = await hook(measuredWindow);
+        const report = await hook(measuredWindow, spanReports);
         if (report && measuredWindow) {
           Object.assign(measurement!.metrics, report.metrics);
           measurement!.notes.push(...(report.notes ?? []));

@@ -2,7 +2,7 @@
 // Reports `ready` with its port, answers `usage` with its own CPU time and RSS, stops on `stop`.
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
-import type { HarnessToServer, ServerSpec, ServerToHarness } from './bench-messages';
+import type { HarnessToServer, ServerSpec, ServerToHarness, SpanReport } from './bench-messages';
 
 function tell(message: ServerToHarness): void {
   process.send?.(message);
@@ -31,10 +31,17 @@ async function startApp(spec: Extract<ServerSpec, { kind: 'app' }>): Promise<{ p
   return { port: spec.port, stop: () => new Promise<void>(() => process.kill(process.pid, 'SIGTERM')) };
 }
 
+/** A server under load; `spanReport` when it exports spans and counts them (Switchyard's). */
+interface RunningServer {
+  port: number;
+  stop(): Promise<void>;
+  spanReport?(): SpanReport | undefined;
+}
+
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as ServerSpec;
   // Imported on demand, so the baseline process loads no Switchyard code (RSS, start-up).
-  const server =
+  const server: RunningServer =
     spec.kind === 'baseline-user'
       ? await (await import('./servers/baseline-user-server')).startBaselineUserServer()
       : spec.kind === 'switchyard-user'
@@ -47,7 +54,12 @@ async function main(): Promise<void> {
       const cpu = process.cpuUsage();
       tell({ type: 'usage', userUs: cpu.user, systemUs: cpu.system, rssBytes: process.memoryUsage.rss() });
     } else if (message.type === 'stop') {
-      void server.stop().then(() => process.exit(0));
+      void server.stop().then(() => {
+        const spans = server.spanReport?.();
+        // Exit once the message is out: spans flushed, counts final.
+        if (process.send) process.send({ type: 'stopped', spans } satisfies ServerToHarness, () => process.exit(0));
+        else process.exit(0);
+      });
     }
   });
   // The harness going away ends the server too.

@@ -13,12 +13,12 @@ import type { UserCaller } from './user-caller';
 export function createSwitchyardAppCaller(spec: Extract<ClientSpec, { kind: 'switchyard-app' }>): UserCaller {
   if (spec.userIds.length === 0) throw new Error('switchyard-app caller: no seeded user ids');
   const seededId = (fixtureId: string) => spec.userIds[Number(/(\d+)$/.exec(fixtureId)?.[1] ?? 0) % spec.userIds.length];
-  const { clients, close } = startSwitchyardClientStack(spec.target);
+  const { clients, close, spanReport } = startSwitchyardClientStack(spec.target);
 
   if (spec.call === 'GetUser') {
     const client = clients.get(userV1.UserServiceClient, spec.target);
     const getUser = client.getUser.bind(client);
-    return { getUser: (request) => callUnary(getUser, { id: seededId(request.id) }), close };
+    return { getUser: (request) => callUnary(getUser, { id: seededId(request.id) }), close, spanReport };
   }
   const client = clients.get(gatewayV1.GatewayServiceClient, spec.target);
   const getUserWithOrders = client.getUserWithOrders.bind(client);
@@ -33,5 +33,6 @@ export function createSwitchyardAppCaller(spec: Extract<ClientSpec, { kind: 'swi
       return { user: response.user };
     },
     close,
+    spanReport,
   };
 }

@@ -1,10 +1,16 @@
 import { descriptorSetBase64 } from '@switchyard/proto';
 import { createClientFactory, createLogger, idempotentMethodPaths, registerRegistryResolver, startTelemetry, type ClientFactory } from '@switchyard/runtime';
+import type { SpanReport } from '../bench-messages';
+
+/** service.name of the load generator's spans. */
+const CLIENT_SERVICE = 'bench-client';
 
 export interface SwitchyardClientStack {
   clients: ClientFactory;
   /** Closes the clients and the registry watches, and flushes spans. */
   close(): Promise<void>;
+  /** The client's span counts, when it exports spans. */
+  spanReport(): SpanReport | undefined;
 }
 
 /**
@@ -14,8 +20,8 @@ export interface SwitchyardClientStack {
  * chain (tracing, deadline, retry, logging). Logs go to stdout, which the harness discards.
  */
 export function startSwitchyardClientStack(target: string): SwitchyardClientStack {
-  const telemetry = startTelemetry({ serviceName: 'bench-client', serviceVersion: '0.0.0' });
-  const logger = createLogger({ service: 'bench-client', level: process.env.LOG_LEVEL ?? 'info', format: 'json' });
+  const telemetry = startTelemetry({ serviceName: CLIENT_SERVICE, serviceVersion: '0.0.0' });
+  const logger = createLogger({ service: CLIENT_SERVICE, level: process.env.LOG_LEVEL ?? 'info', format: 'json' });
   let resolver: { close(): void } | undefined;
   if (target.startsWith('registry:')) {
     const registryAddress = process.env.REGISTRY_ADDRESS;
@@ -30,5 +36,6 @@ export function startSwitchyardClientStack(target: string): SwitchyardClientStac
       resolver?.close();
       await telemetry.shutdown();
     },
+    spanReport: () => (telemetry.exporting ? { service: CLIENT_SERVICE, counts: telemetry.spanCounts() } : undefined),
   };
 }

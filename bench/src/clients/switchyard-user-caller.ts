@@ -5,8 +5,8 @@ import type { UserCaller } from './user-caller';
 
 /** GetUser through the Switchyard client stack (see switchyard-client-stack.ts). */
 export function createSwitchyardUserCaller(target: string): UserCaller {
-  const { clients, close } = startSwitchyardClientStack(target);
+  const { clients, close, spanReport } = startSwitchyardClientStack(target);
   const client = clients.get(userV1.UserServiceClient, target);
   const getUser = client.getUser.bind(client);
-  return { getUser: (request) => callUnary(getUser, request), close };
+  return { getUser: (request) => callUnary(getUser, request), close, spanReport };
 }

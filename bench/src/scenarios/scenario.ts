@@ -1,4 +1,4 @@
-import type { ClientSpec, LoadMode, ServerSpec, WindowResult } from '../bench-messages';
+import type { ClientSpec, LoadMode, ServerSpec, SpanReport, WindowResult } from '../bench-messages';
 
 /** Targets on a variant's ratio to the baseline of the same run. */
 export type RatioMetric = 'throughput' | 'serverCpuPerCall' | 'p99';
@@ -31,9 +31,10 @@ export interface StackLauncher {
   /**
    * Runs `hook` after the load generator and every server of the variant have stopped (and so
    * flushed), also when the variant failed: for cleanup, and for measurements taken at the end.
-   * `window` is the measured window, undefined when the variant failed before it ended.
+   * `window` is the measured window, undefined when the variant failed before it ended; `spans`
+   * what each process that exports spans counted of its own (servers and load generator).
    */
-  afterStop(hook: (window: WindowResult | undefined) => Promise<AfterStopReport | void>): void;
+  afterStop(hook: (window: WindowResult | undefined, spans: SpanReport[]) => Promise<AfterStopReport | void>): void;
 }
 
 export interface VariantStack {

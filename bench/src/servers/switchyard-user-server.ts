@@ -1,5 +1,6 @@
 import { userV1 } from '@switchyard/proto';
 import { createAppContext, defineService, FailedPreconditionError, NotFoundError, startService } from '@switchyard/runtime';
+import type { SpanReport } from '../bench-messages';
 import { createFixtureGetUser } from '../user-fixture';
 
 const notBenchmarked = async (): Promise<never> => {
@@ -12,7 +13,7 @@ const notBenchmarked = async (): Promise<never> => {
  * registration when `register`), serving the fixture GetUser. The harness sets the environment:
  * GRPC_PORT=0, REGISTRY_ADDRESS, LOG_LEVEL=info, OTEL_TRACES_SAMPLER(_ARG).
  */
-export async function startSwitchyardUserServer(register: boolean): Promise<{ port: number; stop(): Promise<void> }> {
+export async function startSwitchyardUserServer(register: boolean): Promise<{ port: number; stop(): Promise<void>; spanReport(): SpanReport | undefined }> {
   const app = createAppContext('user');
   const getUser = createFixtureGetUser((id) => new NotFoundError('user', id));
   const service = defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
@@ -22,5 +23,9 @@ export async function startSwitchyardUserServer(register: boolean): Promise<{ po
     listUsers: notBenchmarked,
   });
   const running = await startService({ ...app, services: [service], register });
-  return { port: running.port, stop: () => running.stop('benchmark finished') };
+  return {
+    port: running.port,
+    stop: () => running.stop('benchmark finished'),
+    spanReport: () => (app.telemetry.exporting ? { service: 'user', counts: app.telemetry.spanCounts() } : undefined),
+  };
 }
