@@ -1,7 +1,8 @@
 import { credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { orderV1 } from '@switchyard/proto';
 import { callUnary, NotFoundError, statusError, type CallContext } from '@switchyard/runtime';
-import { createScratchStorage, openDatabase, type ScratchStorage, type StorageEngine } from '@switchyard/storage';
+import { openDatabase, type StorageEngine } from '@switchyard/storage';
+import { createScratchStorage, type ScratchStorage } from '@switchyard/storage/testing';
 import { startTestServer, type TestServer } from '@switchyard/testing';
 import type { Kysely } from 'kysely';
 import pino from 'pino';

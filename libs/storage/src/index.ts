@@ -9,6 +9,3 @@ export { isUniqueViolation } from './unique-violation';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, resolvePageSize } from './page-size';
 export { decodePageToken, encodePageToken, type KeysetCursor } from './page-token';
 export { toKeysetPage, type Page } from './keyset-page';
-
-// test support: a throwaway SQLite directory or PostgreSQL schema (never used by app code)
-export { createScratchStorage, TEST_POSTGRES_URL, type ScratchStorage } from './scratch-storage';
