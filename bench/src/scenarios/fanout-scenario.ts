@@ -1,13 +1,7 @@
 import { seedUsersWithOrders, startAppStack, type AppStack } from '../servers/app-stack';
 import type { Scenario, StackLauncher, Variant, VariantStack } from './scenario';
+import { TRACING_10_PERCENT } from './switchyard-environment';
 
-/** As in unary's Switchyard variant: the tracing SDK on, 10% of traces sampled, no exporter. */
-const TRACING_10_PERCENT = {
-  OTEL_EXPORTER_OTLP_ENDPOINT: '',
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
-  OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-  OTEL_TRACES_SAMPLER_ARG: '0.1',
-};
 const SEEDED_USERS = 50;
 const ORDERS_PER_USER = 3;
 /** Every upstream call of the gateway waits this long first (the apps' FAULTS). */

@@ -5,6 +5,7 @@ import type { MoleculerServiceName, MoleculerTransport } from '../../peers/molec
 import type { NestServiceName } from '../../peers/nest/grpc-options';
 import { fixtureUserIds } from '../user-fixture';
 import type { Scenario, StackLauncher, Target, Variant, VariantStack } from './scenario';
+import { startRegistryChild, SWITCHYARD_SERVER_ENV, TRACING_10_PERCENT } from './switchyard-environment';
 import { unaryScenario } from './unary-scenario';
 
 type Workload = 'unary' | 'fanout';
@@ -65,14 +66,6 @@ function switchyardUnary(): Variant {
   };
 }
 
-/** As unary's Switchyard variant: the tracing SDK on, 10% of traces sampled, no exporter. */
-const TRACING_10_PERCENT = {
-  OTEL_EXPORTER_OTLP_ENDPOINT: '',
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
-  OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-  OTEL_TRACES_SAMPLER_ARG: '0.1',
-};
-
 /**
  * Switchyard's fan-out on the peers' terms: the same in-memory handlers (bench/peers/switchyard),
  * user, order and gateway each in its own process, found through the registry (the built app).
@@ -87,19 +80,12 @@ function switchyardFanout(): Variant {
       'registry:/// clients; the load generator calls GetUserWithOrders through the Switchyard client',
     async start(launcher): Promise<VariantStack> {
       keepSwitchyardWindow(launcher, 'fanout');
-      const registryPort = await launcher.freePort();
-      const registryAddress = `127.0.0.1:${registryPort}`;
-      const common = { GRPC_HOST: '127.0.0.1', LOG_LEVEL: 'info', LOG_FORMAT: 'json', DRAIN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '2000', ...TRACING_10_PERCENT };
-      await launcher.startServer(
-        'registry',
-        { kind: 'app', main: join(launcher.workspaceRoot, 'dist', 'apps', 'registry', 'main.js'), port: registryPort },
-        { env: { ...common, GRPC_PORT: String(registryPort) } },
-      );
+      const registryAddress = await startRegistryChild(launcher, TRACING_10_PERCENT);
       for (const service of SERVICES.fanout) {
         await launcher.startServer(
           `${service} (Switchyard)`,
           { kind: 'peer', peer: 'switchyard', service },
-          { env: { ...common, GRPC_PORT: '0', REGISTRY_ADDRESS: registryAddress }, answersCalls: service === ANSWERING.fanout },
+          { env: { ...SWITCHYARD_SERVER_ENV, ...TRACING_10_PERCENT, GRPC_PORT: '0', REGISTRY_ADDRESS: registryAddress }, answersCalls: service === ANSWERING.fanout },
         );
       }
       return {

@@ -1,5 +1,5 @@
-import { join } from 'node:path';
 import type { StackLauncher, VariantStack } from './scenario';
+import { startRegistryChild, SWITCHYARD_SERVER_ENV } from './switchyard-environment';
 
 /**
  * unary's Switchyard variant (registry child, startService around the fixture GetUser, client
@@ -7,18 +7,11 @@ import type { StackLauncher, VariantStack } from './scenario';
  * registry, the server and the load generator alike.
  */
 export async function startSwitchyardUnaryStack(launcher: StackLauncher, tracing: Record<string, string>): Promise<VariantStack> {
-  const registryPort = await launcher.freePort();
-  const registryAddress = `127.0.0.1:${registryPort}`;
-  const common = { GRPC_HOST: '127.0.0.1', LOG_LEVEL: 'info', LOG_FORMAT: 'json', DRAIN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '2000', ...tracing };
-  await launcher.startServer(
-    'registry',
-    { kind: 'app', main: join(launcher.workspaceRoot, 'dist', 'apps', 'registry', 'main.js'), port: registryPort },
-    { env: { ...common, GRPC_PORT: String(registryPort) } },
-  );
+  const registryAddress = await startRegistryChild(launcher, tracing);
   await launcher.startServer(
     'user (Switchyard)',
     { kind: 'switchyard-user', register: true },
-    { env: { ...common, GRPC_PORT: '0', REGISTRY_ADDRESS: registryAddress }, answersCalls: true },
+    { env: { ...SWITCHYARD_SERVER_ENV, ...tracing, GRPC_PORT: '0', REGISTRY_ADDRESS: registryAddress }, answersCalls: true },
   );
   return {
     client: { kind: 'switchyard-user', target: 'registry:///user' },

@@ -1,13 +1,7 @@
 import type { Scenario } from './scenario';
+import { TRACING_10_PERCENT } from './switchyard-environment';
 import { startSwitchyardUnaryStack } from './switchyard-unary-stack';
 
-/** No exporter (spans are made, sampled and dropped), 10% of traces sampled, as the issue asks. */
-const TRACING_10_PERCENT = {
-  OTEL_EXPORTER_OTLP_ENDPOINT: '',
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
-  OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-  OTEL_TRACES_SAMPLER_ARG: '0.1',
-};
 
 /** GetUser from an in-memory store: bare grpc-js against the full Switchyard stack. */
 export const unaryScenario: Scenario = {
