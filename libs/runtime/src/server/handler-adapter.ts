@@ -1,69 +1,49 @@
-import {
-  status as Status,
-  type Deadline,
-  type ServerUnaryCall,
-  type ServerWritableStream,
-  type UntypedHandleCall,
-  type UntypedServiceImplementation,
-  type sendUnaryData,
-} from '@grpc/grpc-js';
+import { status as Status, type ServerUnaryCall, type ServerWritableStream, type UntypedHandleCall, type UntypedServiceImplementation, type sendUnaryData } from '@grpc/grpc-js';
 import { statusError, toStatusError } from '../errors/status-mapping';
 import { runInCallContext, type CallContext } from './call-context';
+import { IncomingCallContext } from './incoming-call-context';
 import { composeServerMiddleware, type CallOutcome, type ServerMiddleware } from './server-middleware';
-import type { ServerStreamHandler, ServiceRegistration, UnaryHandler } from './service-handlers';
+import type { ServerStreamContext, ServerStreamHandler, ServiceRegistration, UnaryHandler } from './service-handlers';
 
-type IncomingCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
+const OK: CallOutcome = Object.freeze({ code: Status.OK });
 
-function deadlineMillis(deadline: Deadline): number | undefined {
-  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-  return Number.isFinite(ms) ? ms : undefined;
+function failed(context: CallContext, error: unknown): CallOutcome {
+  // A handler that stopped because its caller left is not a server fault.
+  const mapped = context.signal.aborted
+    ? statusError(context.deadline !== undefined && Date.now() >= context.deadline ? Status.DEADLINE_EXCEEDED : Status.CANCELLED, String(context.signal.reason?.message ?? 'cancelled'))
+    : toStatusError(error);
+  // Keep the original for logs; the client only sees the mapped status.
+  if (mapped !== error) Object.assign(mapped, { cause: error });
+  return { code: mapped.code, error: mapped };
 }
 
-// Builds the handler's view of the call, with a signal that fires on cancel or deadline so work
-// stops as soon as nobody is waiting for it.
-function contextFor(call: IncomingCall, method: string): { context: CallContext; release: () => void } {
-  const controller = new AbortController();
-  const deadline = deadlineMillis(call.getDeadline());
-  const onCancelled = () => controller.abort(new Error('call cancelled by the client or its deadline'));
-  call.once('cancelled', onCancelled);
-  const timer =
-    deadline === undefined
-      ? undefined
-      : setTimeout(() => controller.abort(new Error('deadline exceeded')), Math.max(0, deadline - Date.now()));
-  timer?.unref();
-  const context: CallContext = { method, metadata: call.metadata, peer: call.getPeer(), deadline, signal: controller.signal };
-  const release = () => {
-    if (timer) clearTimeout(timer);
-    call.removeListener('cancelled', onCancelled);
-  };
-  return { context, release };
-}
-
-async function settle(context: CallContext, work: () => Promise<void>): Promise<CallOutcome> {
+/**
+ * Runs the handler in the call's context and settles to its outcome, never rejecting. Written
+ * with then() rather than async/await: with async hooks on, each await costs extra promises.
+ */
+function settle<T>(context: CallContext, work: () => Promise<T>, onResult: (result: T) => void): Promise<CallOutcome> {
+  let running: Promise<T>;
   try {
-    await work();
-    return { code: Status.OK };
+    running = runInCallContext(context, work);
   } catch (error) {
-    // A handler that stopped because its caller left is not a server fault.
-    const mapped = context.signal.aborted
-      ? statusError(context.deadline !== undefined && Date.now() >= context.deadline ? Status.DEADLINE_EXCEEDED : Status.CANCELLED, String(context.signal.reason?.message ?? 'cancelled'))
-      : toStatusError(error);
-    // Keep the original for logs; the client only sees the mapped status.
-    if (mapped !== error) Object.assign(mapped, { cause: error });
-    return { code: mapped.code, error: mapped };
+    return Promise.resolve(failed(context, error));
   }
+  return Promise.resolve(running).then(
+    (result) => {
+      onResult(result);
+      return OK;
+    },
+    (error: unknown) => failed(context, error),
+  );
 }
 
 function adaptUnary(method: string, handler: UnaryHandler<unknown, unknown>, middleware: ServerMiddleware[]): UntypedHandleCall {
   return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-    const { context, release } = contextFor(call, method);
+    const context = new IncomingCallContext(call, method);
     let response: unknown;
-    const handle = () =>
-      settle(context, async () => {
-        response = await runInCallContext(context, () => handler(call.request, context));
-      });
+    const handle = () => settle(context, () => handler(call.request, context), (result) => void (response = result));
     void composeServerMiddleware(middleware, context, handle).then((outcome) => {
-      release();
+      context.release();
       if (outcome.error) callback(toStatusError(outcome.error));
       else callback(null, response);
     });
@@ -72,12 +52,15 @@ function adaptUnary(method: string, handler: UnaryHandler<unknown, unknown>, mid
 
 function adaptServerStream(method: string, handler: ServerStreamHandler<unknown, unknown>, middleware: ServerMiddleware[]): UntypedHandleCall {
   return (call: ServerWritableStream<unknown, unknown>) => {
-    const { context, release } = contextFor(call, method);
-    const streamContext = { ...context, send: (message: unknown) => void call.write(message) };
-    const handle = () => settle(context, () => runInCallContext(context, () => handler(call.request, streamContext)));
+    const context = new IncomingCallContext(call, method);
+    const { method: path, metadata, peer, deadline, signal } = context;
+    const streamContext: ServerStreamContext<unknown> = { method: path, metadata, peer, deadline, signal, send: (message) => void call.write(message) };
+    const handle = () => settle(context, () => handler(call.request, streamContext), () => undefined);
     void composeServerMiddleware(middleware, context, handle).then((outcome) => {
-      release();
-      if (context.signal.aborted) return;
+      // Read before release: a stream whose client left ends with nothing more to write.
+      const aborted = context.signal.aborted;
+      context.release();
+      if (aborted) return;
       if (outcome.error) call.emit('error', toStatusError(outcome.error));
       else call.end();
     });

@@ -1,6 +1,7 @@
 import { status as Status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { ServerMiddleware } from './server-middleware';
+import type { CallContext } from './call-context';
+import type { CallOutcome, ServerMiddleware } from './server-middleware';
 
 /**
  * One log line per call: method, status, duration and peer (trace_id/span_id come from the
@@ -8,9 +9,8 @@ import type { ServerMiddleware } from './server-middleware';
  * `debugMethods` (e.g. heartbeats, every 2 s per instance) log at debug so they do not drown the rest.
  */
 export function loggingMiddleware(logger: Logger, options: { debugMethods?: ReadonlySet<string> } = {}): ServerMiddleware {
-  return async (call, next) => {
-    const started = process.hrtime.bigint();
-    const outcome = await next();
+  // then() rather than async/await, as in tracingMiddleware: fewer promises on every call.
+  const logOutcome = (call: CallContext, started: bigint, outcome: CallOutcome): CallOutcome => {
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     const line = {
       method: call.method,
@@ -27,5 +27,9 @@ export function loggingMiddleware(logger: Logger, options: { debugMethods?: Read
       logger.info(line, 'rpc');
     }
     return outcome;
+  };
+  return (call, next) => {
+    const started = process.hrtime.bigint();
+    return next().then((outcome) => logOutcome(call, started, outcome));
   };
 }

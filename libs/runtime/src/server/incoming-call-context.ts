@@ -1,0 +1,53 @@
+import type { Deadline, Metadata, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import type { CallContext } from './call-context';
+
+export type IncomingCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
+
+function deadlineMillis(deadline: Deadline): number | undefined {
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/**
+ * The handler's view of one incoming call. Its signal fires when the client cancels or the
+ * deadline passes (grpc-js ends the call at its deadline and emits `cancelled`, so no timer of
+ * our own is needed). The signal, and the listener behind it, exist only once someone asks for
+ * them: most handlers never do, and an AbortController per call is a measurable share of a
+ * small call's CPU.
+ */
+export class IncomingCallContext implements CallContext {
+  readonly metadata: Metadata;
+  readonly peer: string;
+  readonly deadline: number | undefined;
+  private controller: AbortController | undefined;
+  private released = false;
+  private onCancelled: (() => void) | undefined;
+
+  constructor(
+    private readonly call: IncomingCall,
+    readonly method: string,
+  ) {
+    this.metadata = call.metadata;
+    // Read now: once the client has gone, its socket may be too.
+    this.peer = call.getPeer();
+    this.deadline = deadlineMillis(call.getDeadline());
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = (this.controller = new AbortController());
+      const onCancelled = () => controller.abort(new Error('call cancelled by the client or its deadline'));
+      // After release the call has answered: nothing is left to cancel.
+      if (this.released) return controller.signal;
+      if (this.call.cancelled) onCancelled();
+      else this.call.once('cancelled', (this.onCancelled = onCancelled));
+    }
+    return this.controller.signal;
+  }
+
+  /** The call has been answered: stop listening for its cancellation (grpc-js emits one after every call). */
+  release(): void {
+    this.released = true;
+    if (this.onCancelled) this.call.removeListener('cancelled', this.onCancelled);
+  }
+}
