@@ -22,6 +22,8 @@ export interface AttemptSpan {
   end(status: StatusObject, abandoned?: boolean): void;
 }
 
+const endNothing = () => {};
+
 /**
  * Starts the span of one attempt, named `attempt <n>`, as a child of `callContext` (the context
  * the call started in, whose active span is the call's CLIENT span). The parent is passed in, not
@@ -29,6 +31,10 @@ export interface AttemptSpan {
  * async context belongs to whoever opened the connection.
  */
 export function startAttemptSpan(callContext: Context, attempt: number, attributes: Attributes): AttemptSpan {
+  // A call that is not recorded (not sampled, or no tracing SDK) would only get attempt spans that
+  // are not recorded either, each costing ids and objects on every call: its attempts run in the
+  // call's own context instead, and the server's span hangs under the call's.
+  if (!trace.getSpan(callContext)?.isRecording()) return { context: callContext, end: endNothing };
   const span: Span = tracer.startSpan(`attempt ${attempt}`, { kind: SpanKind.INTERNAL, attributes: { [GRPC_ATTEMPT]: attempt, ...attributes } }, callContext);
   return {
     context: trace.setSpan(callContext, span),

@@ -1,5 +1,6 @@
 import { InterceptingCall, Metadata, status as Status, type Deadline, type Interceptor, type InterceptingListener } from '@grpc/grpc-js';
 import { activeCallContext } from '../server/call-context';
+import { asInterceptorResult } from './forwarding-call';
 
 export interface DeadlineOptions {
   /** Deadline for a call whose caller set none. */
@@ -45,6 +46,8 @@ export function deadlineInterceptor({ defaultTimeoutMs, marginMs = 5 }: Deadline
     if (deadline <= now) {
       return new InterceptingCall(spentBudgetCall(`${options.method_definition.path}: the caller's deadline has already passed`));
     }
-    return new InterceptingCall(nextCall({ ...options, deadline: new Date(deadline) }));
+    // The inner call itself: this interceptor changes only the options, and a pass-through layer
+    // would cost every call its listener objects.
+    return asInterceptorResult(nextCall({ ...options, deadline }));
   };
 }

@@ -1,21 +1,25 @@
 import { InterceptingCall, status as Status, type Interceptor } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { asInterceptorResult } from './forwarding-call';
 
-/** One debug line per attempt of an outgoing call (innermost, so each retry shows). */
+/**
+ * One debug line per attempt of an outgoing call (innermost, so each retry shows). Whether debug
+ * is on is decided when the attempt starts; when it is off the attempt gets no layer at all.
+ */
 export function loggingInterceptor(logger: Logger): Interceptor {
   return (options, nextCall) => {
+    // The inner call itself: nothing to log, so no layer.
+    if (!logger.isLevelEnabled('debug')) return asInterceptorResult(nextCall(options));
     const started = process.hrtime.bigint();
     return new InterceptingCall(nextCall(options), {
       start(metadata, _listener, next) {
         next(metadata, {
           onReceiveStatus(status, nextStatus) {
-            if (logger.isLevelEnabled('debug')) {
-              const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-              logger.debug(
-                { method: options.method_definition.path, code: status.code, status: Status[status.code], duration_ms: Math.round(durationMs * 1000) / 1000 },
-                'outgoing rpc',
-              );
-            }
+            const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+            logger.debug(
+              { method: options.method_definition.path, code: status.code, status: Status[status.code], duration_ms: Math.round(durationMs * 1000) / 1000 },
+              'outgoing rpc',
+            );
             nextStatus(status);
           },
         });

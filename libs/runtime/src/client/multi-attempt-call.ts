@@ -48,13 +48,15 @@ export abstract class MultiAttemptCall implements InterceptingCallInterface {
   protected attemptsStarted = 0;
   protected request: unknown;
   private listener: Partial<InterceptingListener> | undefined;
-  private metadata = new Metadata();
+  // Set by start; no empty Metadata per call before that.
+  private metadata: Metadata | undefined;
   private hasRequest = false;
   private halfClosed = false;
   private finished = false;
   private cancelledByCaller = false;
   private lastAttempt: Attempt | undefined;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  // Made by the first backoff or hedge: most calls never wait.
+  private timers: Set<NodeJS.Timeout> | undefined;
 
   constructor(protected readonly setup: CallSetup) {}
 
@@ -64,7 +66,8 @@ export abstract class MultiAttemptCall implements InterceptingCallInterface {
   protected abstract onAttemptDone(attempt: Attempt, result: AttemptResult): void;
 
   start(metadata: Metadata, listener?: Partial<InterceptingListener>): void {
-    this.metadata = metadata.clone();
+    // Kept as the caller gave it: each attempt sends a copy (startAttempt), so one clone a call.
+    this.metadata = metadata;
     this.listener = listener;
     this.onStart();
   }
@@ -111,18 +114,19 @@ export abstract class MultiAttemptCall implements InterceptingCallInterface {
 
   /** Runs `work` after `delayMs` unless the call finishes first. */
   protected after(delayMs: number, work: () => void): NodeJS.Timeout {
+    const timers = (this.timers ??= new Set());
     const timer = setTimeout(() => {
-      this.timers.delete(timer);
+      timers.delete(timer);
       work();
     }, delayMs);
-    this.timers.add(timer);
+    timers.add(timer);
     return timer;
   }
 
   protected cancelTimer(timer: NodeJS.Timeout | undefined): void {
     if (!timer) return;
     clearTimeout(timer);
-    this.timers.delete(timer);
+    this.timers?.delete(timer);
   }
 
   /**
@@ -132,20 +136,21 @@ export abstract class MultiAttemptCall implements InterceptingCallInterface {
   protected startAttempt(attributes: Attributes): Attempt {
     const number = ++this.attemptsStarted;
     const span = startAttemptSpan(this.setup.callContext, number, attributes);
-    const metadata = this.metadata.clone();
+    const metadata = this.metadata?.clone() ?? new Metadata();
     // The server's span is a child of this attempt, not of the call: a trace then shows which
     // attempt reached which server, and how long each waited.
     propagation.inject(span.context, metadata, metadataSetter);
     if (number > 1) metadata.set(PREVIOUS_ATTEMPTS_KEY, String(number - 1));
-    const held: Partial<AttemptResult> = {};
+    let heldMetadata: Metadata | undefined;
+    let heldMessage: unknown;
     return context.with(span.context, () => {
       const attempt: Attempt = { number, span, call: this.setup.nextCall(this.setup.options), abandoned: false };
       this.inFlight.add(attempt);
       this.lastAttempt = attempt;
       attempt.call.start(metadata, {
-        onReceiveMetadata: (received: Metadata) => void (held.metadata = received),
-        onReceiveMessage: (received: unknown) => void (held.message = received),
-        onReceiveStatus: (status: StatusObject) => this.attemptEnded(attempt, { ...held, status }),
+        onReceiveMetadata: (received: Metadata) => void (heldMetadata = received),
+        onReceiveMessage: (received: unknown) => void (heldMessage = received),
+        onReceiveStatus: (status: StatusObject) => this.attemptEnded(attempt, { metadata: heldMetadata, message: heldMessage, status }),
       });
       if (this.hasRequest) attempt.call.sendMessage(this.request);
       if (this.halfClosed) attempt.call.halfClose();
@@ -176,6 +181,7 @@ export abstract class MultiAttemptCall implements InterceptingCallInterface {
   }
 
   private clearTimers(): void {
+    if (!this.timers) return;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
   }

@@ -1,9 +1,10 @@
-import { InterceptingCall, type Deadline, type Interceptor } from '@grpc/grpc-js';
+import type { Deadline, Interceptor } from '@grpc/grpc-js';
 import { context } from '@opentelemetry/api';
+import { asInterceptorResult } from './forwarding-call';
 import { HedgingCall } from './hedging-call';
 import type { CallSetup } from './multi-attempt-call';
 import { RetryingCall, type RetryingCallPolicy } from './retrying-call';
-import { DEFAULT_METHOD_RETRY_POLICY, resolveMethodPolicy, type ResolvedMethodPolicy, type RetryPolicyTable } from './retry-policy';
+import { DEFAULT_METHOD_RETRY_POLICY, resolveMethodPolicy, type HedgingPolicy, type RetryPolicyTable } from './retry-policy';
 import type { RetryThrottle } from './retry-throttle';
 
 export { backoffDelayMs } from './retry-policy';
@@ -41,6 +42,9 @@ export interface RetryInterceptorOptions extends Partial<RetryPolicy> {
   mayHedge?: (path: string) => boolean;
 }
 
+/** How the calls of one method are made: hedged, or retried after failures. */
+type MethodCalls = { hedging: HedgingPolicy; retry?: undefined } | { hedging?: undefined; retry: RetryingCallPolicy };
+
 function deadlineMillis(deadline: Deadline | undefined): number {
   if (deadline === undefined) return Infinity;
   return deadline instanceof Date ? deadline.getTime() : deadline;
@@ -56,16 +60,21 @@ export function retryInterceptor(options: RetryInterceptorOptions = {}): Interce
   const { policies = {}, throttle, mayHedge = () => true, ...overrides } = options;
   const definedOverrides = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
   const base: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...definedOverrides };
-  const resolved = new Map<string, ResolvedMethodPolicy>();
-  const policyFor = (path: string) => {
-    let policy = resolved.get(path);
-    if (!policy) resolved.set(path, (policy = resolveMethodPolicy(base, policies, path)));
-    return policy;
+  // Worked out once per method: what its calls start from.
+  const resolved = new Map<string, MethodCalls>();
+  const policyFor = (path: string): MethodCalls => {
+    let calls = resolved.get(path);
+    if (!calls) {
+      const policy = resolveMethodPolicy(base, policies, path);
+      calls = policy.hedging && mayHedge(path) ? { hedging: policy.hedging } : { retry: { ...policy.retry, mayRetry: base.mayRetry, random: base.random } };
+      resolved.set(path, calls);
+    }
+    return calls;
   };
 
   return (callOptions, nextCall) => {
     const { path, requestStream, responseStream } = callOptions.method_definition;
-    if (requestStream || responseStream) return new InterceptingCall(nextCall(callOptions));
+    if (requestStream || responseStream) return asInterceptorResult(nextCall(callOptions));
     const setup: CallSetup = {
       options: callOptions,
       nextCall,
@@ -76,8 +85,7 @@ export function retryInterceptor(options: RetryInterceptorOptions = {}): Interce
       deadline: deadlineMillis(callOptions.deadline),
       throttle,
     };
-    const policy = policyFor(path);
-    if (policy.hedging && mayHedge(path)) return new InterceptingCall(new HedgingCall(setup, policy.hedging));
-    return new InterceptingCall(new RetryingCall(setup, { ...policy.retry, mayRetry: base.mayRetry, random: base.random }));
+    const calls = policyFor(path);
+    return asInterceptorResult(calls.hedging ? new HedgingCall(setup, calls.hedging) : new RetryingCall(setup, calls.retry));
   };
 }

@@ -1,9 +1,43 @@
-import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
-import { SpanKind, context, propagation, trace } from '@opentelemetry/api';
+import type { Interceptor, InterceptingListener, Metadata, StatusObject } from '@grpc/grpc-js';
+import { SpanKind, context, propagation, trace, type Context, type Span } from '@opentelemetry/api';
 import { metadataSetter } from '../telemetry/metadata-carrier';
-import { RPC_GRPC_STATUS_CODE, rpcAttributes, rpcSpanName, rpcSpanStatus } from '../telemetry/rpc-attributes';
+import { RPC_GRPC_STATUS_CODE, rpcMethodTelemetry, rpcSpanStatus } from '../telemetry/rpc-attributes';
+import { asInterceptorResult, ForwardingCall, ForwardingListener, type InterceptingCallInterface } from './forwarding-call';
 
 const tracer = trace.getTracer('@switchyard/runtime');
+
+/** Ends the call's span with the call's status, then passes the status on. */
+class SpanEndingListener extends ForwardingListener {
+  constructor(
+    next: Partial<InterceptingListener> | undefined,
+    private readonly span: Span,
+  ) {
+    super(next);
+  }
+
+  onReceiveStatus(status: StatusObject): void {
+    this.span.setAttribute(RPC_GRPC_STATUS_CODE, status.code);
+    this.span.setStatus(rpcSpanStatus('client', status.code, status.details));
+    this.span.end();
+    super.onReceiveStatus(status);
+  }
+}
+
+/** Writes the span's context into the call's headers when it starts, and ends the span with it. */
+class TracedCall extends ForwardingCall {
+  constructor(
+    next: InterceptingCallInterface,
+    private readonly span: Span,
+    private readonly spanContext: Context,
+  ) {
+    super(next);
+  }
+
+  start(metadata: Metadata, listener?: Partial<InterceptingListener>): void {
+    propagation.inject(this.spanContext, metadata, metadataSetter);
+    this.next.start(metadata, new SpanEndingListener(listener, this.span));
+  }
+}
 
 /**
  * One CLIENT span per call (retries included), child of whatever span is active where the call
@@ -12,21 +46,10 @@ const tracer = trace.getTracer('@switchyard/runtime');
 export const tracingInterceptor: Interceptor = (options, nextCall) => {
   const path = options.method_definition.path;
   const parent = context.active();
-  const span = tracer.startSpan(rpcSpanName(path), { kind: SpanKind.CLIENT, attributes: rpcAttributes(path) }, parent);
+  const { spanName, attributes } = rpcMethodTelemetry(path);
+  const span = tracer.startSpan(spanName, { kind: SpanKind.CLIENT, attributes }, parent);
   const spanContext = trace.setSpan(parent, span);
   // Inner interceptors are created inside the span's context, so anything they trace nests under it.
   const call = context.with(spanContext, () => nextCall(options));
-  return new InterceptingCall(call, {
-    start(metadata, _listener, next) {
-      propagation.inject(spanContext, metadata, metadataSetter);
-      next(metadata, {
-        onReceiveStatus(status, nextStatus) {
-          span.setAttribute(RPC_GRPC_STATUS_CODE, status.code);
-          span.setStatus(rpcSpanStatus('client', status.code, status.details));
-          span.end();
-          nextStatus(status);
-        },
-      });
-    },
-  });
+  return asInterceptorResult(new TracedCall(call, span, spanContext));
 };
