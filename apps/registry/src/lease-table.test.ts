@@ -108,6 +108,20 @@ describe('LeaseTable', () => {
     ]);
   });
 
+  it('replaces by service and address together, and forgets an address once its instance is gone', () => {
+    const { clock, store } = table();
+    store.register(user); // i1
+    store.register({ ...user, serviceName: 'order' }); // i2: same address, another service, kept
+    store.deregister('i1');
+    store.register(user); // i3: nothing left to replace
+    clock.advance(6000);
+    store.register({ ...user, serviceName: 'order' }); // i4 replaces the expired, unswept i2
+    expect(store.resolve('user')).toEqual([]);
+    expect(store.resolve('order').map((i) => i.instanceId)).toEqual(['i4']);
+    expect(store.sweep().map((i) => i.instanceId)).toEqual(['i3']);
+    expect(store.listServices()).toEqual([{ serviceName: 'order', instanceCount: 1 }]);
+  });
+
   it('lists services with their live instance counts, by name', () => {
     const { store } = table();
     store.register({ ...user, serviceName: 'user' });

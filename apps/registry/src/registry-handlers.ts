@@ -51,22 +51,51 @@ function toWatchResponse(event: StoreEvent): registryV1.WatchResponse {
   }
 }
 
-function untilAborted(...maybeSignals: (AbortSignal | undefined)[]): Promise<void> {
-  const signals = maybeSignals.filter((signal): signal is AbortSignal => signal !== undefined);
-  return new Promise((resolve) => {
-    if (signals.some((signal) => signal.aborted)) return resolve();
-    const done = () => {
-      for (const signal of signals) signal.removeEventListener('abort', done);
-      resolve();
-    };
-    for (const signal of signals) signal.addEventListener('abort', done);
-  });
+/**
+ * Ends open Watch streams: each waits for its call's signal or the shutdown signal, whichever comes
+ * first. One listener on the shutdown signal for all of them (not one per stream: a hundred
+ * watchers would trip Node's MaxListenersExceededWarning).
+ */
+class WatchEndings {
+  private readonly open = new Set<() => void>();
+
+  constructor(private readonly shutdownSignal: AbortSignal | undefined) {
+    shutdownSignal?.addEventListener('abort', () => {
+      for (const end of [...this.open]) end();
+    }, { once: true });
+  }
+
+  get shuttingDown(): boolean {
+    return this.shutdownSignal?.aborted === true;
+  }
+
+  /** Resolves when `callSignal` aborts or the registry shuts down. */
+  until(callSignal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (callSignal.aborted || this.shuttingDown) return resolve();
+      const end = () => {
+        callSignal.removeEventListener('abort', end);
+        this.open.delete(end);
+        resolve();
+      };
+      callSignal.addEventListener('abort', end);
+      this.open.add(end);
+    });
+  }
 }
 
 /** The RegistryService handlers over a store: the transport face of the registry, nothing more. */
 export function createRegistryService(options: RegistryServiceOptions): ServiceRegistration {
   const { store, token } = options;
   const warmUpEndsAt = Date.now() + (options.watchWarmUpMs ?? 0);
+  const endings = new WatchEndings(options.shutdownSignal);
+  // Every watcher of a service gets the same change: convert it once, not once per watcher.
+  const responses = new WeakMap<StoreEvent, registryV1.WatchResponse>();
+  const watchResponse = (event: StoreEvent) => {
+    let response = responses.get(event);
+    if (!response) responses.set(event, (response = toWatchResponse(event)));
+    return response;
+  };
   const authorize = (metadata: Metadata) => {
     if (token !== undefined && token !== '') requireBearerToken(metadata, token);
   };
@@ -110,16 +139,16 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceR
       const warmUpLeft = warmUpEndsAt - Date.now();
       if (warmUpLeft > 0) {
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, warmUpLeft))), untilAborted(ctx.signal, options.shutdownSignal)]);
+        await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, warmUpLeft))), endings.until(ctx.signal)]);
         clearTimeout(timer);
-        if (ctx.signal.aborted || options.shutdownSignal?.aborted) return;
+        if (ctx.signal.aborted || endings.shuttingDown) return;
       }
       // The store calls back with the snapshot first, synchronously, then with every change.
       const unsubscribe = store.watch(request.serviceName, (event) => {
-        if (!ctx.signal.aborted) ctx.send(toWatchResponse(event));
+        if (!ctx.signal.aborted) ctx.send(watchResponse(event));
       });
       try {
-        await untilAborted(ctx.signal, options.shutdownSignal);
+        await endings.until(ctx.signal);
       } finally {
         unsubscribe();
       }
