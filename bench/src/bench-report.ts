@@ -1,6 +1,7 @@
 import type { LoadMode } from './bench-messages';
 import type { MachineInfo } from './machine-info';
 import type { VariantMeasurement } from './run-variant';
+import type { MeasuredRow, RowColumn, RowScenario, RowScenarioMeasurement, RowTarget } from './scenarios/row-scenario';
 import type { RatioMetric, Scenario, Target } from './scenarios/scenario';
 
 export interface TargetVerdict extends Target {
@@ -30,6 +31,27 @@ export interface BenchReport {
   pinning: string;
   load: { mode: LoadMode; warmupSeconds: number; durationSeconds: number; smoke: boolean };
   scenarios: ScenarioResult[];
+  /** Scenarios measured against absolute targets, each with its own table (e.g. registry). */
+  rowScenarios: RowScenarioResult[];
+}
+
+export interface RowTargetVerdict extends RowTarget {
+  /** The row's value the target bounds (NaN when the row lacks it). */
+  measured: number;
+  met: boolean;
+}
+
+export interface RowResult extends Omit<MeasuredRow, 'targets' | 'notes'> {
+  notes: string[];
+  targets: RowTargetVerdict[];
+}
+
+export interface RowScenarioResult {
+  scenario: string;
+  description: string;
+  columns: RowColumn[];
+  rows: RowResult[];
+  notes: string[];
 }
 
 function ratio(value: number, base: number): number {
@@ -70,6 +92,20 @@ export function compareToBaseline(scenario: Scenario, measured: VariantMeasureme
   return { scenario: scenario.name, description: scenario.description, baseline: base.variant, variants };
 }
 
+/** Each row's targets met or missed. */
+export function judgeRows(scenario: RowScenario, measured: RowScenarioMeasurement): RowScenarioResult {
+  const rows = measured.rows.map((row): RowResult => ({
+    ...row,
+    notes: row.notes ?? [],
+    targets: row.targets.map((target): RowTargetVerdict => {
+      const value = row.values[target.value] ?? Number.NaN;
+      const met = (target.atLeast === undefined || value >= target.atLeast) && (target.atMost === undefined || value <= target.atMost);
+      return { ...target, measured: value, met };
+    }),
+  }));
+  return { scenario: scenario.name, description: scenario.description, columns: measured.columns, rows, notes: measured.notes };
+}
+
 const ms = (us: number) => (us / 1000).toFixed(us < 10_000 ? 2 : 1);
 const count = (n: number) => Math.round(n).toLocaleString('en-US');
 const times = (r: number) => `${r.toFixed(2)}x`;
@@ -98,13 +134,47 @@ function describeMode(mode: LoadMode): string {
   return mode.kind === 'closed' ? `closed loop, ${mode.concurrency} concurrent callers` : `open loop, ${count(mode.ratePerSecond)} calls/s due (latency from due time)`;
 }
 
-/** The report as Markdown: one header line on the machine and load, one table, notes on each variant. */
+function formatValue(value: number | undefined, column: RowColumn | undefined): string {
+  if (value === undefined || Number.isNaN(value)) return '';
+  const digits = column?.digits ?? 0;
+  return digits === 0 ? count(value) : value.toFixed(digits);
+}
+
+function describeRowTarget(t: RowTargetVerdict, columns: RowColumn[]): string {
+  const column = columns.find((c) => c.key === t.value);
+  const bound = t.atLeast !== undefined ? `>= ${count(t.atLeast)}` : `<= ${count(t.atMost!)}`;
+  return `${column?.label ?? t.value} ${formatValue(t.measured, column)} (${bound}) ${t.met ? 'met' : '**missed**'}`;
+}
+
+/** A row scenario's own table, then a note on each row and on the method. */
+function renderRowScenario(s: RowScenarioResult): string[] {
+  const lines = [
+    '',
+    `| scenario | measurement | ${s.columns.map((c) => c.label).join(' | ')} | targets |`,
+    `|---|---|${s.columns.map(() => '--:|').join('')}---|`,
+  ];
+  for (const row of s.rows) {
+    const cells = s.columns.map((c) => formatValue(row.values[c.key], c));
+    lines.push(`| ${s.scenario} | ${row.name} | ${cells.join(' | ')} | ${row.targets.map((t) => describeRowTarget(t, s.columns)).join('; ')} |`);
+  }
+  lines.push('');
+  for (const row of s.rows) lines.push(`- ${s.scenario}/${row.name}: ${[row.description, ...row.notes].join('; ')}.`);
+  for (const note of s.notes) lines.push(`- ${s.scenario}: ${note}.`);
+  return lines;
+}
+
+/** The report as Markdown: one header line on the machine and load, one table, notes on each variant; then each row scenario's table. */
 export function renderMarkdown(report: BenchReport): string {
   const m = report.machine;
-  const lines = [
+  const header = [
     `Machine: ${m.cpus} x ${m.model}, ${m.totalMemoryMb} MB, ${m.platform}, Node ${m.node}, commit ${m.gitCommit.slice(0, 12)}${m.gitCommit.endsWith('-dirty') ? '-dirty' : ''}`,
     `Load: ${describeMode(report.load.mode)}, ${report.load.durationSeconds} s measured after ${report.load.warmupSeconds} s warm-up${report.load.smoke ? ' (smoke run: numbers mean nothing)' : ''}; ${report.pinning}`,
     `Command: \`${report.command}\``,
+  ];
+  const rowTables = report.rowScenarios.flatMap(renderRowScenario);
+  if (report.scenarios.length === 0) return `${[...header, ...rowTables].join('\n')}\n`;
+  const lines = [
+    ...header,
     '',
     '| scenario | variant | calls | errors | calls/s | p50 ms | p90 ms | p99 ms | p99.9 ms | server CPU us/call | client CPU us/call | server RSS MB | vs baseline: calls/s | CPU/call | p99 | targets |',
     '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
@@ -124,5 +194,6 @@ export function renderMarkdown(report: BenchReport): string {
     for (const v of s.variants) lines.push(`- ${s.scenario}/${v.variant}: ${[v.description, ...v.notes, ...describeLoad(v, report), ...describeMetrics(v)].join('; ')}.`);
   }
   lines.push('- server CPU us/call: CPU time (user + system) of all the variant\'s server processes over the window, per call; server RSS: the process answering the calls.');
+  lines.push(...rowTables);
   return `${lines.join('\n')}\n`;
 }

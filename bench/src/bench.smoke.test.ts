@@ -12,7 +12,7 @@ const harness = join(workspaceRoot, 'dist', 'bench', 'main.js');
 
 function runHarness(args: string[]): Promise<{ stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    execFile(process.execPath, [harness, ...args], { cwd: workspaceRoot, timeout: 90_000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, [harness, ...args], { cwd: workspaceRoot, timeout: 180_000 }, (error, stdout, stderr) =>
       error ? fail(new Error(`${error.message}\n${stderr}`)) : done({ stdout, stderr }),
     );
   });
@@ -38,6 +38,7 @@ describe('bench --smoke', () => {
     expect(report.load).toMatchObject({ smoke: true, mode: { kind: 'closed' } });
     expect(report.pinning).toEqual(expect.any(String));
     expect(report.scenarios.map((s) => s.scenario)).toEqual(expect.arrayContaining(['unary', 'fanout', 'tracing', 'peers']));
+    expect(report.rowScenarios.map((s) => s.scenario)).toEqual(['registry']);
 
     const [unary] = report.scenarios;
     expect(unary.baseline).toBe('grpc-js');
@@ -112,7 +113,33 @@ describe('bench --smoke', () => {
     expect(stderr).toContain('unary/switchyard');
     expect(stderr).toContain('fanout/gateway');
     expect(stderr).toContain('tracing/100%');
-  }, 120_000);
+
+    // registry: the built registry under a small simulated fleet, in a table of its own with
+    // absolute targets; every row measured something, every target judged.
+    const registry = report.rowScenarios.find((s) => s.scenario === 'registry')!;
+    const measurements = ['heartbeats every 0.3 s', 'heartbeat capacity', 'Watch propagation', 'expiry', 'memory per instance'];
+    expect(registry.rows.map((r) => r.name)).toEqual(measurements.map((m) => `200 instances: ${m}`));
+    expect(registry.columns.map((c) => c.key)).toEqual(expect.arrayContaining(['instances', 'perSecond', 'p99Ms', 'heapBytesPerInstance']));
+    for (const row of registry.rows) {
+      expect(row.targets.length).toBeGreaterThan(0);
+      for (const target of row.targets) {
+        expect(target).toMatchObject({ value: expect.any(String), measured: expect.any(Number), met: expect.any(Boolean) });
+        expect(row.values[target.value]).toBe(target.measured);
+      }
+    }
+    const [heartbeats, capacity, propagation, expiry, memory] = registry.rows;
+    for (const row of [heartbeats, capacity]) expect(row.values).toMatchObject({ samples: expect.any(Number), perSecond: expect.any(Number), p99Ms: expect.any(Number), cpuUsPerOp: expect.any(Number) });
+    expect(heartbeats.values.samples).toBeGreaterThan(0);
+    expect(capacity.values.samples).toBeGreaterThan(0);
+    // Every one of the 20 watchers saw each probe instance arrive, and each expiring one leave.
+    expect(propagation.values).toMatchObject({ samples: 5 * 20, errors: 0 });
+    expect(expiry.values).toMatchObject({ samples: 10, errors: 0 });
+    expect(memory.values).toEqual({ instances: 200, heapBytesPerInstance: expect.any(Number), rssBytesPerInstance: expect.any(Number) });
+    expect(stdout).toContain('| scenario | measurement | instances |');
+    expect(stdout).toMatch(/^\| registry \| 200 instances: Watch propagation \|.*p99 ms [\d.]+ \(<= 50\) (met|\*\*missed\*\*) \|$/m);
+    expect(stdout).toMatch(/^\| registry \| 200 instances: memory per instance \|.*heap B\/instance -?[\d,]+ \(<= 2,048\) (met|\*\*missed\*\*) \|$/m);
+    expect(stderr).toContain('registry/200 instances');
+  }, 240_000);
 
   it('rejects an unknown scenario with the usage', async () => {
     await expect(runHarness(['--scenario', 'nope'])).rejects.toThrow(/unknown scenario 'nope'/);

@@ -3,7 +3,7 @@
 // process, and prints a Markdown table (stdout) and optionally the same as JSON.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { compareToBaseline, renderMarkdown, type BenchReport } from './bench-report';
+import { compareToBaseline, judgeRows, renderMarkdown, type BenchReport } from './bench-report';
 import { parseBenchOptions, USAGE, UsageError } from './bench-options';
 import { planCorePinning } from './core-pinning';
 import { machineInfo } from './machine-info';
@@ -12,6 +12,8 @@ import { runVariant } from './run-variant';
 import type { Scenario } from './scenarios/scenario';
 import { fanoutScenario } from './scenarios/fanout-scenario';
 import { peersScenario } from './scenarios/peers-scenario';
+import { registryScenario } from './scenarios/registry-scenario';
+import type { RowScenario } from './scenarios/row-scenario';
 import { tracingScenario } from './scenarios/tracing-scenario';
 import { unaryScenario } from './scenarios/unary-scenario';
 
@@ -22,6 +24,9 @@ const SCENARIOS: readonly Scenario[] = [
   peersScenario,
 ];
 
+/** Scenarios with absolute targets and tables of their own; they run after the others. */
+const ROW_SCENARIOS: readonly RowScenario[] = [registryScenario];
+
 async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help')) {
     process.stdout.write(`${USAGE}\n`);
@@ -29,7 +34,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const options = parseBenchOptions(
     argv,
-    SCENARIOS.map((s) => s.name),
+    [...SCENARIOS, ...ROW_SCENARIOS].map((s) => s.name),
   );
   // dist/bench/main.js: the workspace root is two levels up.
   const binDir = __dirname;
@@ -44,6 +49,7 @@ async function main(argv: string[]): Promise<void> {
     pinning: pinning.description,
     load: { mode: options.mode, warmupSeconds: options.warmupMs / 1000, durationSeconds: options.durationMs / 1000, smoke: options.smoke },
     scenarios: [],
+    rowScenarios: [],
   };
   progress.note(`bench: ${pinning.description}`);
   for (const scenario of SCENARIOS.filter((s) => options.scenarios.includes(s.name))) {
@@ -63,6 +69,19 @@ async function main(argv: string[]): Promise<void> {
       );
     }
     report.scenarios.push(compareToBaseline(scenario, measured));
+  }
+  for (const scenario of ROW_SCENARIOS.filter((s) => options.scenarios.includes(s.name))) {
+    const measured = await scenario.run({
+      workspaceRoot,
+      binDir,
+      pinning,
+      warmupMs: options.warmupMs,
+      durationMs: options.durationMs,
+      smoke: options.smoke,
+      cpuProfileDir: options.cpuProfileDir && resolve(options.cpuProfileDir),
+      onProgress: (line) => progress.update(line),
+    });
+    report.rowScenarios.push(judgeRows(scenario, measured));
   }
   progress.clear();
   process.stdout.write(renderMarkdown(report));
