@@ -1,32 +1,15 @@
 // A server under load, in its own process: `node dist/bench/server-child.js '<json ServerSpec>'`.
 // Reports `ready` with its port, answers `usage` with its own CPU time and RSS, stops on `stop`.
-import { createRequire } from 'node:module';
-import { connect } from 'node:net';
 import type { HarnessToServer, ServerSpec, ServerToHarness, SpanReport } from './bench-messages';
+import { loadBuiltApp } from './servers/load-built-app';
 
 function tell(message: ServerToHarness): void {
   process.send?.(message);
 }
 
-function accepting(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 /** Runs a built app in this process, so its CPU time and RSS can be reported like the others'. */
 async function startApp(spec: Extract<ServerSpec, { kind: 'app' }>): Promise<{ port: number; stop(): Promise<void> }> {
-  createRequire(__filename)(spec.main);
-  const deadline = Date.now() + 15_000;
-  while (!(await accepting(spec.port))) {
-    if (Date.now() > deadline) throw new Error(`${spec.main} not listening on ${spec.port} after 15 s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await loadBuiltApp(spec.main, spec.port);
   // The app's own SIGTERM handler drains, stops and exits.
   return { port: spec.port, stop: () => new Promise<void>(() => process.kill(process.pid, 'SIGTERM')) };
 }

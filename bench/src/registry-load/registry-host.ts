@@ -4,26 +4,12 @@
 // delay since the last usage) and `memory`
 // (the heap right after two full GCs, so growth per registered instance is the retained
 // size, not garbage waiting for a collection). `stop` sends the app its own SIGTERM.
-import { createRequire } from 'node:module';
-import { connect } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { loadBuiltApp } from '../servers/load-built-app';
 import type { HarnessToHost, HostToHarness, RegistryHostSpec } from './registry-messages';
-
-const LISTEN_TIMEOUT_MS = 15_000;
 
 function tell(message: HostToHarness): void {
   process.send?.(message);
-}
-
-function accepting(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 function collectGarbage(): void {
@@ -36,12 +22,7 @@ function collectGarbage(): void {
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as RegistryHostSpec;
-  createRequire(__filename)(spec.main);
-  const deadline = Date.now() + LISTEN_TIMEOUT_MS;
-  while (!(await accepting(spec.port))) {
-    if (Date.now() > deadline) throw new Error(`${spec.main} not listening on ${spec.port} after ${LISTEN_TIMEOUT_MS / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await loadBuiltApp(spec.main, spec.port);
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
   process.on('message', (message: HarnessToHost) => {
