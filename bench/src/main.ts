@@ -52,35 +52,23 @@ async function main(argv: string[]): Promise<void> {
     rowScenarios: [],
   };
   progress.note(`bench: ${pinning.description}`);
+  // What every scenario runs with, whatever its kind.
+  const settings = {
+    workspaceRoot,
+    binDir,
+    pinning,
+    warmupMs: options.warmupMs,
+    durationMs: options.durationMs,
+    cpuProfileDir: options.cpuProfileDir && resolve(options.cpuProfileDir),
+    onProgress: (line: string) => progress.update(line),
+  };
   for (const scenario of SCENARIOS.filter((s) => options.scenarios.includes(s.name))) {
     const measured = [];
-    for (const variant of scenario.variants) {
-      measured.push(
-        await runVariant(scenario, variant, {
-          workspaceRoot,
-          binDir,
-          pinning,
-          mode: options.mode,
-          warmupMs: options.warmupMs,
-          durationMs: options.durationMs,
-          cpuProfileDir: options.cpuProfileDir && resolve(options.cpuProfileDir),
-          onProgress: (line) => progress.update(line),
-        }),
-      );
-    }
+    for (const variant of scenario.variants) measured.push(await runVariant(scenario, variant, { ...settings, mode: options.mode }));
     report.scenarios.push(compareToBaseline(scenario, measured));
   }
   for (const scenario of ROW_SCENARIOS.filter((s) => options.scenarios.includes(s.name))) {
-    const measured = await scenario.run({
-      workspaceRoot,
-      binDir,
-      pinning,
-      warmupMs: options.warmupMs,
-      durationMs: options.durationMs,
-      smoke: options.smoke,
-      cpuProfileDir: options.cpuProfileDir && resolve(options.cpuProfileDir),
-      onProgress: (line) => progress.update(line),
-    });
+    const measured = await scenario.run({ ...settings, smoke: options.smoke });
     report.rowScenarios.push(judgeRows(scenario, measured));
   }
   progress.clear();
