@@ -18,7 +18,7 @@ export class UsageError extends Error {}
 
 export const USAGE = `usage: node dist/bench/main.js [options]
   --scenario <name>     a scenario (unary, fanout, tracing, peers, registry), or all (default)
-  --duration <s>        measured seconds per variant (default 10)
+  --duration <s>        measured seconds per variant (default 6)
   --warmup <s>          unmeasured seconds first (default 20% of --duration, 1 to 3 s)
   --concurrency <n>     closed loop: concurrent callers (default 32)
   --rate <calls/s>      open loop instead: calls due per second, latency from the due time
@@ -57,7 +57,7 @@ export function parseBenchOptions(argv: string[], known: readonly string[]): Ben
   const scenario = values.scenario ?? 'all';
   if (scenario !== 'all' && !known.includes(scenario)) throw new UsageError(`unknown scenario '${scenario}'; known: ${known.join(', ')}, all`);
   const smoke = values.smoke ?? false;
-  const durationS = smoke ? 1 : positive('duration', values.duration, 10);
+  const durationS = smoke ? 1 : positive('duration', values.duration, 6);
   const warmupS = smoke ? 0.3 : values.warmup === '0' ? 0 : positive('warmup', values.warmup, Math.min(3, Math.max(1, durationS * 0.2)));
   const mode: LoadMode =
     values.rate !== undefined
