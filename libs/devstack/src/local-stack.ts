@@ -1,6 +1,7 @@
 import { AppProcess } from './app-process';
 import { APPS, localizeEnvironment, readComposeEnvironment, type App } from './compose-environment';
 import { freePort } from '@switchyard/testing';
+import { PortReservations } from './port-reservations';
 
 export interface LocalStackOptions {
   workspaceRoot: string;
@@ -28,12 +29,14 @@ export class LocalStack {
     private readonly options: LocalStackOptions,
     readonly ports: Record<App, number>,
     private readonly composeEnv: Record<App, Record<string, string>>,
+    private readonly reservations: PortReservations,
   ) {}
 
   static async start(options: LocalStackOptions): Promise<LocalStack> {
     const ports = {} as Record<App, number>;
     for (const app of APPS) ports[app] = options.ports?.[app] ?? (await freePort());
-    const stack = new LocalStack(options, ports, readComposeEnvironment(options.workspaceRoot));
+    const reservations = await PortReservations.hold(Object.values(ports));
+    const stack = new LocalStack(options, ports, readComposeEnvironment(options.workspaceRoot), reservations);
     try {
       await stack.startApp('registry');
       await Promise.all([stack.startApp('user'), stack.startApp('order')]);
@@ -41,6 +44,8 @@ export class LocalStack {
     } catch (error) {
       await stack.stop();
       throw error;
+    } finally {
+      await reservations.releaseAll();
     }
     return stack;
   }
@@ -65,6 +70,7 @@ export class LocalStack {
    */
   async startApp(app: App, overrides: Record<string, string> = {}): Promise<AppProcess> {
     const env = this.environmentFor(app, overrides);
+    await this.reservations.release(Number(env.GRPC_PORT));
     const process = new AppProcess({
       workspaceRoot: this.options.workspaceRoot,
       app,
