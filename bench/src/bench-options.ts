@@ -12,6 +12,8 @@ export interface BenchOptions {
   smoke: boolean;
   /** Servers and load generator run with --cpu-prof, writing profiles here. */
   cpuProfileDir: string | undefined;
+  /** Times each scenario's variants run, in turn; the median round is reported. */
+  rounds: number;
 }
 
 export class UsageError extends Error {}
@@ -24,6 +26,7 @@ export const USAGE = `usage: node dist/bench/main.js [options]
   --rate <calls/s>      open loop instead: calls due per second, latency from the due time
   --max-in-flight <n>   open loop: outstanding calls at most (default 1000)
   --json <file>         also write the report as JSON
+  --rounds <n>          run each scenario's variants n times in turn and report the median round (default 1)
   --smoke               every scenario for about a second: checks the harness, measures nothing
   --cpu-prof <dir>      run servers and load generator with node --cpu-prof, into <dir>`;
 
@@ -48,6 +51,7 @@ export function parseBenchOptions(argv: string[], known: readonly string[]): Ben
         'max-in-flight': { type: 'string' },
         json: { type: 'string' },
         smoke: { type: 'boolean', default: false },
+        rounds: { type: 'string' },
         'cpu-prof': { type: 'string' },
       },
     }));
@@ -71,5 +75,6 @@ export function parseBenchOptions(argv: string[], known: readonly string[]): Ben
     jsonPath: values.json,
     smoke,
     cpuProfileDir: values['cpu-prof'],
+    rounds: Math.max(1, Math.round(positive('rounds', values.rounds, 1))),
   });
 }

@@ -29,7 +29,8 @@ export interface BenchReport {
   command: string;
   machine: MachineInfo;
   pinning: string;
-  load: { mode: LoadMode; warmupSeconds: number; durationSeconds: number; smoke: boolean };
+  /** `rounds`: each scenario's variants ran that many times in turn; rows are median rounds. */
+  load: { mode: LoadMode; warmupSeconds: number; durationSeconds: number; smoke: boolean; rounds: number };
   scenarios: ScenarioResult[];
   /** Scenarios measured against absolute targets, each with its own table (e.g. registry). */
   rowScenarios: RowScenarioResult[];
@@ -168,7 +169,7 @@ export function renderMarkdown(report: BenchReport): string {
   const m = report.machine;
   const header = [
     `Machine: ${m.cpus} x ${m.model}, ${m.totalMemoryMb} MB, ${m.platform}, Node ${m.node}, commit ${m.gitCommit.slice(0, 12)}${m.gitCommit.endsWith('-dirty') ? '-dirty' : ''}`,
-    `Load: ${describeMode(report.load.mode)}, ${report.load.durationSeconds} s measured after ${report.load.warmupSeconds} s warm-up${report.load.smoke ? ' (smoke run: numbers mean nothing)' : ''}; ${report.pinning}`,
+    `Load: ${describeMode(report.load.mode)}, ${report.load.durationSeconds} s measured after ${report.load.warmupSeconds} s warm-up${report.load.rounds > 1 ? `, ${report.load.rounds} rounds (median round per variant)` : ''}${report.load.smoke ? ' (smoke run: numbers mean nothing)' : ''}; ${report.pinning}`,
     `Command: \`${report.command}\``,
   ];
   const rowTables = report.rowScenarios.flatMap(renderRowScenario);

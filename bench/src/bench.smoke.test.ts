@@ -141,6 +141,16 @@ describe('bench --smoke', () => {
     expect(stderr).toContain('registry/200 instances');
   }, 240_000);
 
+  it('runs a scenario in rounds and reports the median round with every round in its notes', async () => {
+    const jsonPath = join(dir, 'rounds.json');
+    await runHarness(['--smoke', '--scenario', 'unary', '--rounds', '2', '--json', jsonPath]);
+    const report = JSON.parse(readFileSync(jsonPath, 'utf8')) as BenchReport;
+    expect(report.load.rounds).toBe(2);
+    const [unary] = report.scenarios;
+    expect(unary.variants.map((v) => v.variant)).toEqual(['grpc-js', 'switchyard']);
+    expect(unary.variants[1].notes.at(-1)).toMatch(/^median of 2 rounds \(vs baseline per round: calls\/s [\d.]+x, [\d.]+x; CPU\/call [\d.]+x, [\d.]+x\)$/);
+  }, 120_000);
+
   it('rejects an unknown scenario with the usage', async () => {
     await expect(runHarness(['--scenario', 'nope'])).rejects.toThrow(/unknown scenario 'nope'/);
   });

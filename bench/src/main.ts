@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { compareToBaseline, judgeRows, renderMarkdown, type BenchReport } from './bench-report';
 import { parseBenchOptions, USAGE, UsageError } from './bench-options';
+import { medianRound } from './median-round';
 import { planCorePinning } from './core-pinning';
 import { machineInfo } from './machine-info';
 import { ProgressLine } from './progress-line';
@@ -47,7 +48,7 @@ async function main(argv: string[]): Promise<void> {
     command: `npm run bench -- ${argv.join(' ')}`.trim(),
     machine: machineInfo(workspaceRoot),
     pinning: pinning.description,
-    load: { mode: options.mode, warmupSeconds: options.warmupMs / 1000, durationSeconds: options.durationMs / 1000, smoke: options.smoke },
+    load: { mode: options.mode, warmupSeconds: options.warmupMs / 1000, durationSeconds: options.durationMs / 1000, smoke: options.smoke, rounds: options.rounds },
     scenarios: [],
     rowScenarios: [],
   };
@@ -63,9 +64,13 @@ async function main(argv: string[]): Promise<void> {
     onProgress: (line: string) => progress.update(line),
   };
   for (const scenario of SCENARIOS.filter((s) => options.scenarios.includes(s.name))) {
-    const measured = [];
-    for (const variant of scenario.variants) measured.push(await runVariant(scenario, variant, { ...settings, mode: options.mode }));
-    report.scenarios.push(compareToBaseline(scenario, measured));
+    const rounds = [];
+    for (let round = 0; round < options.rounds; round += 1) {
+      const measured = [];
+      for (const variant of scenario.variants) measured.push(await runVariant(scenario, variant, { ...settings, mode: options.mode }));
+      rounds.push(compareToBaseline(scenario, measured));
+    }
+    report.scenarios.push(medianRound(rounds));
   }
   for (const scenario of ROW_SCENARIOS.filter((s) => options.scenarios.includes(s.name))) {
     const measured = await scenario.run({ ...settings, smoke: options.smoke });
