@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { checkHealth } from './health-check';
+import { lineSplitter } from './line-splitter';
 
 export interface AppProcessOptions {
   workspaceRoot: string;
@@ -29,21 +30,12 @@ export class AppProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: options.ownProcessGroup ?? false,
     });
-    // A chunk may end mid-line: keep the tail until its newline arrives, per stream.
-    const collector = () => {
-      let partial = '';
-      return (chunk: string) => {
-        const parts = (partial + chunk).split('\n');
-        partial = parts.pop() ?? '';
-        for (const line of parts) {
-          if (line.trim() === '') continue;
-          this.lines.push(line);
-          options.onLine?.(line);
-        }
-      };
+    const onLine = (line: string) => {
+      this.lines.push(line);
+      options.onLine?.(line);
     };
-    this.child.stdout?.setEncoding('utf8').on('data', collector());
-    this.child.stderr?.setEncoding('utf8').on('data', collector());
+    this.child.stdout?.setEncoding('utf8').on('data', lineSplitter(onLine));
+    this.child.stderr?.setEncoding('utf8').on('data', lineSplitter(onLine));
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 

@@ -2,42 +2,33 @@
 // its own, stopped with Ctrl-C, which a terminal sends to that whole group.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_PORTS } from '@switchyard/runtime';
+import { lineSplitter } from './line-splitter';
+import { PortReservations } from './port-reservations';
 
 const workspaceRoot = resolve(__dirname, '../../..');
 jest.setTimeout(90_000);
 
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.once('error', () => done(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-  });
+/** Throws naming the first of `ports` in use; holding them all for a moment is the check. */
+async function expectPortsFree(ports: number[]): Promise<void> {
+  await (await PortReservations.hold(ports)).releaseAll();
 }
 
 describe('npm start', () => {
   it('Ctrl-C stops every app in order: gateway, order and user deregister while the registry is still up', async () => {
+    // npm start uses the fixed default ports; another npm start on this machine would hold them.
     const ports = Object.values(DEFAULT_PORTS);
-    const taken = [];
-    for (const port of ports) if (!(await portIsFree(port))) taken.push(port);
-    // npm start uses the fixed default ports; another npm start on this machine holds them.
-    if (taken.length > 0) throw new Error(`ports ${taken.join(', ')} are in use (is npm start running?); stop it to run this test`);
+    await expectPortsFree(ports);
 
     const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-npm-start-'));
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, DATA_DIR: dataDir, LOG_FORMAT: 'json' };
     const runner = spawn(process.execPath, [join(workspaceRoot, 'dist', 'libs', 'devstack', 'main.js')], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const output: string[] = [];
-    let partial = '';
-    const collect = (chunk: string) => {
-      const parts = (partial + chunk).split('\n');
-      partial = parts.pop() ?? '';
-      output.push(...parts);
-    };
-    runner.stdout.setEncoding('utf8').on('data', collect);
-    runner.stderr.setEncoding('utf8').on('data', collect);
+    const collect = (line: string) => void output.push(line);
+    runner.stdout.setEncoding('utf8').on('data', lineSplitter(collect));
+    runner.stderr.setEncoding('utf8').on('data', lineSplitter(collect));
     const exited = new Promise<number | null>((done) => runner.once('exit', (code) => done(code)));
     try {
       const deadline = Date.now() + 60_000;
@@ -60,7 +51,7 @@ describe('npm start', () => {
       }
       expect(output.filter((line) => line.includes('deregister failed'))).toEqual([]);
       // Nothing is left behind: every port is free again.
-      for (const port of ports) expect([port, await portIsFree(port)]).toEqual([port, true]);
+      await expectPortsFree(ports);
     } finally {
       if (runner.exitCode === null) process.kill(-runner.pid!, 'SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });

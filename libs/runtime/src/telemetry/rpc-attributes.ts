@@ -18,10 +18,6 @@ export function rpcSpanName(path: string): string {
   return path.startsWith('/') ? path.slice(1) : path;
 }
 
-export function rpcAttributes(path: string): Attributes {
-  return rpcMethodTelemetry(path).attributes;
-}
-
 /** A method's span name and attributes, the same for every call. */
 export interface RpcMethodTelemetry {
   readonly spanName: string;
