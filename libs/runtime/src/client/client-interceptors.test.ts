@@ -1,15 +1,16 @@
-import { status as Status, type Server, type ServiceError } from '@grpc/grpc-js';
+import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { SpanKind, trace } from '@opentelemetry/api';
 import { descriptorSetBase64, orderV1, userV1 } from '@switchyard/proto';
 import pino from 'pino';
 import { statusError } from '../errors/status-mapping';
 import { runInCallContext, type CallContext } from '../server/call-context';
+import { closeAfterEach } from '../server/close-after-each.test-support';
 import { serve } from '../server/serve';
 import { defineService, type ServiceRegistration } from '../server/service-handlers';
 import { tracingMiddleware } from '../server/tracing-middleware';
 import { installInMemoryTracing } from '../telemetry/in-memory-tracing.test-support';
 import { callUnary } from './call-unary';
-import { createClientFactory, type ClientFactory } from './client-factory';
+import { createClientFactory } from './client-factory';
 import { idempotentMethodPaths } from './method-idempotency';
 
 const logger = pino({ level: 'silent' });
@@ -44,19 +45,12 @@ function flakyUserService(failures: number) {
 
 async function start(services: ServiceRegistration[]) {
   const serving = await serve(services, { host: '127.0.0.1', port: 0, middleware: [tracingMiddleware] });
-  servers.push(serving.server);
+  opened.server(serving.server);
   return `127.0.0.1:${serving.port}`;
 }
 
-let servers: Server[] = [];
-let factories: ClientFactory[] = [];
-afterEach(() => {
-  factories.forEach((factory) => factory.close());
-  servers.forEach((server) => server.forceShutdown());
-  servers = [];
-  factories = [];
-  tracing.exporter.reset();
-});
+const opened = closeAfterEach();
+afterEach(() => tracing.exporter.reset());
 
 function clients(overrides: Partial<Parameters<typeof createClientFactory>[0]> = {}) {
   const factory = createClientFactory({
@@ -66,7 +60,7 @@ function clients(overrides: Partial<Parameters<typeof createClientFactory>[0]> =
     retry: { initialBackoffMs: 10, random: () => 1 },
     ...overrides,
   });
-  factories.push(factory);
+  opened.client(factory);
   return factory;
 }
 

@@ -1,4 +1,4 @@
-import { credentials, InterceptingCall, Metadata, status as Status, type Client, type Interceptor, type Server } from '@grpc/grpc-js';
+import { credentials, InterceptingCall, Metadata, status as Status, type Client, type Interceptor } from '@grpc/grpc-js';
 import { SpanKind, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { descriptorSetBase64, orderV1, userV1 } from '@switchyard/proto';
@@ -6,6 +6,7 @@ import pino from 'pino';
 import { statusError } from '../errors/status-mapping';
 import type { CallContext } from '../server/call-context';
 import { serve } from '../server/serve';
+import { closeAfterEach } from '../server/close-after-each.test-support';
 import { defineService } from '../server/service-handlers';
 import { tracingMiddleware } from '../server/tracing-middleware';
 import { installInMemoryTracing } from '../telemetry/in-memory-tracing.test-support';
@@ -77,20 +78,13 @@ const alwaysUnavailable = (_method: string, n: number) => {
   throw unavailable(`attempt ${n} refused`);
 };
 
-let servers: Server[] = [];
-let closers: (() => void)[] = [];
-afterEach(() => {
-  closers.forEach((close) => close());
-  servers.forEach((server) => server.forceShutdown());
-  servers = [];
-  closers = [];
-  tracing.exporter.reset();
-});
+const opened = closeAfterEach();
+afterEach(() => tracing.exporter.reset());
 
 async function start(script: Parameters<typeof scriptedServer>[0]) {
   const server = scriptedServer(script);
   const serving = await serve(server.services, { host: '127.0.0.1', port: 0, middleware: [tracingMiddleware] });
-  servers.push(serving.server);
+  opened.server(serving.server);
   return { ...server, address: `127.0.0.1:${serving.port}` };
 }
 
@@ -102,7 +96,7 @@ function clients(overrides: Partial<ClientFactoryOptions> = {}): ClientFactory {
     retry: { initialBackoffMs: 5, random: () => 1, maxAttempts: 5 },
     ...overrides,
   });
-  closers.push(() => factory.close());
+  opened.client(factory);
   return factory;
 }
 
@@ -317,7 +311,7 @@ describe('attempt spans', () => {
     const users = new userV1.UserServiceClient(server.address, credentials.createInsecure(), {
       interceptors: [tracingInterceptor, retryInterceptor({ initialBackoffMs: 5, random: () => 1 }), probe],
     });
-    closers.push(() => (users as Client).close());
+    opened.client(users as Client);
     await getUser(users);
     expect(activeAtCreation).toEqual(spansNamed('attempt').map((s) => s.spanContext().spanId));
   });

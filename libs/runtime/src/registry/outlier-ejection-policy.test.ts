@@ -1,6 +1,7 @@
-import { credentials, experimental, Metadata, status as Status, type Server, type ServiceError } from '@grpc/grpc-js';
+import { credentials, experimental, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { userV1 } from '@switchyard/proto';
 import { statusError } from '../errors/status-mapping';
+import { closeAfterEach } from '../server/close-after-each.test-support';
 import { serve } from '../server/serve';
 import { defineService } from '../server/service-handlers';
 import { OUTLIER_EJECTION_POLICY, registerOutlierEjectionPolicy, type OutlierEjectionOptions } from './outlier-ejection-policy';
@@ -15,12 +16,7 @@ interface Instance {
   behaviour: () => void;
 }
 
-const servers: Server[] = [];
-const clients: userV1.UserServiceClient[] = [];
-afterEach(() => {
-  clients.splice(0).forEach((client) => client.close());
-  servers.splice(0).forEach((server) => server.forceShutdown());
-});
+const opened = closeAfterEach();
 
 async function startInstance(behaviour: () => void = () => {}): Promise<Instance> {
   const instance: Instance = { port: 0, calls: 0, behaviour };
@@ -38,7 +34,7 @@ async function startInstance(behaviour: () => void = () => {}): Promise<Instance
     listUsers: unused,
   });
   const serving = await serve([service], { host: '127.0.0.1', port: 0 });
-  servers.push(serving.server);
+  opened.server(serving.server);
   instance.port = serving.port;
   return instance;
 }
@@ -47,9 +43,7 @@ async function startInstance(behaviour: () => void = () => {}): Promise<Instance
 function clientFor(instances: Instance[], options: Partial<OutlierEjectionOptions>): userV1.UserServiceClient {
   const target = `ipv4:${instances.map((i) => `127.0.0.1:${i.port}`).join(',')}`;
   const serviceConfig = { loadBalancingConfig: [{ [OUTLIER_EJECTION_POLICY]: { ...options, child_policy: [{ round_robin: {} }] } }] };
-  const client = new userV1.UserServiceClient(target, credentials.createInsecure(), { 'grpc.service_config': JSON.stringify(serviceConfig) });
-  clients.push(client);
-  return client;
+  return opened.client(new userV1.UserServiceClient(target, credentials.createInsecure(), { 'grpc.service_config': JSON.stringify(serviceConfig) }));
 }
 
 /** Calls GetUser `count` times one after the other; the status code of each. */

@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
-import { credentials, status as Status, type Server } from '@grpc/grpc-js';
+import { credentials, status as Status } from '@grpc/grpc-js';
 import { orderV1, userV1 } from '@switchyard/proto';
 import pino from 'pino';
 import { callUnary } from '../client/call-unary';
 import { loadFaultRules } from '../config/fault-injection-config';
 import { NotFoundError } from '../errors/domain-errors';
 import { faultInjectionMiddleware, seededRandom, type FaultInjectionOptions } from './fault-injection-middleware';
+import { closeAfterEach } from './close-after-each.test-support';
 import { serve } from './serve';
 import type { CallOutcome, ServerMiddleware } from './server-middleware';
 import { defineService } from './service-handlers';
@@ -51,24 +52,16 @@ function stubServices() {
   return { services: [users, orders], seen };
 }
 
-let servers: Server[] = [];
-let closers: (() => void)[] = [];
-afterEach(() => {
-  closers.forEach((close) => close());
-  servers.forEach((server) => server.forceShutdown());
-  servers = [];
-  closers = [];
-});
+const opened = closeAfterEach();
 
 /** Serves the stubs behind `middleware` on 127.0.0.1:0 and returns real clients of them. */
 async function start(middleware: ServerMiddleware[]) {
   const { services, seen } = stubServices();
   const serving = await serve(services, { host: '127.0.0.1', port: 0, middleware });
-  servers.push(serving.server);
+  opened.server(serving.server);
   const address = `127.0.0.1:${serving.port}`;
-  const userClient = new userV1.UserServiceClient(address, credentials.createInsecure());
-  const orderClient = new orderV1.OrderServiceClient(address, credentials.createInsecure());
-  closers.push(() => userClient.close(), () => orderClient.close());
+  const userClient = opened.client(new userV1.UserServiceClient(address, credentials.createInsecure()));
+  const orderClient = opened.client(new orderV1.OrderServiceClient(address, credentials.createInsecure()));
   const deadline = () => new Date(Date.now() + 5000);
   return {
     seen,
