@@ -70,8 +70,9 @@ export function parseBenchOptions(argv: string[], known: readonly string[]): Ben
   return Object.freeze({
     scenarios: scenario === 'all' ? [...known] : [scenario],
     mode,
-    durationMs: durationS * 1000,
-    warmupMs: warmupS * 1000,
+    durationMs: Math.round(durationS * 1000),
+    // Whole milliseconds: 20% of 6 s is 1.2000000000000002 s in floating point.
+    warmupMs: Math.round(warmupS * 1000),
     jsonPath: values.json,
     smoke,
     cpuProfileDir: values['cpu-prof'],

@@ -1,0 +1,19 @@
+import { parseBenchOptions, UsageError } from './bench-options';
+
+const KNOWN = ['unary', 'fanout'];
+
+describe('parseBenchOptions', () => {
+  it('warms up for 20% of the duration, in whole milliseconds', () => {
+    // 0.2 * 6 is 1.2000000000000002 in floating point, which the report printed as the warm-up.
+    const options = parseBenchOptions([], KNOWN);
+    expect(options.durationMs).toBe(6000);
+    expect(options.warmupMs).toBe(1200);
+    expect(parseBenchOptions(['--duration', '2.5'], KNOWN).warmupMs).toBe(1000);
+    expect(parseBenchOptions(['--duration', '30'], KNOWN).warmupMs).toBe(3000);
+  });
+
+  it('names the bad option and value', () => {
+    expect(() => parseBenchOptions(['--duration', 'soon'], KNOWN)).toThrow(new UsageError("--duration expects a positive number, got 'soon'"));
+    expect(() => parseBenchOptions(['--scenario', 'nope'], KNOWN)).toThrow("unknown scenario 'nope'; known: unary, fanout, all");
+  });
+});
