@@ -132,7 +132,7 @@ function describeMetrics(v: VariantResult): string[] {
 }
 
 function describeMode(mode: LoadMode): string {
-  return mode.kind === 'closed' ? `closed loop, ${mode.concurrency} concurrent callers` : `open loop, ${count(mode.ratePerSecond)} calls/s due (latency from due time)`;
+  return mode.kind === 'closed' ? `closed loop, ${mode.concurrency} concurrent caller${mode.concurrency === 1 ? '' : 's'}` : `open loop, ${count(mode.ratePerSecond)} calls/s due (latency from due time)`;
 }
 
 function formatValue(value: number | undefined, column: RowColumn | undefined): string {
