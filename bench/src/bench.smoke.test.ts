@@ -71,8 +71,14 @@ describe('bench --smoke', () => {
 
     // fanout: the built apps; every process of the stack is measured, the gateway or user answers.
     const fanout = report.scenarios.find((s) => s.scenario === 'fanout')!;
-    expect(fanout.variants.map((v) => v.variant)).toEqual(['direct GetUser', 'gateway', 'gateway, upstreams +5ms, 1 caller', 'gateway, upstreams +5ms, 4 callers']);
-    for (const variant of fanout.variants) {
+    expect(fanout.variants.map((v) => v.variant)).toEqual([
+      'direct GetUser',
+      'gateway',
+      'gateway, upstreams +5ms, 1 caller',
+      'gateway, upstreams +5ms, 4 callers',
+      'grpc-js gateway (bare, in memory), upstreams +5ms, 1 caller',
+    ]);
+    for (const variant of fanout.variants.slice(0, 4)) {
       expect(variant.processes.map((p) => p.name).sort()).toEqual(['gateway', 'order', 'registry', 'user']);
       expect(variant.errors).toBe(0);
     }
@@ -83,6 +89,13 @@ describe('bench --smoke', () => {
     expect(fanout.variants[2].mode).toEqual({ kind: 'closed', concurrency: 1 });
     expect(fanout.variants[3].targets).toEqual([]);
     expect(fanout.variants[3].mode).toEqual({ kind: 'closed', concurrency: 4 });
+    // The bare grpc-js reference: its own three processes, no registry, one caller, every call complete.
+    const bare = fanout.variants[4];
+    expect(bare.processes.map((p) => p.name).sort()).toEqual(['gateway (grpc-js)', 'order (grpc-js)', 'user (grpc-js)']);
+    expect(bare.processes.find((p) => p.answersCalls)?.name).toBe('gateway (grpc-js)');
+    expect(bare.mode).toEqual({ kind: 'closed', concurrency: 1 });
+    expect(bare.calls).toBeGreaterThan(0);
+    expect(bare.errors).toBe(0);
 
     // tracing: off is the baseline; the sampled variants count spans at the receiver.
     const tracing = report.scenarios.find((s) => s.scenario === 'tracing')!;

@@ -5,7 +5,8 @@ import { TRACING_10_PERCENT } from './switchyard-environment';
 const SEEDED_USERS = 50;
 const ORDERS_PER_USER = 3;
 /** Every upstream call of the gateway waits this long first (the apps' FAULTS). */
-const UPSTREAM_DELAY = '5ms';
+const UPSTREAM_DELAY_MS = 5;
+const UPSTREAM_DELAY = `${UPSTREAM_DELAY_MS}ms`;
 /**
  * The delayed variants' loads. One caller at a time gives the fan-out's own latency: in series it
  * would be >= 10 ms, in parallel 5 ms plus the three calls' CPU time. Four callers add queueing
@@ -37,6 +38,32 @@ async function appStackVariant(
     },
   };
 }
+
+/**
+ * The delayed fan-out with one caller on bare grpc-js (bench/peers/grpc-js, in memory): how close
+ * to the 5 ms of delay gRPC on Node gets on this machine with no framework at all.
+ */
+const bareDelayedVariant: Variant = {
+  name: `grpc-js gateway (bare, in memory), upstreams +${UPSTREAM_DELAY}, 1 caller`,
+  description:
+    `reference for the p50 target: user, order and gateway on bare grpc-js (bench/peers/grpc-js, default options, data in memory), ` +
+    `user and order answering ${UPSTREAM_DELAY} late (setTimeout), the gateway asking both at once; one caller through the generated client`,
+  async start(launcher) {
+    const ports = { user: await launcher.freePort(), order: await launcher.freePort(), gateway: await launcher.freePort() };
+    const upstream = { user: `127.0.0.1:${ports.user}`, order: `127.0.0.1:${ports.order}` };
+    await Promise.all(
+      (['user', 'order'] as const).map((service) =>
+        launcher.startServer(`${service} (grpc-js)`, { kind: 'peer', peer: 'grpc-js', service, port: ports[service], delayMs: UPSTREAM_DELAY_MS }, {}),
+      ),
+    );
+    await launcher.startServer('gateway (grpc-js)', { kind: 'peer', peer: 'grpc-js', service: 'gateway', port: ports.gateway, upstream, delayMs: 0 }, { answersCalls: true });
+    return {
+      client: { kind: 'peer', peer: 'grpc-js', call: 'GetUserWithOrders', target: `127.0.0.1:${ports.gateway}` },
+      mode: { kind: 'closed', concurrency: 1 },
+      notes: ['no SQLite, tracing, logging, deadlines, retries or registry: the floor under the Switchyard row above'],
+    };
+  },
+};
 
 /**
  * GetUserWithOrders through the gateway (three calls: client to gateway, gateway to user and to
@@ -76,5 +103,6 @@ export const fanoutScenario: Scenario = {
         },
       }),
     ),
+    bareDelayedVariant,
   ],
 };

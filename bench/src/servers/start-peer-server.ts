@@ -1,5 +1,6 @@
 import type { MoleculerServiceName, MoleculerTransport } from '../../peers/moleculer/broker';
 import type { NestServiceName } from '../../peers/nest/grpc-options';
+import type { GrpcJsPeerOptions, GrpcJsPeerServiceName } from '../../peers/grpc-js/services';
 import type { SwitchyardPeerServiceName } from '../../peers/switchyard/services';
 
 /** A peer stack's service (bench/peers) in a server child: one service per process. */
@@ -7,7 +8,9 @@ export type PeerServerSpec =
   | { kind: 'peer'; peer: 'moleculer'; service: MoleculerServiceName; nodeID: string; namespace: string; transport: MoleculerTransport }
   | { kind: 'peer'; peer: 'nest'; service: NestServiceName; port: number; protosDir: string; upstream?: { user: string; order: string } }
   /** Configured from the environment (GRPC_PORT, REGISTRY_ADDRESS...) as the apps are. */
-  | { kind: 'peer'; peer: 'switchyard'; service: SwitchyardPeerServiceName };
+  | { kind: 'peer'; peer: 'switchyard'; service: SwitchyardPeerServiceName }
+  /** Bare grpc-js, no framework: the reference for what gRPC on Node costs. */
+  | ({ kind: 'peer'; peer: 'grpc-js'; service: GrpcJsPeerServiceName } & GrpcJsPeerOptions);
 
 /**
  * Starts the service. Imported on demand, so a Moleculer process loads no Nest and the other way
@@ -18,6 +21,10 @@ export async function startPeerServer(spec: PeerServerSpec): Promise<{ port: num
     const { startMoleculerService } = await import('../../peers/moleculer/broker');
     const node = await startMoleculerService(spec.service, spec);
     return { port: spec.transport.kind === 'tcp' ? spec.transport.ports[spec.nodeID] : 0, stop: node.stop };
+  }
+  if (spec.peer === 'grpc-js') {
+    const { startGrpcJsPeerService } = await import('../../peers/grpc-js/services');
+    return startGrpcJsPeerService(spec.service, spec);
   }
   if (spec.peer === 'switchyard') {
     const { startSwitchyardPeerService } = await import('../../peers/switchyard/start-service');
