@@ -8,6 +8,8 @@ type InterceptingCallInterface = ConstructorParameters<typeof InterceptingCall>[
 type InterceptorOptions = Parameters<Interceptor>[0];
 type NextCall = Parameters<Interceptor>[1];
 
+const TRACEPARENT = 'traceparent';
+
 /** Header telling the server how many attempts of this call came before (gRFC A6). */
 export const PREVIOUS_ATTEMPTS_KEY = 'grpc-previous-rpc-attempts';
 
@@ -138,8 +140,10 @@ export abstract class MultiAttemptCall implements InterceptingCallInterface {
     const span = startAttemptSpan(this.setup.callContext, number, attributes);
     const metadata = this.metadata?.clone() ?? new Metadata();
     // The server's span is a child of this attempt, not of the call: a trace then shows which
-    // attempt reached which server, and how long each waited.
-    propagation.inject(span.context, metadata, metadataSetter);
+    // attempt reached which server, and how long each waited. An attempt without a span of its
+    // own (call not recorded) would write the same traceparent the tracing interceptor already
+    // put in the caller's headers: skip that second write on the common path.
+    if (span.context !== this.setup.callContext || metadata.get(TRACEPARENT).length === 0) propagation.inject(span.context, metadata, metadataSetter);
     if (number > 1) metadata.set(PREVIOUS_ATTEMPTS_KEY, String(number - 1));
     let heldMetadata: Metadata | undefined;
     let heldMessage: unknown;

@@ -1,5 +1,5 @@
 import { credentials, InterceptingCall, Metadata, status as Status, type Client, type Interceptor } from '@grpc/grpc-js';
-import { SpanKind, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, TraceFlags, context, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { descriptorSetBase64, orderV1, userV1 } from '@switchyard/proto';
 import pino from 'pino';
@@ -32,6 +32,7 @@ interface Seen {
   /** Date.now() when the server began handling this attempt. */
   at: number;
   previousAttempts: string | undefined;
+  traceparent: string | undefined;
   cancelled: boolean;
 }
 
@@ -46,7 +47,13 @@ function scriptedServer(script: (method: string, n: number) => void | Promise<vo
   const handle =
     <Res>(method: string, response: Res) =>
     async (_request: unknown, ctx: CallContext): Promise<Res> => {
-      const entry: Seen = { method, at: Date.now(), previousAttempts: ctx.metadata.get(PREVIOUS_ATTEMPTS_KEY)[0] as string | undefined, cancelled: false };
+      const entry: Seen = {
+        method,
+        at: Date.now(),
+        previousAttempts: ctx.metadata.get(PREVIOUS_ATTEMPTS_KEY)[0] as string | undefined,
+        traceparent: ctx.metadata.get('traceparent')[0] as string | undefined,
+        cancelled: false,
+      };
       seen.push(entry);
       ctx.signal.addEventListener('abort', () => void (entry.cancelled = true));
       await script(method, count(method));
@@ -297,6 +304,23 @@ describe('attempt spans', () => {
     expect(serverSpans).toHaveLength(3);
     const serverParents = serverSpans.map((span) => span.parentSpanContext?.spanId).sort();
     expect(serverParents).toEqual(attempts.map((attempt) => attempt.spanContext().spanId).sort());
+  });
+
+  it("gives every attempt of a call that is not recorded the call's unsampled traceparent, and makes no spans", async () => {
+    const server = await start((_method, n) => {
+      if (n === 1) throw unavailable('first refused');
+    });
+    const users = clients().get(userV1.UserServiceClient, server.address);
+    // A caller whose own caller did not sample the trace: parent-based sampling records nothing below it.
+    const unsampledParent = trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.NONE });
+    await context.with(trace.setSpan(ROOT_CONTEXT, unsampledParent), () => getUser(users));
+    const sent = server.seen.map((s) => s.traceparent);
+    expect(sent).toHaveLength(2);
+    // Both attempts carry the CLIENT span's context: the same trace, a span id of its own, not sampled.
+    expect(sent[0]).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-00$/);
+    expect(sent[0]).not.toContain('b7ad6b7169203331');
+    expect(sent[1]).toBe(sent[0]);
+    expect(tracing.exporter.getFinishedSpans()).toEqual([]);
   });
 
   it('makes the attempt span active while inner interceptors create the attempt', async () => {
