@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { status as Status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { CallContext } from './call-context';
@@ -10,8 +11,9 @@ import type { CallOutcome, ServerMiddleware } from './server-middleware';
  */
 export function loggingMiddleware(logger: Logger, options: { debugMethods?: ReadonlySet<string> } = {}): ServerMiddleware {
   // then() rather than async/await, as in tracingMiddleware: fewer promises on every call.
-  const logOutcome = (call: CallContext, started: bigint, outcome: CallOutcome): CallOutcome => {
-    const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+  // performance.now(), not process.hrtime.bigint(): the same monotonic clock without two BigInts per call.
+  const logOutcome = (call: CallContext, started: number, outcome: CallOutcome): CallOutcome => {
+    const durationMs = performance.now() - started;
     const line = {
       method: call.method,
       code: outcome.code,
@@ -29,7 +31,7 @@ export function loggingMiddleware(logger: Logger, options: { debugMethods?: Read
     return outcome;
   };
   return (call, next) => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     return next().then((outcome) => logOutcome(call, started, outcome));
   };
 }
