@@ -1,6 +1,6 @@
 // Watchers of one service, in their own process: `node dist/bench/registry-load/watch-probe.js '<json ProbeSpec>'`.
 // Opens `watchers` Watch streams, each on its own connection, and once told to run, times two
-// things on its own clock while the fleet heartbeats:
+// things on its own clock while the fleet heartbeats (unmeasured: the heartbeat window comes first):
 // - propagation: Register of a new instance sent -> each watcher's UPSERT of it, round after round;
 // - expiry: instances that heartbeat a few times and then stop; last heartbeat sent -> the REMOVE
 //   of the last watcher to see it, to compare with the lease TTL plus one interval.
