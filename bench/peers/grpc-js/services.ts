@@ -1,5 +1,6 @@
 import { Server, ServerCredentials, credentials, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { gatewayV1, orderV1, userV1 } from '@switchyard/proto';
+import { unary } from '../../src/clients/grpc-unary';
 import { fixtureOrders, fixtureUsers } from '../fixture';
 
 // The same in-memory user, order and gateway as the other peers, on bare grpc-js with default
@@ -50,10 +51,6 @@ function orderServer(delayMs: number): Server {
     },
   } as Partial<orderV1.OrderServiceServer> as orderV1.OrderServiceServer);
   return server;
-}
-
-function unary<Req, Res>(call: (request: Req, callback: (error: ServiceError | null, response: Res) => void) => unknown, request: Req): Promise<Res> {
-  return new Promise((resolve, reject) => call(request, (error, response) => (error ? reject(error) : resolve(response))));
 }
 
 /** As apps/gateway does it: user and order at once; the user's failure fails the call, the orders' is reported. */

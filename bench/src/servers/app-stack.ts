@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import { orderV1, userV1 } from '@switchyard/proto';
+import { unary } from '../clients/grpc-unary';
 import type { StackLauncher } from '../scenarios/scenario';
 
 /** The built apps, each in a server child (so its CPU and RSS are sampled like any server's). */
@@ -61,10 +62,6 @@ export async function startAppStack(launcher: StackLauncher, options: AppStackOp
   await Promise.all([start('user'), start('order')]);
   await start('gateway');
   return { registryAddress: address.registry, address };
-}
-
-function unary<Req, Res>(call: (request: Req, callback: (error: ServiceError | null, response: Res) => void) => unknown, request: Req): Promise<Res> {
-  return new Promise((resolve, reject) => call(request, (error, response) => (error ? reject(error) : resolve(response))));
 }
 
 /** Retries `attempt` for up to 15 s: order learns about user through the registry a moment after both are up. */
