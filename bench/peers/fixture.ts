@@ -26,6 +26,13 @@ export function fixtureUsers(): FixtureUser[] {
   return fixtureUserIds().map((id, i) => ({ id, name: `User ${i}`, email: `user${i}@example.com`, createTime }));
 }
 
+/** The fixture orders by user id, as every peer's ListOrders serves them. */
+export function fixtureOrdersByUser(): Map<string, FixtureOrder[]> {
+  const byUser = new Map<string, FixtureOrder[]>();
+  for (const order of fixtureOrders()) byUser.set(order.userId, [...(byUser.get(order.userId) ?? []), order]);
+  return byUser;
+}
+
 export function fixtureOrders(): FixtureOrder[] {
   const createTime = new Date('2024-01-02T00:00:00Z');
   return fixtureUserIds().flatMap((userId, u) =>

@@ -1,7 +1,7 @@
 import { Server, ServerCredentials, credentials, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { gatewayV1, orderV1, userV1 } from '@switchyard/proto';
 import { unary } from '../../src/clients/grpc-unary';
-import { fixtureOrders, fixtureUsers } from '../fixture';
+import { fixtureOrdersByUser, fixtureUsers } from '../fixture';
 
 // The same in-memory user, order and gateway as the other peers, on bare grpc-js with default
 // options: generated definitions and clients, no middleware, interceptors, telemetry, logging,
@@ -40,8 +40,7 @@ function userServer(delayMs: number): Server {
 }
 
 function orderServer(delayMs: number): Server {
-  const byUser = new Map<string, orderV1.Order[]>();
-  for (const order of fixtureOrders()) byUser.set(order.userId, [...(byUser.get(order.userId) ?? []), order]);
+  const byUser: Map<string, orderV1.Order[]> = fixtureOrdersByUser();
   const server = new Server();
   server.addService(orderV1.OrderServiceService, {
     listOrders(call, callback) {

@@ -1,13 +1,11 @@
 import type { Context, ServiceSchema } from 'moleculer';
-import { fixtureOrders, type FixtureOrder } from '../fixture';
+import { fixtureOrdersByUser, type FixtureOrder } from '../fixture';
 
 /** `order.list`: a user's orders from memory, the first `pageSize` of them (0: all). */
 export const orderService: ServiceSchema = {
   name: 'order',
   created() {
-    const byUser = new Map<string, FixtureOrder[]>();
-    for (const order of fixtureOrders()) byUser.set(order.userId, [...(byUser.get(order.userId) ?? []), order]);
-    this.byUser = byUser;
+    this.byUser = fixtureOrdersByUser();
   },
   actions: {
     list: {

@@ -1,11 +1,10 @@
 import { Controller, Module } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { fixtureOrders } from '../fixture';
+import { fixtureOrdersByUser } from '../fixture';
 import { timestamp } from './grpc-options';
 
-type Order = ReturnType<typeof fixtureOrders>[number];
-const byUser = new Map<string, Array<Omit<Order, 'createTime'> & { createTime: ReturnType<typeof timestamp> }>>();
-for (const order of fixtureOrders()) byUser.set(order.userId, [...(byUser.get(order.userId) ?? []), { ...order, createTime: timestamp(order.createTime) }]);
+// Nest's loader-based transport wants google.protobuf.Timestamp as { seconds, nanos }.
+const byUser = new Map([...fixtureOrdersByUser()].map(([userId, orders]) => [userId, orders.map((order) => ({ ...order, createTime: timestamp(order.createTime) }))]));
 
 @Controller()
 export class OrderController {

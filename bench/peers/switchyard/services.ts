@@ -1,7 +1,7 @@
 import { status as Status } from '@grpc/grpc-js';
 import { gatewayV1, orderV1, userV1 } from '@switchyard/proto';
 import { FailedPreconditionError, NotFoundError, callUnary, defineService, type ClientFactory, type ServiceRegistration } from '@switchyard/runtime';
-import { fixtureOrders, fixtureUsers } from '../fixture';
+import { fixtureOrdersByUser, fixtureUsers } from '../fixture';
 
 // The same in-memory handlers and aggregation as the NestJS and Moleculer peers, written as a
 // Switchyard app would be: defineService handlers, the gateway calling user and order through the
@@ -28,8 +28,7 @@ export function userService(): ServiceRegistration {
 }
 
 export function orderService(): ServiceRegistration {
-  const byUser = new Map<string, orderV1.Order[]>();
-  for (const order of fixtureOrders()) byUser.set(order.userId, [...(byUser.get(order.userId) ?? []), order]);
+  const byUser: Map<string, orderV1.Order[]> = fixtureOrdersByUser();
   return defineService('switchyard.order.v1.OrderService', orderV1.OrderServiceService, {
     async listOrders({ userId, pageSize }) {
       const orders = byUser.get(userId) ?? [];
