@@ -1,5 +1,5 @@
 import { AppProcess } from './app-process';
-import { APPS, localizeEnvironment, readComposeEnvironment, type App } from './compose-environment';
+import { APPS, appEnvironment, readComposeEnvironment, stackOwnedVariables, type App } from './compose-environment';
 import { freePort } from '@switchyard/testing';
 import { PortReservations } from './port-reservations';
 
@@ -12,19 +12,40 @@ export interface LocalStackOptions {
   /** OTLP/gRPC endpoint for traces; unset means no export. */
   otlpEndpoint?: string;
   dataDir: string;
-  /** Variables added to or overriding every app's environment (e.g. LOG_FORMAT). */
+  /** Variables every app gets over the compose file's (e.g. LOG_FORMAT); `callerEnv` wins over them. */
   extraEnv?: Record<string, string>;
+  /**
+   * The caller's environment, passed to every app over the compose file's variables (except
+   * STACK_OWNED_VARIABLES). Default: PATH alone, so tests run the apps with compose's variables.
+   */
+  callerEnv?: Record<string, string | undefined>;
   onLine?: (app: string, line: string) => void;
   /** Each app in its own process group (see AppProcessOptions.ownProcessGroup). */
   ownProcessGroups?: boolean;
 }
 
+/** The order of the start: each step waits for the one before to be SERVING. */
+const START_STEPS: App[][] = [['registry'], ['user', 'order'], ['gateway']];
+/** The order of the stop, so each app deregisters while the registry is still up. */
+const STOP_ORDER: App[] = ['gateway', 'order', 'user', 'registry'];
+
+/** Thrown by a start that `stop()` cut short. */
+export class StackStoppedError extends Error {
+  constructor() {
+    super('stopped while starting');
+  }
+}
+
 /**
  * The four built apps as local processes, with the environment docker-compose.yml gives them,
- * mapped onto 127.0.0.1. Used by `npm start` and by the end-to-end tests.
+ * mapped onto 127.0.0.1. Used by `npm start` and by the end-to-end tests. `stop()` may come at
+ * any time, also while the apps are still starting: it stops every app started so far and no
+ * further one starts.
  */
 export class LocalStack {
   readonly processes: AppProcess[] = [];
+  private stopping: Promise<void> | undefined;
+
   private constructor(
     private readonly options: LocalStackOptions,
     readonly ports: Record<App, number>,
@@ -32,36 +53,59 @@ export class LocalStack {
     private readonly reservations: PortReservations,
   ) {}
 
-  static async start(options: LocalStackOptions): Promise<LocalStack> {
+  /** Picks and holds every app's port; starts nothing yet. */
+  static async prepare(options: LocalStackOptions): Promise<LocalStack> {
     const ports = {} as Record<App, number>;
     for (const app of APPS) ports[app] = options.ports?.[app] ?? (await freePort());
     const reservations = await PortReservations.hold(Object.values(ports));
-    const stack = new LocalStack(options, ports, readComposeEnvironment(options.workspaceRoot), reservations);
+    return new LocalStack(options, ports, readComposeEnvironment(options.workspaceRoot), reservations);
+  }
+
+  /** prepare() and startAll(); on failure every app started so far is stopped. */
+  static async start(options: LocalStackOptions): Promise<LocalStack> {
+    const stack = await LocalStack.prepare(options);
     try {
-      await stack.startApp('registry');
-      await Promise.all([stack.startApp('user'), stack.startApp('order')]);
-      await stack.startApp('gateway');
+      await stack.startAll();
     } catch (error) {
       await stack.stop();
       throw error;
-    } finally {
-      await reservations.releaseAll();
     }
     return stack;
+  }
+
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  /** Starts every app in order, each once the ones it needs are SERVING. */
+  async startAll(): Promise<void> {
+    try {
+      for (const step of START_STEPS) await Promise.all(step.map((app) => this.startApp(app)));
+    } finally {
+      await this.reservations.releaseAll();
+    }
   }
 
   address(app: App): string {
     return `127.0.0.1:${this.ports[app]}`;
   }
 
-  /** The environment an app gets: compose's, localized, plus extraEnv and `overrides`. */
+  /** The environment an app gets (see appEnvironment), with `overrides` over all of it. */
   environmentFor(app: App, overrides: Record<string, string> = {}): Record<string, string> {
-    const env = localizeEnvironment(this.composeEnv[app], app, {
+    const owned = stackOwnedVariables(this.composeEnv[app], app, {
       ports: this.ports,
+      hostOf: () => '127.0.0.1',
       databaseUrl: this.options.databaseUrl,
       otlpEndpoint: this.options.otlpEndpoint,
+      dataDir: this.options.dataDir,
     });
-    return { ...env, DATA_DIR: this.options.dataDir, ...this.options.extraEnv, ...overrides };
+    const env = appEnvironment({
+      compose: this.composeEnv[app],
+      defaults: this.options.extraEnv ?? {},
+      caller: this.options.callerEnv ?? { PATH: process.env.PATH },
+      owned,
+    });
+    return { ...env, ...overrides };
   }
 
   /**
@@ -71,6 +115,7 @@ export class LocalStack {
   async startApp(app: App, overrides: Record<string, string> = {}): Promise<AppProcess> {
     const env = this.environmentFor(app, overrides);
     await this.reservations.release(Number(env.GRPC_PORT));
+    if (this.stopping) throw new StackStoppedError();
     const process = new AppProcess({
       workspaceRoot: this.options.workspaceRoot,
       app,
@@ -79,15 +124,25 @@ export class LocalStack {
       ownProcessGroup: this.options.ownProcessGroups,
     });
     this.processes.push(process);
-    await process.waitUntilServing(`127.0.0.1:${env.GRPC_PORT}`);
+    try {
+      await process.waitUntilServing(`127.0.0.1:${env.GRPC_PORT}`);
+    } catch (error) {
+      if (this.stopping) throw new StackStoppedError();
+      // Not SERVING in time: a stuck instance would hold the port the next try needs.
+      await process.stop('SIGTERM');
+      throw error;
+    }
     return process;
   }
 
   /** SIGTERM to every app, gateway first, registry last, so each deregisters while the registry is up. */
-  async stop(): Promise<void> {
-    const order: App[] = ['gateway', 'order', 'user', 'registry'];
-    for (const app of order) {
-      await Promise.all(this.processes.filter((p) => p.options.app === app).map((p) => p.stop('SIGTERM')));
-    }
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const app of STOP_ORDER) {
+        await Promise.all(this.processes.filter((p) => p.options.app === app).map((p) => p.stop('SIGTERM')));
+      }
+      await this.reservations.releaseAll();
+    })();
+    return this.stopping;
   }
 }

@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_PORTS } from '@switchyard/runtime';
 import { EarlyClientProbes } from './early-client-probes';
-import { expectPortsFree, RunnerProcess, waitFor, type RunnerProcessOptions } from './runner-process';
+import { expectPortsFree, groupAlive, RunnerProcess, waitFor, type RunnerProcessOptions } from './runner-process';
 
 const workspaceRoot = resolve(__dirname, '../../..');
 const ports = Object.values(DEFAULT_PORTS);
+// The apps' default: how long a stop may wait for calls in flight.
+const SHUTDOWN_TIMEOUT_MS = 10_000;
 jest.setTimeout(120_000);
 
 describe('npm start', () => {
@@ -20,8 +22,8 @@ describe('npm start', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'switchyard-npm-start-'));
   });
 
-  afterEach(() => {
-    runner?.killAll();
+  afterEach(async () => {
+    await runner?.killAll();
     runner = undefined;
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -46,12 +48,79 @@ describe('npm start', () => {
     await expectPortsFree(ports);
   };
 
-  it('Ctrl-C (SIGINT to the process group) stops every app in order', async () => {
-    const started = start('runner');
+  /** Sends `signal` to npm, to the runner or to the whole process group (a terminal's Ctrl-C). */
+  const send = (started: RunnerProcess, signal: NodeJS.Signals, to: 'npm' | 'runner' | 'group') => {
+    if (to === 'group') return process.kill(-started.pid, signal);
+    const pid = to === 'npm' ? started.pid : started.runnerPid();
+    if (!pid) throw new Error(`no runner below npm:\n${started.output.join('\n')}`);
+    process.kill(pid, signal);
+  };
+
+  /** npm (or the runner) exits, then no app it started runs and every port is free, within SHUTDOWN_TIMEOUT_MS plus a second. */
+  const expectAllGone = async (started: RunnerProcess, signalledAt: number) => {
+    await started.exited;
+    await waitFor('every app gone', () => started.liveApps().length === 0, 15_000).catch(() => {
+      throw new Error(`still running: ${started.liveApps().join(', ')}\n${started.output.slice(-20).join('\n')}`);
+    });
+    // Nothing of npm's process group (the shell, the build, the runner) outlives npm for long.
+    await waitFor('npm\'s process group gone', () => !groupAlive(started.pid), 3000);
+    expect(Date.now() - signalledAt).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 1000);
+    await expectPortsFree(ports);
+  };
+
+  it.each([
+    ['runner', 'SIGINT', 'group'],
+    ['runner', 'SIGTERM', 'runner'],
+    ['npm', 'SIGTERM', 'npm'],
+    ['npm', 'SIGINT', 'npm'],
+    ['npm', 'SIGINT', 'group'],
+    ['npm', 'SIGTERM', 'runner'],
+  ] as const)('while serving: %s start, %s to the %s stops every app in order', async (via, signal, to) => {
+    const started = start(via);
     await started.waitForLine(/^Switchyard is up/);
-    process.kill(-started.pid, 'SIGINT');
+    expect(Object.keys(started.appPids()).sort()).toEqual(['gateway', 'order', 'registry', 'user']);
+    const signalledAt = Date.now();
+    send(started, signal, to);
+    await expectAllGone(started, signalledAt);
+    // The runner stopped on its own and said so; npm then exits as its script did.
     expect(await started.exited).toEqual({ code: 0, signal: null });
     await expectStoppedInOrder(started.output);
+  });
+
+  it.each([
+    ['npm', 'SIGINT', 'group'],
+    ['npm', 'SIGTERM', 'npm'],
+  ] as const)('while the apps start: %s start, %s to the %s stops every app started so far', async (via, signal, to) => {
+    const started = start(via);
+    // The registry serves; user and order are starting, the gateway is not yet.
+    await started.waitForLine(/"msg":"registry serving"/);
+    const signalledAt = Date.now();
+    send(started, signal, to);
+    await expectAllGone(started, signalledAt);
+    expect(started.seenApps.size).toBeGreaterThan(0);
+    expect(started.output.some((line) => line.startsWith('Switchyard is up'))).toBe(false);
+  });
+
+  it.each([
+    ['SIGINT', 'group'],
+    ['SIGTERM', 'npm'],
+  ] as const)('while building: %s to the %s ends the build and starts no app', async (signal, to) => {
+    const started = start('npm');
+    await waitFor('the build under npm', () => started.descendants().some((p) => p.command.includes('.bin/nx run-many')), 30_000);
+    const signalledAt = Date.now();
+    send(started, signal, to);
+    await expectAllGone(started, signalledAt);
+    expect(started.seenApps.size).toBe(0);
+    expect(started.output.some((line) => line.includes('starting registry'))).toBe(false);
+  });
+
+  it('when the runner is SIGKILLed, every app stops on its own', async () => {
+    const started = start('npm');
+    await started.waitForLine(/^Switchyard is up/);
+    const signalledAt = Date.now();
+    send(started, 'SIGKILL', 'runner');
+    await expectAllGone(started, signalledAt);
+    expect(started.seenApps.size).toBe(4);
   });
 
   it('starts every app while clients dial every port from before the start: held open, opened and closed, health checks', async () => {

@@ -67,6 +67,10 @@ export class RunnerProcess {
   readonly output: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
+  /** Every app pid seen below this process so far, by app (see trackApps). */
+  readonly seenApps = new Map<number, string>();
+  private tracker: NodeJS.Timeout | undefined;
+
   constructor(private readonly options: RunnerProcessOptions) {
     const [command, args] =
       options.via === 'npm' ? ['npm', ['start']] : [process.execPath, [join(options.workspaceRoot, 'dist', 'libs', 'devstack', 'main.js')]];
@@ -75,6 +79,15 @@ export class RunnerProcess {
     this.child.stdout?.setEncoding('utf8').on('data', lineSplitter(collect));
     this.child.stderr?.setEncoding('utf8').on('data', lineSplitter(collect));
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    // Apps outlive a runner killed outright, and are no longer found below it then.
+    this.tracker = setInterval(() => {
+      for (const [app, pid] of Object.entries(this.appPids())) if (pid) this.seenApps.set(pid, app);
+    }, 50);
+  }
+
+  /** Apps seen so far that still run. */
+  liveApps(): string[] {
+    return [...this.seenApps].filter(([pid]) => isAlive(pid)).map(([pid, app]) => `${app} (pid ${pid})`);
   }
 
   get pid(): number {
@@ -134,15 +147,18 @@ export class RunnerProcess {
     return found;
   }
 
-  /** Last resort after a test: SIGKILL to the group and to every app found. */
-  killAll(pids: number[] = []): void {
-    for (const pid of [...pids, ...Object.values(this.appPids())]) {
+  /** Last resort after a test: SIGKILL to the group and to every app seen, then waits for them to go. */
+  async killAll(): Promise<void> {
+    clearInterval(this.tracker);
+    const apps = listProcesses().filter((p) => this.seenApps.has(p.pid) && p.command.includes('dist/apps/'));
+    for (const { pid } of apps) {
       try {
-        if (pid) process.kill(pid, 'SIGKILL');
+        process.kill(pid, 'SIGKILL');
       } catch {
         // gone already
       }
     }
     if (groupAlive(this.pid)) process.kill(-this.pid, 'SIGKILL');
+    await waitFor('killed apps gone', () => this.liveApps().length === 0, 5000);
   }
 }

@@ -129,7 +129,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     return stopping;
   };
 
-  const onSignal = (signal: NodeJS.Signals) => {
+  const onSignal = (signal: NodeJS.Signals | 'parent exited') => {
     void stop(signal).then(
       () => options.exitOnSignal !== false && process.exit(0),
       (error: unknown) => {
@@ -140,6 +140,12 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  // Started with an IPC channel (by npm start's runner): the channel closes when the parent dies,
+  // even of SIGKILL, and nothing else would stop this instance then.
+  if (process.send) {
+    if (process.connected) process.once('disconnect', () => onSignal('parent exited'));
+    else onSignal('parent exited');
+  }
 
   return { port, address, stop };
 }
