@@ -1,5 +1,6 @@
 // `npm start`: the build is done by then (the prestart script); runs registry, user, order and
-// gateway as local processes with the environment docker-compose.yml sets. SQLite under
+// gateway as local processes with the environment docker-compose.yml sets, under the caller's
+// own variables (see STACK_OWNED_VARIABLES for the few the runner sets itself). SQLite under
 // ./data instead of PostgreSQL unless DATABASE_URL is set; traces exported only if
 // OTEL_EXPORTER_OTLP_ENDPOINT is set. Apps name each other 127.0.0.1 here, not by their compose
 // service names as in the e2e tests: this runs on the host, where those names do not resolve,
@@ -26,7 +27,8 @@ async function main() {
     dataDir: resolve(workspaceRoot, process.env.DATA_DIR ?? 'data'),
     databaseUrl: process.env.DATABASE_URL,
     otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT,
-    extraEnv: { LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
+    extraEnv: { LOG_FORMAT: 'pretty' },
+    callerEnv: process.env,
     onLine: print,
     ownProcessGroups: true,
   });

@@ -3,7 +3,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { status as Status } from '@grpc/grpc-js';
 import { DEFAULT_PORTS } from '@switchyard/runtime';
+import { connectReflection } from '@switchyard/testing';
 import { EarlyClientProbes } from './early-client-probes';
 import { expectPortsFree, groupAlive, RunnerProcess, waitFor, type RunnerProcessOptions } from './runner-process';
 
@@ -121,6 +123,28 @@ describe('npm start', () => {
     send(started, 'SIGKILL', 'runner');
     await expectAllGone(started, signalledAt);
     expect(started.seenApps.size).toBe(4);
+  });
+
+  it("passes the caller's environment to every app over the compose file's, except the variables the stack owns", async () => {
+    const started = start('npm', {
+      // compose sets LOG_LEVEL=info; the registry logs heartbeats at debug.
+      LOG_LEVEL: 'debug',
+      FAULTS: 'GetUserWithOrders:abort=RESOURCE_EXHAUSTED',
+      // Owned by the stack: one port for all four apps would not do.
+      GRPC_PORT: '50999',
+    });
+    await started.waitForLine(/^Switchyard is up/);
+    await started.waitForLine(/^registry .*"level":20/, 10_000);
+    const gateway = connectReflection(`127.0.0.1:${DEFAULT_PORTS.gateway}`);
+    try {
+      await expect(gateway.invoke('switchyard.gateway.v1.GatewayService/GetUserWithOrders', { userId: 'anyone' })).rejects.toMatchObject({
+        code: Status.RESOURCE_EXHAUSTED,
+      });
+    } finally {
+      gateway.close();
+    }
+    send(started, 'SIGINT', 'group');
+    await expectAllGone(started, Date.now());
   });
 
   it('starts every app while clients dial every port from before the start: held open, opened and closed, health checks', async () => {
