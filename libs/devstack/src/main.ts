@@ -8,10 +8,11 @@
 //
 // The apps run in process groups of their own, so a terminal's Ctrl-C reaches only this runner,
 // which stops the gateway first and the registry last (each app deregisters while the registry
-// is still there). An app that loses this runner stops on its own.
+// is still there). An app that dies is restarted; one that loses this runner stops on its own.
 import { resolve } from 'node:path';
 import { DEFAULT_PORTS } from '@switchyard/runtime';
 import { LocalStack, StackStoppedError } from './local-stack';
+import { superviseRestarts } from './restart-supervisor';
 import { onStopSignal } from './stop-signals';
 
 const COLORS: Record<string, string> = { registry: '35', user: '36', order: '33', gateway: '32' };
@@ -46,6 +47,7 @@ async function main() {
     await stack.stop();
     throw error;
   }
+  superviseRestarts(stack, (app, message) => print(app, `[npm start] ${message}`));
   process.stdout.write(
     [
       '',

@@ -7,6 +7,7 @@ import { status as Status } from '@grpc/grpc-js';
 import { DEFAULT_PORTS } from '@switchyard/runtime';
 import { connectReflection } from '@switchyard/testing';
 import { EarlyClientProbes } from './early-client-probes';
+import { checkHealth } from './health-check';
 import { expectPortsFree, groupAlive, RunnerProcess, waitFor, type RunnerProcessOptions } from './runner-process';
 
 const workspaceRoot = resolve(__dirname, '../../..');
@@ -145,6 +146,31 @@ describe('npm start', () => {
     }
     send(started, 'SIGINT', 'group');
     await expectAllGone(started, Date.now());
+  });
+
+  it('restarts an app that dies while the others keep running, and Ctrl-C still stops all', async () => {
+    const started = start('npm');
+    await started.waitForLine(/^Switchyard is up/);
+    const before = started.appPids();
+    process.kill(before.user!, 'SIGKILL');
+    await started.waitForLine(/^user .*\[npm start\] exited \(SIGKILL\)/, 10_000);
+    await started.waitForLine(/^user .*\[npm start\] restarted and SERVING/, 30_000);
+    const after = started.appPids();
+    expect(after.user).not.toBe(before.user);
+    expect({ registry: after.registry, gateway: after.gateway, order: after.order }).toEqual({ registry: before.registry, gateway: before.gateway, order: before.order });
+    // The new instance registered itself, and the gateway reaches it.
+    await started.waitForLine(new RegExp(`^user .*"pid":${after.user},.*"msg":"registered with the registry"`), 10_000);
+    expect(await checkHealth(`127.0.0.1:${DEFAULT_PORTS.user}`)).toBe('SERVING');
+    const gateway = connectReflection(`127.0.0.1:${DEFAULT_PORTS.gateway}`);
+    try {
+      await expect(gateway.invoke('switchyard.gateway.v1.GatewayService/GetUserWithOrders', { userId: 'missing' })).rejects.toMatchObject({ code: Status.NOT_FOUND });
+    } finally {
+      gateway.close();
+    }
+    const signalledAt = Date.now();
+    send(started, 'SIGINT', 'group');
+    await expectAllGone(started, signalledAt);
+    expect(await started.exited).toEqual({ code: 0, signal: null });
   });
 
   it('starts every app while clients dial every port from before the start: held open, opened and closed, health checks', async () => {
