@@ -122,8 +122,9 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       await shutdownWithin(server, config.shutdownTimeoutMs, logger);
       await registration?.stop();
       await options.onShutdown?.();
-      await telemetry.shutdown();
-      if (telemetry.exporting) logSpanCounts(logger, telemetry.spanCounts());
+      // Bounded: a collector that is already gone costs its spans, never a clean exit.
+      const finalExport = await telemetry.shutdown();
+      if (telemetry.exporting) logSpanCounts(logger, telemetry.spanCounts(), finalExport);
       logger.info(`${config.app} stopped`);
     })();
     return stopping;
