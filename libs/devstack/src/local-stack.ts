@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { AppProcess } from './app-process';
 import { APPS, appEnvironment, readComposeEnvironment, stackOwnedVariables, type App } from './compose-environment';
 import { freePort } from '@switchyard/testing';
@@ -22,6 +23,21 @@ export interface LocalStackOptions {
   onLine?: (app: string, line: string) => void;
   /** Each app in its own process group (see AppProcessOptions.ownProcessGroup). */
   ownProcessGroups?: boolean;
+  /**
+   * How the apps name each other, their database and the trace collector. `compose` (default,
+   * for the tests): docker-compose.yml's service names as written (`registry:<port>`), which
+   * the compose-hosts preload resolves to this machine, so the tests run the addresses compose
+   * runs. `loopback` (npm start): 127.0.0.1 (see main.ts for why).
+   */
+  hostNames?: 'compose' | 'loopback';
+}
+
+/** `url` with its host replaced by a compose service name, and the host that name stands for. */
+function asComposeHost(url: string, service: string): { url: string; host: string } {
+  const parsed = new URL(url);
+  const host = parsed.hostname;
+  parsed.hostname = service;
+  return { url: parsed.toString(), host };
 }
 
 /** The order of the start: each step waits for the one before to be SERVING. */
@@ -38,7 +54,7 @@ export class StackStoppedError extends Error {
 
 /**
  * The four built apps as local processes, with the environment docker-compose.yml gives them,
- * mapped onto 127.0.0.1. Used by `npm start` and by the end-to-end tests. `stop()` may come at
+ * on this machine's ports. Used by `npm start` and by the end-to-end tests. `stop()` may come at
  * any time, also while the apps are still starting: it stops every app started so far and no
  * further one starts.
  */
@@ -86,17 +102,31 @@ export class LocalStack {
     }
   }
 
+  /** Where this process dials an app. */
   address(app: App): string {
     return `127.0.0.1:${this.ports[app]}`;
   }
 
+  /** What the other apps and the registry know an app by: `user:<port>`, or 127.0.0.1 under `loopback`. */
+  advertisedAddress(app: App): string {
+    return `${this.hostOf(app)}:${this.ports[app]}`;
+  }
+
+  private hostOf(app: App): string {
+    return this.options.hostNames === 'loopback' ? '127.0.0.1' : app;
+  }
+
   /** The environment an app gets (see appEnvironment), with `overrides` over all of it. */
   environmentFor(app: App, overrides: Record<string, string> = {}): Record<string, string> {
+    const compose = this.options.hostNames !== 'loopback';
+    const { databaseUrl, otlpEndpoint } = this.options;
+    const database = compose && databaseUrl ? asComposeHost(databaseUrl, 'postgres') : undefined;
+    const otlp = compose && otlpEndpoint ? asComposeHost(otlpEndpoint, 'jaeger') : undefined;
     const owned = stackOwnedVariables(this.composeEnv[app], app, {
       ports: this.ports,
-      hostOf: () => '127.0.0.1',
-      databaseUrl: this.options.databaseUrl,
-      otlpEndpoint: this.options.otlpEndpoint,
+      hostOf: (other) => this.hostOf(other),
+      databaseUrl: database?.url ?? databaseUrl,
+      otlpEndpoint: otlp?.url ?? otlpEndpoint,
       dataDir: this.options.dataDir,
     });
     const env = appEnvironment({
@@ -105,6 +135,12 @@ export class LocalStack {
       caller: this.options.callerEnv ?? { PATH: process.env.PATH },
       owned,
     });
+    if (compose) {
+      const hosts = [...APPS.map((name) => `${name}=127.0.0.1`), database && `postgres=${database.host}`, otlp && `jaeger=${otlp.host}`];
+      env.SWITCHYARD_COMPOSE_HOSTS = hosts.filter(Boolean).join(',');
+      const preload = join(this.options.workspaceRoot, 'dist', 'libs', 'devstack', 'compose-hosts.js');
+      env.NODE_OPTIONS = [env.NODE_OPTIONS, `--require "${preload}"`].filter(Boolean).join(' ');
+    }
     return { ...env, ...overrides };
   }
 

@@ -32,6 +32,7 @@ async function main() {
     callerEnv: process.env,
     onLine: print,
     ownProcessGroups: true,
+    hostNames: 'loopback',
   });
   onStopSignal((signal) => {
     process.stdout.write(`\n${signal}: stopping gateway, order, user, registry ...\n`);
