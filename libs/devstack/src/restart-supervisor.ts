@@ -12,6 +12,9 @@ export interface RestartPolicy {
   resetAfterMs: number;
 }
 
+/** What the supervisor needs of a LocalStack. */
+export type RestartableStack = Pick<LocalStack, 'processes' | 'isStopping' | 'startApp'>;
+
 const DEFAULT_POLICY: RestartPolicy = { firstDelayMs: 1000, maxDelayMs: 30_000, resetAfterMs: 10_000 };
 
 /**
@@ -19,7 +22,7 @@ const DEFAULT_POLICY: RestartPolicy = { firstDelayMs: 1000, maxDelayMs: 30_000, 
  * `restart: unless-stopped` does: the other apps keep running, and each death and restart is
  * reported through `log`. Restarts stop as soon as `stack.stop()` begins.
  */
-export function superviseRestarts(stack: LocalStack, log: (app: App, message: string) => void, policy: Partial<RestartPolicy> = {}): void {
+export function superviseRestarts(stack: RestartableStack, log: (app: App, message: string) => void, policy: Partial<RestartPolicy> = {}): void {
   const { firstDelayMs, maxDelayMs, resetAfterMs } = { ...DEFAULT_POLICY, ...policy };
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
