@@ -1,7 +1,9 @@
 /**
  * The signals that stop `npm start`: Ctrl-C (SIGINT to the terminal's process group), a stop
- * button or `kill` (SIGTERM, which npm forwards to the runner, its direct child once the start
- * script execs it) and a closed terminal (SIGHUP).
+ * button or `kill` (SIGTERM) and a closed terminal (SIGHUP, to the whole group). npm 11 forwards
+ * SIGINT and SIGTERM to its script's process only, the shell, and waits for it; a shell killed by
+ * SIGTERM left its children running. So the prestart and start scripts `exec`: npm's child is nx
+ * during the build and this runner after it, and each gets the signal itself.
  */
 export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
