@@ -18,6 +18,14 @@ export const OUTLIER_EJECTION_POLICY = 'switchyard_outlier_ejection';
  */
 export const INSTANCE_FAILURE_CODES: ReadonlySet<Status> = new Set([Status.UNAVAILABLE, Status.INTERNAL, Status.UNKNOWN, Status.DATA_LOSS]);
 
+/**
+ * Details of an attempt its call cancelled because a later attempt (a backup or a hedge, sent
+ * after this one had waited long) answered OK first. Its instance was slower than one asked
+ * later, which is what a hung instance always is and a healthy one seldom is several times in a
+ * row: it counts as a failure. Other cancellations and deadlines say nothing about the instance.
+ */
+export const OUTRUN_DETAILS = 'outrun by a later attempt of the same call';
+
 export interface OutlierEjectionOptions {
   /** Failures in a row (INSTANCE_FAILURE_CODES, no success between) that eject an instance. */
   consecutiveFailures: number;
@@ -129,7 +137,7 @@ class CountingPicker implements Picker {
       // Policies that wrap subchannels unwrap them in their picker (grpc-js's rule).
       subchannel: subchannel.unwrap(),
       onCallEnded: (code, details, metadata) => {
-        this.balancer.recordOutcome(subchannel.record, code);
+        this.balancer.recordOutcome(subchannel.record, code, details);
         childOnCallEnded?.(code, details, metadata);
       },
     };
@@ -140,7 +148,8 @@ class CountingPicker implements Picker {
  * Envoy-style consecutive-failure outlier ejection over a child policy (round robin). grpc-js's
  * own outlier_detection counts every non-OK status as a failure, so callers asking for ids that
  * do not exist (NOT_FOUND) would eject healthy instances; this one counts only statuses that
- * speak about the instance (INSTANCE_FAILURE_CODES), ejects after `consecutiveFailures` of them
+ * speak about the instance (INSTANCE_FAILURE_CODES, and attempts outrun by a later one:
+ * OUTRUN_DETAILS), ejects after `consecutiveFailures` of them
  * in a row, for `baseEjectionMs` times the number of ejections in a row (capped), and never more
  * than `maxEjectionPercent` of the instances.
  */
@@ -184,9 +193,12 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
   }
 
   /** Called by the picker when a call sent to `record`'s instance ends. */
-  recordOutcome(record: InstanceRecord, code: Status): void {
+  recordOutcome(record: InstanceRecord, code: Status, details: string): void {
     if (record.ejected) return;
-    if (!INSTANCE_FAILURE_CODES.has(code)) {
+    const outrun = code === Status.CANCELLED && details === OUTRUN_DETAILS;
+    // The caller's budget or choice: neither a failure nor proof that the instance answers.
+    if (!outrun && (code === Status.CANCELLED || code === Status.DEADLINE_EXCEEDED)) return;
+    if (!outrun && !INSTANCE_FAILURE_CODES.has(code)) {
       // Any answer, even NOT_FOUND, shows the instance works.
       record.consecutiveFailures = 0;
       return;
