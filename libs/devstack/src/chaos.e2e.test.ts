@@ -187,7 +187,7 @@ describe('chaos: no call is lost', () => {
     await eventually(async () => (await addresses('user')).length === 1, 10_000, 'stopped user evicted');
   });
 
-  it('2b. both user instances SIGSTOPped: backups add at most half again to the attempts reaching them (counted)', async () => {
+  it('2b. both user instances SIGSTOPped: backups add at most 10% of the calls plus a reserve to the attempts reaching them (counted)', async () => {
     const second = await startExtra('user');
     const first = instanceOn('user', stack.ports.user);
     const users = [`127.0.0.1:${stack.ports.user}`, second.address];
@@ -202,15 +202,22 @@ describe('chaos: no call is lost', () => {
       // No ramp (the gateway is warm), and shorter than a lease (6 s): both stay listed, so every
       // call is sent to a hung instance.
       const result = await load(2000, gateway.address, 0);
+      // Per GetUser call (one trace each) that reached a hung instance, the attempts that did:
+      // what the stopped fleet was asked to do per user request. (Once keepalive closes the
+      // connections, further calls wait for a connection and reach nothing.)
       const reached = attemptsOf(gateway.process, 'UserService/GetUser', from).filter((a) => users.includes(a.peer ?? ''));
-      const perCall = reached.length / result.calls;
+      const callsReaching = new Set(reached.map((a) => a.trace_id)).size;
+      const perCall = reached.length / Math.max(1, callsReaching);
       process.stdout.write(
-        `chaos | ${'SIGSTOP both user instances'.padEnd(34)} | ${RATE}/s open loop | calls ${result.calls} | failed ${result.failed} ${JSON.stringify(result.failures)} | GetUser attempts reaching an instance ${reached.length} = ${perCall.toFixed(2)} per call\n`,
+        `chaos | ${'SIGSTOP both user instances'.padEnd(34)} | ${RATE}/s open loop | calls ${result.calls} | failed ${result.failed} ${JSON.stringify(result.failures)} | ${callsReaching} GetUser calls reached a hung instance with ${reached.length} attempts = ${perCall.toFixed(2)} per call\n`,
       );
       expect(result.calls).toBe(Math.round((RATE * 2000) / 1000));
-      // Every call waited on a hung instance: the budget (10% of calls plus a reserve of 50) is all that was added.
-      expect(reached.length).toBeGreaterThanOrEqual(result.calls);
-      expect(perCall).toBeLessThan(1.5);
+      // At least the first second's calls reached one, before keepalive closed the connections.
+      expect(callsReaching).toBeGreaterThanOrEqual(RATE / 2);
+      // Without a budget each would have sent maxAttempts (3); the gateway's budget for the user
+      // target (DEFAULT_BACKUP_BUDGET) allows 10% of calls plus a reserve of 50, less what the
+      // warm-up spent, and the reserve refills only by those 10%.
+      expect(reached.length).toBeLessThanOrEqual(callsReaching * 1.1 + 50);
     } finally {
       first.child.kill('SIGCONT');
       second.process.child.kill('SIGCONT');
