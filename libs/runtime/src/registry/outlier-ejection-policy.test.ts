@@ -121,6 +121,29 @@ describe('switchyard_outlier_ejection', () => {
     expect(codes.filter((code) => code !== Status.OK)).toHaveLength(5);
   });
 
+  it('sends a later attempt of a call (a retry, a backup) to the instance with fewer calls in flight', async () => {
+    let stalling = false;
+    const stalled = await startInstance(() => (stalling ? sleep(1500) : undefined));
+    const healthy = await startInstance();
+    const client = clientFor([stalled, healthy], {});
+    await call(client, 4);
+    stalling = true;
+    // First attempts: round robin sends every other one to the stalled instance, where they wait.
+    const waiting = Promise.all(Array.from({ length: 6 }, () => call(client, 1, 3000)));
+    await sleep(200);
+    const before = stalled.calls;
+    const later = new Metadata();
+    later.set('grpc-previous-rpc-attempts', '1');
+    for (let i = 0; i < 10; i += 1) {
+      const code = await new Promise<Status>((resolve) =>
+        client.getUser({ id: 'u1' }, later, { deadline: Date.now() + 3000 }, (error: ServiceError | null) => resolve(error ? error.code : Status.OK)),
+      );
+      expect(code).toBe(Status.OK);
+    }
+    expect(stalled.calls - before).toBe(0);
+    expect(await waiting).toEqual(Array(6).fill([Status.OK]));
+  });
+
   it('never ejects more than maxEjectionPercent of the instances, so the last one keeps answering', async () => {
     const instances = [await startInstance(unavailable), await startInstance(unavailable)];
     const client = clientFor(instances, { consecutiveFailures: 2, maxEjectionPercent: 50 });

@@ -26,6 +26,9 @@ export const INSTANCE_FAILURE_CODES: ReadonlySet<Status> = new Set([Status.UNAVA
  */
 export const OUTRUN_DETAILS = 'outrun by a later attempt of the same call';
 
+// gRFC A6's header on every attempt of a call after its first (retries, hedges, backups).
+const PREVIOUS_ATTEMPTS_HEADER = 'grpc-previous-rpc-attempts';
+
 export interface OutlierEjectionOptions {
   /** Failures in a row (INSTANCE_FAILURE_CODES, no success between) that eject an instance. */
   consecutiveFailures: number;
@@ -80,6 +83,8 @@ class InstanceRecord {
   /** Ejections in a row (each one starting soon after the last ended): the ejection's multiplier. */
   ejections = 0;
   lastReturnAt = -Infinity;
+  /** Calls started on it and not ended yet: a hung instance keeps every call it gets. */
+  inFlight = 0;
   timer: NodeJS.Timeout | undefined;
   readonly subchannels = new Set<EjectableSubchannel>();
 
@@ -120,7 +125,16 @@ class EjectableSubchannel extends experimental.BaseSubchannelWrapper {
   }
 }
 
-/** The child's picker, counting each call's outcome against the instance it was sent to. */
+function recordOf(result: PickResult): InstanceRecord | undefined {
+  return result.pickResultType === experimental.PickResultType.COMPLETE && result.subchannel instanceof EjectableSubchannel ? result.subchannel.record : undefined;
+}
+
+/**
+ * The child's picker, counting each call's outcome against the instance it was sent to. A later
+ * attempt of a call (a retry or a backup) is offered two picks and goes to the instance with fewer
+ * calls in flight: the earlier attempt may be waiting on a hung instance, which round robin would
+ * otherwise pick again as often as any other.
+ */
 class CountingPicker implements Picker {
   constructor(
     private readonly child: Picker,
@@ -128,16 +142,28 @@ class CountingPicker implements Picker {
   ) {}
 
   pick(args: PickArgs): PickResult {
-    const result = this.child.pick(args);
-    const subchannel = result.subchannel;
-    if (result.pickResultType !== experimental.PickResultType.COMPLETE || !(subchannel instanceof EjectableSubchannel)) return result;
+    let result = this.child.pick(args);
+    let record = recordOf(result);
+    if (record && record.inFlight > 0 && args.metadata.get(PREVIOUS_ATTEMPTS_HEADER).length > 0) {
+      const other = this.child.pick(args);
+      const otherRecord = recordOf(other);
+      if (otherRecord && otherRecord.inFlight < record.inFlight) [result, record] = [other, otherRecord];
+    }
+    if (!record) return result;
+    const counted = record;
+    const childOnCallStarted = result.onCallStarted;
     const childOnCallEnded = result.onCallEnded;
     return {
       ...result,
       // Policies that wrap subchannels unwrap them in their picker (grpc-js's rule).
-      subchannel: subchannel.unwrap(),
+      subchannel: (result.subchannel as EjectableSubchannel).unwrap(),
+      onCallStarted: () => {
+        counted.inFlight += 1;
+        childOnCallStarted?.();
+      },
       onCallEnded: (code, details, metadata) => {
-        this.balancer.recordOutcome(subchannel.record, code, details);
+        counted.inFlight -= 1;
+        this.balancer.recordOutcome(counted, code, details);
         childOnCallEnded?.(code, details, metadata);
       },
     };
