@@ -61,7 +61,7 @@ function attemptsOf(process: AppProcess, method: string, from = 0) {
 
 function report(scenario: string, load: LoadReport, recovery: string) {
   process.stdout.write(
-    `chaos | ${scenario.padEnd(34)} | ${RATE}/s open loop | calls ${String(load.calls).padStart(5)} | failed ${load.failed} ${JSON.stringify(load.failures)} | partial ${load.partial} | p50 ${load.p50Ms.toFixed(1)} ms | p99 ${load.p99Ms.toFixed(1)} ms | max ${load.maxMs.toFixed(0)} ms | late sends ${load.lateSends} | ${recovery}\n`,
+    `chaos | ${scenario.padEnd(34)} | ${RATE}/s open loop | calls ${String(load.calls).padStart(5)} | failed ${load.failed} ${JSON.stringify(load.failures)} | partial ${load.partial} | p50 ${load.p50Ms.toFixed(1)} ms | p99 ${load.p99Ms.toFixed(1)} ms | max ${load.maxMs.toFixed(0)} ms | late sends ${load.lateSends} (max ${load.maxSendLagMs} ms) | ${recovery}\n`,
   );
 }
 

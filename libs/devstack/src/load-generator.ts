@@ -44,6 +44,8 @@ export interface LoadReport {
   lastProblemAtMs: number;
   /** Calls sent more than 10 ms after their intended time: the generator itself fell behind. */
   lateSends: number;
+  /** The latest a call was sent after its intended time, in ms. */
+  maxSendLagMs: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -91,6 +93,7 @@ export async function generateLoad(plan: LoadPlan): Promise<LoadReport> {
   const problemsAtMs: number[] = [];
   let partial = 0;
   let lateSends = 0;
+  let maxSendLagMs = 0;
   let answered = 0;
   let lastProblemAtMs = -1;
   const origin = performance.now();
@@ -105,6 +108,7 @@ export async function generateLoad(plan: LoadPlan): Promise<LoadReport> {
     const intendedAt = index * intervalMs;
     const now = performance.now() - origin;
     if (now - intendedAt > LATE_SEND_MS) lateSends += 1;
+    maxSendLagMs = Math.max(maxSendLagMs, now - intendedAt);
     const userId = plan.userIds[index % plan.userIds.length];
     const deadline = startedAt + intendedAt + plan.deadlineMs;
     client.getUserWithOrders({ userId, pageSize: 0 }, new Metadata(), { deadline }, (error: ServiceError | null, response) => {
@@ -153,6 +157,7 @@ export async function generateLoad(plan: LoadPlan): Promise<LoadReport> {
     problemsAtMs,
     lastProblemAtMs,
     lateSends,
+    maxSendLagMs: Math.round(maxSendLagMs),
   };
 }
 
