@@ -1,6 +1,8 @@
-// Chaos scenarios against the BUILT apps under load from a separate process. Each prints one
-// line: scenario, calls, failed, p99 latency, recovery time. CHAOS_LOAD_MS sets how long each
-// load runs (default short enough for CI; raise it for the long form).
+// Chaos scenarios against the BUILT apps under open-loop load from a separate process: calls
+// arrive at a fixed rate whether or not earlier ones have answered, as real traffic does. Each
+// prints one line: scenario, calls, failed by code, p99 latency, recovery. CHAOS_LOAD_MS sets how
+// long each load runs (default short enough for CI; raise it for the long form), CHAOS_RATE the
+// calls per second.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,15 +20,26 @@ const LOAD_MS = Number(process.env.CHAOS_LOAD_MS ?? 6000);
 // The issue's long form keeps the registry down for 30 s; CI uses a few seconds.
 const REGISTRY_DOWN_MS = Number(process.env.CHAOS_REGISTRY_DOWN_MS ?? 4000);
 const HEARTBEAT_INTERVAL_MS = 2000;
-jest.setTimeout(70_000 + 3 * LOAD_MS + REGISTRY_DOWN_MS);
+const RATE = Number(process.env.CHAOS_RATE ?? 100);
+const DEADLINE_MS = 2000;
+// Every load first ramps up to the rate over this time, uncounted: a cold process (a new gateway,
+// the load generator itself) meeting the full rate at once can fall behind and never catch up.
+const RAMP_MS = 3000;
+// The SIGSTOP scenario: 1,000 calls at 100/s, the stop 2 s in.
+const STOP_AFTER_MS = 2000;
+const STOPPED_LOAD_MS = 10_000;
+jest.setTimeout(110_000 + 3 * LOAD_MS + REGISTRY_DOWN_MS);
 
 interface LogLine {
+  msg?: string;
   method?: string;
   code?: number;
   duration_ms: number;
   /** ISO time the line was written (the end of the call). */
   time: string;
   trace_id?: string;
+  /** On a client's attempt line: the instance the attempt went to. */
+  peer?: string;
 }
 
 function parseLine(line: string): LogLine | undefined {
@@ -37,11 +50,22 @@ function parseLine(line: string): LogLine | undefined {
   }
 }
 
-function report(scenario: string, load: LoadReport, recoveryMs: number | string) {
+/** Every outgoing attempt of `method` a process logged (its gateway runs at LOG_LEVEL=debug), with its start time. */
+function attemptsOf(process: AppProcess, method: string, from = 0) {
+  return process.lines
+    .slice(from)
+    .map(parseLine)
+    .filter((l): l is LogLine => l?.msg === 'outgoing rpc' && l.method?.endsWith(method) === true)
+    .map((l) => ({ ...l, startedAt: Date.parse(l.time) - l.duration_ms }));
+}
+
+function report(scenario: string, load: LoadReport, recovery: string) {
   process.stdout.write(
-    `chaos | ${scenario.padEnd(34)} | calls ${String(load.calls).padStart(6)} | failed ${load.failed} ${JSON.stringify(load.failures)} | partial ${load.partial} | p99 ${load.p99Ms.toFixed(1)} ms | max ${load.maxMs.toFixed(0)} ms | recovery ${recoveryMs}\n`,
+    `chaos | ${scenario.padEnd(34)} | ${RATE}/s open loop | calls ${String(load.calls).padStart(5)} | failed ${load.failed} ${JSON.stringify(load.failures)} | partial ${load.partial} | p50 ${load.p50Ms.toFixed(1)} ms | p99 ${load.p99Ms.toFixed(1)} ms | max ${load.maxMs.toFixed(0)} ms | late sends ${load.lateSends} (max ${load.maxSendLagMs} ms) | ${recovery}\n`,
   );
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('chaos: no call is lost', () => {
   let stack: LocalStack;
@@ -77,8 +101,11 @@ describe('chaos: no call is lost', () => {
     return rows[0] as { total: number; distinct: number };
   };
 
-  const load = (durationMs = LOAD_MS) =>
-    runLoadProcess(workspaceRoot, { target: stack.address('gateway'), userIds, concurrency: 8, durationMs, deadlineMs: 3000 });
+  const load = (durationMs = LOAD_MS, target = stack.address('gateway'), rampUpMs = RAMP_MS) =>
+    runLoadProcess(workspaceRoot, { target, userIds, ratePerSecond: RATE, durationMs, deadlineMs: DEADLINE_MS, rampUpMs });
+
+  /** A gateway of its own that logs each outgoing attempt and the instance it reached (LOG_LEVEL=debug). */
+  const debugGateway = () => startExtra('gateway', undefined, { LOG_LEVEL: 'debug', ...(process.env.CHAOS_RETRY_POLICY ? { RETRY_POLICY: process.env.CHAOS_RETRY_POLICY } : {}) });
 
   beforeAll(async () => {
     database = await createScratchDatabase('switchyard_chaos');
@@ -108,13 +135,12 @@ describe('chaos: no call is lost', () => {
   it('1. two user instances, steady load through the gateway, SIGKILL one: 0 failed calls', async () => {
     const extra = await startExtra('user');
     const running = load();
-    await new Promise((r) => setTimeout(r, LOAD_MS / 3));
+    await sleep(RAMP_MS + LOAD_MS / 3);
     const killedAt = Date.now();
-    const loadStartedAt = killedAt - LOAD_MS / 3;
     await extra.process.stop('SIGKILL');
     const result = await running;
-    const recovery = result.lastProblemAtMs < 0 ? 'none needed' : `${Math.max(0, loadStartedAt + result.lastProblemAtMs - killedAt)} ms`;
-    report('SIGKILL one of two user instances', result, recovery);
+    const recovery = result.lastProblemAtMs < 0 ? 'none needed' : `${Math.max(0, result.startedAt + result.lastProblemAtMs - killedAt)} ms`;
+    report('SIGKILL one of two user instances', result, `recovery ${recovery}`);
     expect(result.calls).toBeGreaterThan(100);
     expect(result.failures).toEqual({});
     expect(result.partial).toBe(0);
@@ -122,59 +148,90 @@ describe('chaos: no call is lost', () => {
     await eventually(async () => !(await addresses('user')).includes(extra.address) && (await addresses('user')).length === 1, 10_000, 'killed user evicted');
   });
 
-  it('2. two user instances, SIGSTOP one (hung, not dead): under 1% failed calls, traffic fully moved within 5 s', async () => {
-    const movedWithinMs = 5000;
-    // A call that waited on the hung instance takes at least the keepalive timeout (1 s).
-    const heldMs = 500;
-    const extra = await startExtra('user');
-    const gateway = stack.processes.find((p) => p.options.app === 'gateway' && p.running)!;
-    const healthy = instanceOn('user', stack.ports.user);
-    const [gatewayFrom, healthyFrom] = [gateway.lines.length, healthy.lines.length];
-    // Load runs on for 3 s past the 5 s mark, so the calls after it are counted.
-    const running = load(LOAD_MS / 3 + movedWithinMs + 3000);
-    await new Promise((r) => setTimeout(r, LOAD_MS / 3));
+  it('2. two user instances, SIGSTOP one (hung, not dead): under 0.1% failed calls, traffic fully on the healthy instance within 2 s', async () => {
+    const movedWithinMs = 2000;
+    const hung = await startExtra('user');
+    const gateway = await debugGateway();
+    const healthy = `127.0.0.1:${stack.ports.user}`;
+    const running = load(STOPPED_LOAD_MS, gateway.address);
+    await sleep(RAMP_MS + STOP_AFTER_MS);
     const stoppedAt = Date.now();
-    extra.process.child.kill('SIGSTOP');
+    hung.process.child.kill('SIGSTOP');
     try {
       const result = await running;
-      // Per call, from the apps' own log lines: each gateway call's trace id, start and duration,
-      // and the trace ids of the GetUser calls the healthy instance answered.
-      const gatewayCalls = gateway.lines
-        .slice(gatewayFrom)
-        .map(parseLine)
-        .filter((l): l is LogLine => l?.method?.endsWith('GetUserWithOrders') === true && l.trace_id !== undefined)
-        .map((l) => ({ ...l, startedAt: Date.parse(l.time) - l.duration_ms }));
-      const servedByHealthy = new Set(
-        healthy.lines
-          .slice(healthyFrom)
-          .map(parseLine)
-          .filter((l) => l?.method?.endsWith('UserService/GetUser'))
-          .map((l) => l!.trace_id),
-      );
-      const held = gatewayCalls.filter((c) => c.startedAt >= stoppedAt && c.duration_ms >= heldMs);
-      const movedAfterMs = held.length === 0 ? 0 : Math.round(Math.max(...held.map((c) => c.startedAt)) - stoppedAt);
-      const late = gatewayCalls.filter((c) => c.startedAt >= stoppedAt + movedWithinMs);
-      const lateOnHealthy = late.filter((c) => servedByHealthy.has(c.trace_id) && c.duration_ms < heldMs);
+      // Each GetUser attempt the gateway sent after the stop, with the instance it went to.
+      const attempts = attemptsOf(gateway.process, 'UserService/GetUser').filter((a) => a.startedAt >= stoppedAt);
+      const toHung = attempts.filter((a) => a.peer === hung.address);
+      const lastToHungMs = toHung.length === 0 ? 0 : Math.round(Math.max(...toHung.map((a) => a.startedAt)) - stoppedAt);
+      const late = attempts.filter((a) => a.startedAt >= stoppedAt + movedWithinMs);
+      const lateToHealthy = late.filter((a) => a.peer === healthy);
+      const unrouted = attempts.length - attempts.filter((a) => a.peer === hung.address || a.peer === healthy).length;
       report(
         'SIGSTOP one of two user instances',
         result,
-        `traffic moved ${movedAfterMs} ms after SIGSTOP (${held.length} calls held); from ${movedWithinMs} ms on, ${lateOnHealthy.length}/${late.length} calls served by the healthy instance`,
+        `last attempt to the hung instance ${lastToHungMs} ms after SIGSTOP (${toHung.length} of ${attempts.length} GetUser attempts after it); from ${movedWithinMs} ms on, ${lateToHealthy.length}/${late.length} to the healthy instance` +
+          (unrouted > 0 ? `; ${unrouted} attempts reached no instance` : '') +
+          (result.problemsAtMs.length > 0 ? `; problems at ${result.problemsAtMs.map((at) => result.startedAt + at - stoppedAt).join(', ')} ms after SIGSTOP` : ''),
       );
-      expect(result.calls).toBeGreaterThan(100);
-      expect((result.failed + result.partial) / result.calls).toBeLessThan(0.01);
-      expect(movedAfterMs).toBeLessThan(movedWithinMs);
+      expect(result.calls).toBe(Math.round((RATE * STOPPED_LOAD_MS) / 1000));
+      expect((result.failed + result.partial) / result.calls).toBeLessThan(0.001);
+      expect(toHung.length).toBeGreaterThan(0);
+      expect(lastToHungMs).toBeLessThan(movedWithinMs);
       expect(late.length).toBeGreaterThan(50);
-      expect(lateOnHealthy.length).toBe(late.length);
+      expect(lateToHealthy.length).toBe(late.length);
     } finally {
-      extra.process.child.kill('SIGCONT');
-      await extra.process.stop('SIGKILL');
+      hung.process.child.kill('SIGCONT');
+      await hung.process.stop('SIGKILL');
+      await gateway.process.stop('SIGTERM');
     }
     await eventually(async () => (await addresses('user')).length === 1, 10_000, 'stopped user evicted');
+  });
+
+  it('2b. both user instances SIGSTOPped: backups add at most 10% of the calls plus a reserve to the attempts reaching them (counted)', async () => {
+    const second = await startExtra('user');
+    const first = instanceOn('user', stack.ports.user);
+    const users = [`127.0.0.1:${stack.ports.user}`, second.address];
+    const gateway = await debugGateway();
+    // Answers first, so the gateway knows how long GetUser takes and would send backups.
+    const warm = await load(1000, gateway.address);
+    expect(warm.failed).toBe(0);
+    const from = gateway.process.lines.length;
+    first.child.kill('SIGSTOP');
+    second.process.child.kill('SIGSTOP');
+    try {
+      // No ramp (the gateway is warm), and shorter than a lease (6 s): both stay listed, so every
+      // call is sent to a hung instance.
+      const result = await load(2000, gateway.address, 0);
+      // Per GetUser call (one trace each) that reached a hung instance, the attempts that did:
+      // what the stopped fleet was asked to do per user request. (Once keepalive closes the
+      // connections, further calls wait for a connection and reach nothing.)
+      const reached = attemptsOf(gateway.process, 'UserService/GetUser', from).filter((a) => users.includes(a.peer ?? ''));
+      const callsReaching = new Set(reached.map((a) => a.trace_id)).size;
+      const perCall = reached.length / Math.max(1, callsReaching);
+      process.stdout.write(
+        `chaos | ${'SIGSTOP both user instances'.padEnd(34)} | ${RATE}/s open loop | calls ${result.calls} | failed ${result.failed} ${JSON.stringify(result.failures)} | ${callsReaching} GetUser calls reached a hung instance with ${reached.length} attempts = ${perCall.toFixed(2)} per call\n`,
+      );
+      expect(result.calls).toBe(Math.round((RATE * 2000) / 1000));
+      // At least the first second's calls reached one, before keepalive closed the connections.
+      expect(callsReaching).toBeGreaterThanOrEqual(RATE / 2);
+      // Without a budget each would have sent maxAttempts (3); the gateway's budget for the user
+      // target (DEFAULT_BACKUP_BUDGET) allows 10% of calls plus a reserve of 50, less what the
+      // warm-up spent, and the reserve refills only by those 10%.
+      expect(reached.length).toBeLessThanOrEqual(callsReaching * 1.1 + 50);
+    } finally {
+      first.child.kill('SIGCONT');
+      second.process.child.kill('SIGCONT');
+      await second.process.stop('SIGKILL');
+      await gateway.process.stop('SIGTERM');
+    }
+    // The first instance may have lost its lease while stopped: it registers again.
+    await eventually(async () => (await addresses('user')).length === 1, 15_000, 'one user instance serving again');
   });
 
   it('3. rolling restart of every user and order instance, one at a time, under load: 0 failed calls', async () => {
     const extraPorts = { user: Number((await startExtra('user')).address.split(':')[1]), order: Number((await startExtra('order')).address.split(':')[1]) };
     const running = load(LOAD_MS * 2);
+    await sleep(RAMP_MS);
     let restarts = 0;
     for (const app of ['user', 'order'] as const) {
       for (const port of [stack.ports[app], extraPorts[app]]) {
@@ -188,14 +245,14 @@ describe('chaos: no call is lost', () => {
     // Back to one instance of each, for the scenarios after this one.
     await instanceOn('user', extraPorts.user).stop('SIGTERM');
     await instanceOn('order', extraPorts.order).stop('SIGTERM');
-    report(`rolling restart (${restarts} instances)`, result, 'n/a');
+    report(`rolling restart (${restarts} instances)`, result, 'recovery n/a');
     expect(result.failures).toEqual({});
     expect(result.partial).toBe(0);
   });
 
   it('4. registry SIGKILLed under load, then restarted: 0 failed calls, full view back within 2 heartbeats', async () => {
     const running = load(REGISTRY_DOWN_MS + LOAD_MS);
-    await new Promise((r) => setTimeout(r, LOAD_MS / 3));
+    await sleep(RAMP_MS + LOAD_MS / 3);
     registry.close();
     const registryProcess = stack.processes.find((p) => p.options.app === 'registry' && p.running)!;
     await registryProcess.stop('SIGKILL');

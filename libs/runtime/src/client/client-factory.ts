@@ -1,5 +1,6 @@
 import { credentials, type ChannelOptions, type Client, type Interceptor } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { BackupBudget, DEFAULT_BACKUP_BUDGET } from './backup-budget';
 import { deadlineInterceptor } from './deadline-interceptor';
 import { loggingInterceptor } from './logging-interceptor';
 import { retryInterceptor, type RetryPolicy } from './retry-interceptor';
@@ -16,9 +17,11 @@ export interface ClientFactoryOptions {
   /** Retry policy of every method (DEFAULT_RETRY_POLICY where unset). */
   retry?: Partial<Omit<RetryPolicy, 'mayRetry'>>;
   /**
-   * Overrides by service and method, hedging (idempotent methods only), and throttling with one
-   * token bucket per target (see parseRetryPolicy, RETRY_POLICY). Default: every method follows
-   * `retry`, throttled by DEFAULT_RETRY_THROTTLING.
+   * Overrides by service and method, hedging (idempotent methods only), throttling with one
+   * token bucket per target, and backup attempts (see parseRetryPolicy, RETRY_POLICY). Default:
+   * every method follows `retry`, throttled by DEFAULT_RETRY_THROTTLING, and a call of an
+   * idempotent method still unanswered after its learned delay (DEFAULT_BACKUP_DELAY) gets a
+   * backup attempt, within DEFAULT_BACKUP_BUDGET per target.
    */
   retryPolicy?: RetryPolicyConfig;
   channelOptions?: ChannelOptions;
@@ -41,7 +44,7 @@ function carriesIdempotencyKey(request: unknown): boolean {
 export function createClientFactory(options: ClientFactoryOptions) {
   // Keyed by the class itself: every generated client class is named ServiceClientImpl.
   const clients = new Map<ClientConstructor<Client>, Map<string, Client>>();
-  const { retryThrottling = DEFAULT_RETRY_THROTTLING, ...policies } = options.retryPolicy ?? {};
+  const { retryThrottling = DEFAULT_RETRY_THROTTLING, backupAttempts = {}, ...policies } = options.retryPolicy ?? {};
   const deadline = deadlineInterceptor({ defaultTimeoutMs: options.defaultDeadlineMs });
   const logging = loggingInterceptor(options.logger);
   // One chain per target: its retry interceptor holds the target's throttle, shared by every
@@ -57,6 +60,8 @@ export function createClientFactory(options: ClientFactoryOptions) {
         mayRetry: (path, request) => options.idempotentMethods.has(path) || carriesIdempotencyKey(request),
         // Hedged attempts run at once: an idempotency key does not make that safe, the proto must.
         mayHedge: (path) => options.idempotentMethods.has(path),
+        // A backup for a call stuck on a hung instance, within one budget per target.
+        backups: backupAttempts ? { budget: new BackupBudget({ ...DEFAULT_BACKUP_BUDGET, ...backupAttempts.budget }), delay: backupAttempts.delay } : undefined,
       });
       chains.set(target, (chain = [tracingInterceptor, deadline, retry, logging]));
     }
@@ -66,7 +71,8 @@ export function createClientFactory(options: ClientFactoryOptions) {
     // Channelz bookkeeping costs time on every call and nothing here reads it.
     'grpc.enable_channelz': 0,
     // Pings find a hung peer (SIGSTOP, a dead host with no RST) in about 2 s instead of the TCP
-    // timeout; calls on that connection then fail UNAVAILABLE and are retried elsewhere.
+    // timeout, even with no calls to it; calls on that connection then fail UNAVAILABLE and are
+    // retried elsewhere. Under load, backup attempts find it sooner (retrying-call.ts).
     'grpc.keepalive_time_ms': 1_000,
     'grpc.keepalive_timeout_ms': 1_000,
     'grpc.keepalive_permit_without_calls': 1,

@@ -29,11 +29,11 @@ export class HedgingCall extends MultiAttemptCall {
     this.scheduleHedge(this.policy.hedgingDelayMs);
   }
 
-  protected onAttemptDone(_attempt: Attempt, result: AttemptResult): void {
+  protected onAttemptDone(attempt: Attempt, result: AttemptResult): void {
     const { throttle } = this.setup;
     if (!this.policy.nonFatalCodes.has(result.status.code)) {
       if (result.status.code === Status.OK) throttle?.recordSuccess();
-      return this.finish(result);
+      return this.finish(result, attempt);
     }
     throttle?.recordFailure();
     this.lastFailure = result;

@@ -1,5 +1,6 @@
 import { InterceptingCall, Metadata, status as Status, type Interceptor, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
 import { context, propagation, type Attributes, type Context } from '@opentelemetry/api';
+import { OUTRUN_DETAILS } from '../registry/outlier-ejection-policy';
 import { metadataSetter } from '../telemetry/metadata-carrier';
 import { startAttemptSpan, type AttemptSpan } from './attempt-span';
 import type { RetryThrottle } from './retry-throttle';
@@ -33,6 +34,8 @@ export interface AttemptResult {
 
 export interface Attempt {
   readonly number: number;
+  /** performance.now() when it started. */
+  readonly startedAt: number;
   call: InterceptingCallInterface;
   span: AttemptSpan;
   /** Cancelled by us because another attempt answered. */
@@ -148,7 +151,7 @@ export abstract class MultiAttemptCall implements InterceptingCallInterface {
     let heldMetadata: Metadata | undefined;
     let heldMessage: unknown;
     return context.with(span.context, () => {
-      const attempt: Attempt = { number, span, call: this.setup.nextCall(this.setup.options), abandoned: false };
+      const attempt: Attempt = { number, startedAt: performance.now(), span, call: this.setup.nextCall(this.setup.options), abandoned: false };
       this.inFlight.add(attempt);
       this.lastAttempt = attempt;
       attempt.call.start(metadata, {
@@ -162,14 +165,19 @@ export abstract class MultiAttemptCall implements InterceptingCallInterface {
     });
   }
 
-  /** Gives `result` to the caller, and cancels every other attempt still in flight. */
-  protected finish(result: AttemptResult): void {
+  /**
+   * Gives `result` to the caller, and cancels every other attempt still in flight. When `winner`
+   * answered OK, the attempts started before it are cancelled as outrun (OUTRUN_DETAILS), which
+   * tells the load balancer that their instance was slower than one asked later.
+   */
+  protected finish(result: AttemptResult, winner?: Attempt): void {
     if (this.finished) return;
     this.finished = true;
     this.clearTimers();
+    const outrunBefore = winner && result.status.code === Status.OK ? winner.number : 0;
     for (const attempt of this.inFlight) {
       attempt.abandoned = true;
-      attempt.call.cancelWithStatus(Status.CANCELLED, 'another attempt answered the call');
+      attempt.call.cancelWithStatus(Status.CANCELLED, attempt.number < outrunBefore ? OUTRUN_DETAILS : 'another attempt answered the call');
     }
     if (result.metadata) this.listener?.onReceiveMetadata?.(result.metadata);
     if (result.message !== undefined) this.listener?.onReceiveMessage?.(result.message);

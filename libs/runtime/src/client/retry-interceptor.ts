@@ -1,5 +1,7 @@
 import type { Deadline, Interceptor } from '@grpc/grpc-js';
 import { context } from '@opentelemetry/api';
+import type { BackupBudget } from './backup-budget';
+import { BackupDelay, type BackupDelayOptions } from './backup-delay';
 import { asInterceptorResult } from './forwarding-call';
 import { HedgingCall } from './hedging-call';
 import type { CallSetup } from './multi-attempt-call';
@@ -40,6 +42,12 @@ export interface RetryInterceptorOptions extends Partial<RetryPolicy> {
    * only methods the protos mark idempotent (an idempotency key alone is not enough).
    */
   mayHedge?: (path: string) => boolean;
+  /**
+   * Backup attempts for slow calls of the methods that may be hedged and have no hedging policy
+   * (see RetryingCall): a delay learned per method, within the target's budget. Default: none.
+   * The client factory turns them on for the methods the protos mark idempotent.
+   */
+  backups?: { budget: BackupBudget; delay?: Partial<BackupDelayOptions> };
 }
 
 /** How the calls of one method are made: hedged, or retried after failures. */
@@ -57,7 +65,7 @@ function deadlineMillis(deadline: Deadline | undefined): number {
  * messages cannot be replayed safely.
  */
 export function retryInterceptor(options: RetryInterceptorOptions = {}): Interceptor {
-  const { policies = {}, throttle, mayHedge = () => true, ...overrides } = options;
+  const { policies = {}, throttle, mayHedge = () => true, backups, ...overrides } = options;
   const definedOverrides = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
   const base: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...definedOverrides };
   // Worked out once per method: what its calls start from.
@@ -66,7 +74,9 @@ export function retryInterceptor(options: RetryInterceptorOptions = {}): Interce
     let calls = resolved.get(path);
     if (!calls) {
       const policy = resolveMethodPolicy(base, policies, path);
-      calls = policy.hedging && mayHedge(path) ? { hedging: policy.hedging } : { retry: { ...policy.retry, mayRetry: base.mayRetry, random: base.random } };
+      const hedged = mayHedge(path);
+      const backup = backups && hedged ? { budget: backups.budget, delay: new BackupDelay(backups.delay) } : undefined;
+      calls = policy.hedging && hedged ? { hedging: policy.hedging } : { retry: { ...policy.retry, mayRetry: base.mayRetry, random: base.random, backup } };
       resolved.set(path, calls);
     }
     return calls;

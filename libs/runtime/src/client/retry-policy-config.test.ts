@@ -43,6 +43,14 @@ describe('parseRetryPolicy (RETRY_POLICY)', () => {
     expect(parseRetryPolicy(JSON.stringify({ retryThrottling: false }))!.retryThrottling).toBe(false);
   });
 
+  it('reads backupAttempts: its delay and budget fields, or false to turn them off', () => {
+    expect(parseRetryPolicy(JSON.stringify({ backupAttempts: { quantile: 0.95, maxDelayMs: 300, reserve: 10 } }))!.backupAttempts).toEqual({
+      delay: { quantile: 0.95, maxDelayMs: 300 },
+      budget: { reserve: 10 },
+    });
+    expect(parseRetryPolicy(JSON.stringify({ backupAttempts: false }))!.backupAttempts).toBe(false);
+  });
+
   it('caps maxAttempts at 5 and lets "hedging": false undo a less specific hedging', () => {
     const config = parseRetryPolicy(
       JSON.stringify({
@@ -72,6 +80,8 @@ describe('parseRetryPolicy (RETRY_POLICY)', () => {
     [{ retryThrottling: { maxTokens: 2000, tokenRatio: 0.1 } }, 'RETRY_POLICY: retryThrottling.maxTokens = 2000: expected maxTokens in (0, 1000]'],
     [{ retryThrottling: { maxTokens: 10 } }, 'RETRY_POLICY: retryThrottling.tokenRatio = (unset)'],
     [{ retryThrottling: true }, 'RETRY_POLICY: retryThrottling = true: expected false or { maxTokens, tokenRatio }'],
+    [{ backupAttempts: { quantile: 99 } }, 'RETRY_POLICY: backupAttempts.quantile = 99: expected a quantile in (0, 1)'],
+    [{ backupAttempts: { delayMs: 5 } }, 'RETRY_POLICY: backupAttempts: Unrecognized key: "delayMs"'],
   ])('rejects %j naming RETRY_POLICY and the field', (value, expected) => {
     expect(errorOf(value)).toContain(expected);
   });

@@ -1,6 +1,8 @@
 import { status as Status } from '@grpc/grpc-js';
 import { z } from 'zod';
 import { ConfigError } from '../config/env-config';
+import type { BackupBudgetOptions } from './backup-budget';
+import type { BackupDelayOptions } from './backup-delay';
 import type { HedgingPolicy, MethodPolicyOverride, RetryPolicyTable } from './retry-policy';
 import type { RetryThrottleOptions } from './retry-throttle';
 
@@ -8,6 +10,8 @@ import type { RetryThrottleOptions } from './retry-throttle';
 export interface RetryPolicyConfig extends RetryPolicyTable {
   /** gRFC A6 retry throttling, one bucket per target. Unset: DEFAULT_RETRY_THROTTLING; false: none. */
   retryThrottling?: RetryThrottleOptions | false;
+  /** Backup attempts of idempotent methods. Unset: DEFAULT_BACKUP_DELAY and DEFAULT_BACKUP_BUDGET; false: none. */
+  backupAttempts?: { delay?: Partial<BackupDelayOptions>; budget?: Partial<BackupBudgetOptions> } | false;
 }
 
 const VARIABLE = 'RETRY_POLICY';
@@ -56,9 +60,26 @@ const configSchema = z.strictObject({
       { error: 'expected false or { maxTokens, tokenRatio }' },
     )
     .optional(),
+  backupAttempts: z
+    .union(
+      [
+        z.literal(false),
+        z.strictObject({
+          quantile: z.number({ error: 'expected a number' }).gt(0, 'expected a quantile in (0, 1)').lt(1, 'expected a quantile in (0, 1)').optional(),
+          minDelayMs: positiveMs.optional(),
+          maxDelayMs: positiveMs.optional(),
+          ratio: z.number({ error: 'expected a number' }).min(0, 'expected a ratio in [0, 1]').max(1, 'expected a ratio in [0, 1]').optional(),
+          reserve: z.number({ error: 'expected a number' }).min(1, 'expected reserve >= 1').optional(),
+        }),
+      ],
+      { error: 'expected false or { quantile?, minDelayMs?, maxDelayMs?, ratio?, reserve? }' },
+    )
+    .optional(),
 });
 
 type Entry = z.infer<typeof entrySchema>;
+
+const defined = <T extends object>(value: T): Partial<T> => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 function toOverride(entry: Entry): MethodPolicyOverride {
   const hedging: HedgingPolicy | false | undefined =
@@ -113,10 +134,13 @@ function withUnionsExplained(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIs
  *   "services": { "switchyard.user.v1.UserService": { "maxAttempts": 4 } },
  *   "methods": { "/switchyard.user.v1.UserService/GetUser": {
  *                  "hedging": { "maxAttempts": 3, "hedgingDelayMs": 50, "nonFatalStatusCodes": ["UNAVAILABLE"] } } },
- *   "retryThrottling": { "maxTokens": 10, "tokenRatio": 0.1 }
+ *   "retryThrottling": { "maxTokens": 10, "tokenRatio": 0.1 },
+ *   "backupAttempts": { "quantile": 0.99, "minDelayMs": 10, "maxDelayMs": 1000, "ratio": 0.1, "reserve": 50 }
  * }
  * ```
  *
+ * Backup attempts are on by default for idempotent methods (DEFAULT_BACKUP_DELAY,
+ * DEFAULT_BACKUP_BUDGET); `"backupAttempts": false` turns them off.
  * Throttling is on by default (DEFAULT_RETRY_THROTTLING); `"retryThrottling": false` turns it off.
  * A method follows its `methods` entry, then its service's, then `default`, field by field;
  * maxAttempts above 5 counts as 5 (gRFC A6); `"hedging": false` undoes a less specific hedging.
@@ -148,5 +172,11 @@ export function parseRetryPolicy(value: string | undefined): RetryPolicyConfig |
     services: mapValues(parsed.services, toOverride),
     methods: mapValues(parsed.methods, toOverride),
     retryThrottling: parsed.retryThrottling,
+    backupAttempts:
+      parsed.backupAttempts &&
+      Object.freeze({
+        delay: defined({ quantile: parsed.backupAttempts.quantile, minDelayMs: parsed.backupAttempts.minDelayMs, maxDelayMs: parsed.backupAttempts.maxDelayMs }),
+        budget: defined({ ratio: parsed.backupAttempts.ratio, reserve: parsed.backupAttempts.reserve }),
+      }),
   });
 }

@@ -7,18 +7,18 @@ import { defineService } from '../server/service-handlers';
 import { OUTLIER_EJECTION_POLICY, registerOutlierEjectionPolicy, type OutlierEjectionOptions } from './outlier-ejection-policy';
 
 registerOutlierEjectionPolicy();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A UserService instance whose GetUser answers through `behaviour` (OK: its port as the name). */
 interface Instance {
   port: number;
   calls: number;
-  behaviour: () => void;
+  behaviour: () => void | Promise<void>;
 }
 
 const opened = closeAfterEach();
 
-async function startInstance(behaviour: () => void = () => {}): Promise<Instance> {
+async function startInstance(behaviour: Instance['behaviour'] = () => {}): Promise<Instance> {
   const instance: Instance = { port: 0, calls: 0, behaviour };
   const unused = async () => {
     throw new Error('not used');
@@ -26,7 +26,7 @@ async function startInstance(behaviour: () => void = () => {}): Promise<Instance
   const service = defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
     async getUser(request) {
       instance.calls += 1;
-      instance.behaviour();
+      await instance.behaviour();
       return { user: { id: request.id, name: String(instance.port), email: 'x@example.com', createTime: new Date(0) } };
     },
     createUser: unused,
@@ -47,12 +47,12 @@ function clientFor(instances: Instance[], options: Partial<OutlierEjectionOption
 }
 
 /** Calls GetUser `count` times one after the other; the status code of each. */
-async function call(client: userV1.UserServiceClient, count: number): Promise<Status[]> {
+async function call(client: userV1.UserServiceClient, count: number, deadlineMs = 2000): Promise<Status[]> {
   const codes: Status[] = [];
   for (let i = 0; i < count; i += 1) {
     codes.push(
       await new Promise<Status>((resolve) =>
-        client.getUser({ id: 'u1' }, new Metadata(), { deadline: Date.now() + 2000 }, (error: ServiceError | null) => resolve(error ? error.code : Status.OK)),
+        client.getUser({ id: 'u1' }, new Metadata(), { deadline: Date.now() + deadlineMs }, (error: ServiceError | null) => resolve(error ? error.code : Status.OK)),
       ),
     );
   }
@@ -107,6 +107,41 @@ describe('switchyard_outlier_ejection', () => {
     const client = clientFor([flaky, healthy], { consecutiveFailures: 3 });
     await call(client, 40);
     expect(flaky.calls).toBeGreaterThanOrEqual(18);
+  });
+
+  it('lets a call its caller gave up on (DEADLINE_EXCEEDED) neither count nor clear the failures before it', async () => {
+    let n = 0;
+    // Refuses every other call and holds the rest past the caller's deadline: never answers.
+    const sick = await startInstance(() => (n++ % 2 === 0 ? unavailable() : sleep(300)));
+    const healthy = await startInstance();
+    const client = clientFor([sick, healthy], { consecutiveFailures: 3 });
+    const codes = await call(client, 40, 100);
+    // Refused, timed out, refused, timed out, refused: ejected after its fifth call.
+    expect(sick.calls).toBe(5);
+    expect(codes.filter((code) => code !== Status.OK)).toHaveLength(5);
+  });
+
+  it('sends a later attempt of a call (a retry, a backup) to the instance with fewer calls in flight', async () => {
+    let stalling = false;
+    const stalled = await startInstance(() => (stalling ? sleep(1500) : undefined));
+    const healthy = await startInstance();
+    const client = clientFor([stalled, healthy], {});
+    await call(client, 4);
+    stalling = true;
+    // First attempts: round robin sends every other one to the stalled instance, where they wait.
+    const waiting = Promise.all(Array.from({ length: 6 }, () => call(client, 1, 3000)));
+    await sleep(200);
+    const before = stalled.calls;
+    const later = new Metadata();
+    later.set('grpc-previous-rpc-attempts', '1');
+    for (let i = 0; i < 10; i += 1) {
+      const code = await new Promise<Status>((resolve) =>
+        client.getUser({ id: 'u1' }, later, { deadline: Date.now() + 3000 }, (error: ServiceError | null) => resolve(error ? error.code : Status.OK)),
+      );
+      expect(code).toBe(Status.OK);
+    }
+    expect(stalled.calls - before).toBe(0);
+    expect(await waiting).toEqual(Array(6).fill([Status.OK]));
   });
 
   it('never ejects more than maxEjectionPercent of the instances, so the last one keeps answering', async () => {

@@ -18,6 +18,17 @@ export const OUTLIER_EJECTION_POLICY = 'switchyard_outlier_ejection';
  */
 export const INSTANCE_FAILURE_CODES: ReadonlySet<Status> = new Set([Status.UNAVAILABLE, Status.INTERNAL, Status.UNKNOWN, Status.DATA_LOSS]);
 
+/**
+ * Details of an attempt its call cancelled because a later attempt (a backup or a hedge, sent
+ * after this one had waited long) answered OK first. Its instance was slower than one asked
+ * later, which is what a hung instance always is and a healthy one seldom is several times in a
+ * row: it counts as a failure. Other cancellations and deadlines say nothing about the instance.
+ */
+export const OUTRUN_DETAILS = 'outrun by a later attempt of the same call';
+
+// gRFC A6's header on every attempt of a call after its first (retries, hedges, backups).
+const PREVIOUS_ATTEMPTS_HEADER = 'grpc-previous-rpc-attempts';
+
 export interface OutlierEjectionOptions {
   /** Failures in a row (INSTANCE_FAILURE_CODES, no success between) that eject an instance. */
   consecutiveFailures: number;
@@ -72,6 +83,8 @@ class InstanceRecord {
   /** Ejections in a row (each one starting soon after the last ended): the ejection's multiplier. */
   ejections = 0;
   lastReturnAt = -Infinity;
+  /** Calls started on it and not ended yet: a hung instance keeps every call it gets. */
+  inFlight = 0;
   timer: NodeJS.Timeout | undefined;
   readonly subchannels = new Set<EjectableSubchannel>();
 
@@ -112,7 +125,16 @@ class EjectableSubchannel extends experimental.BaseSubchannelWrapper {
   }
 }
 
-/** The child's picker, counting each call's outcome against the instance it was sent to. */
+function recordOf(result: PickResult): InstanceRecord | undefined {
+  return result.pickResultType === experimental.PickResultType.COMPLETE && result.subchannel instanceof EjectableSubchannel ? result.subchannel.record : undefined;
+}
+
+/**
+ * The child's picker, counting each call's outcome against the instance it was sent to. A later
+ * attempt of a call (a retry or a backup) is offered two picks and goes to the instance with fewer
+ * calls in flight: the earlier attempt may be waiting on a hung instance, which round robin would
+ * otherwise pick again as often as any other.
+ */
 class CountingPicker implements Picker {
   constructor(
     private readonly child: Picker,
@@ -120,16 +142,28 @@ class CountingPicker implements Picker {
   ) {}
 
   pick(args: PickArgs): PickResult {
-    const result = this.child.pick(args);
-    const subchannel = result.subchannel;
-    if (result.pickResultType !== experimental.PickResultType.COMPLETE || !(subchannel instanceof EjectableSubchannel)) return result;
+    let result = this.child.pick(args);
+    let record = recordOf(result);
+    if (record && record.inFlight > 0 && args.metadata.get(PREVIOUS_ATTEMPTS_HEADER).length > 0) {
+      const other = this.child.pick(args);
+      const otherRecord = recordOf(other);
+      if (otherRecord && otherRecord.inFlight < record.inFlight) [result, record] = [other, otherRecord];
+    }
+    if (!record) return result;
+    const counted = record;
+    const childOnCallStarted = result.onCallStarted;
     const childOnCallEnded = result.onCallEnded;
     return {
       ...result,
       // Policies that wrap subchannels unwrap them in their picker (grpc-js's rule).
-      subchannel: subchannel.unwrap(),
+      subchannel: (result.subchannel as EjectableSubchannel).unwrap(),
+      onCallStarted: () => {
+        counted.inFlight += 1;
+        childOnCallStarted?.();
+      },
       onCallEnded: (code, details, metadata) => {
-        this.balancer.recordOutcome(subchannel.record, code);
+        counted.inFlight -= 1;
+        this.balancer.recordOutcome(counted, code, details);
         childOnCallEnded?.(code, details, metadata);
       },
     };
@@ -140,7 +174,8 @@ class CountingPicker implements Picker {
  * Envoy-style consecutive-failure outlier ejection over a child policy (round robin). grpc-js's
  * own outlier_detection counts every non-OK status as a failure, so callers asking for ids that
  * do not exist (NOT_FOUND) would eject healthy instances; this one counts only statuses that
- * speak about the instance (INSTANCE_FAILURE_CODES), ejects after `consecutiveFailures` of them
+ * speak about the instance (INSTANCE_FAILURE_CODES, and attempts outrun by a later one:
+ * OUTRUN_DETAILS), ejects after `consecutiveFailures` of them
  * in a row, for `baseEjectionMs` times the number of ejections in a row (capped), and never more
  * than `maxEjectionPercent` of the instances.
  */
@@ -184,9 +219,12 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
   }
 
   /** Called by the picker when a call sent to `record`'s instance ends. */
-  recordOutcome(record: InstanceRecord, code: Status): void {
+  recordOutcome(record: InstanceRecord, code: Status, details: string): void {
     if (record.ejected) return;
-    if (!INSTANCE_FAILURE_CODES.has(code)) {
+    const outrun = code === Status.CANCELLED && details === OUTRUN_DETAILS;
+    // The caller's budget or choice: neither a failure nor proof that the instance answers.
+    if (!outrun && (code === Status.CANCELLED || code === Status.DEADLINE_EXCEEDED)) return;
+    if (!outrun && !INSTANCE_FAILURE_CODES.has(code)) {
       // Any answer, even NOT_FOUND, shows the instance works.
       record.consecutiveFailures = 0;
       return;
