@@ -32,6 +32,8 @@ export interface LoadReport {
   failures: Record<string, number>;
   /** Calls whose response listed partial failures (answered, but incomplete). */
   partial: number;
+  /** Partial failures by source, code and message, e.g. { 'order UNAVAILABLE: ...': 3 }. */
+  partialReasons: Record<string, number>;
   /** Latencies from each call's intended send time, so a stalled sender cannot hide a stall. */
   p50Ms: number;
   p99Ms: number;
@@ -92,6 +94,7 @@ export async function generateLoad(plan: LoadPlan): Promise<LoadReport> {
   const failures: Record<string, number> = {};
   const problemsAtMs: number[] = [];
   let partial = 0;
+  const partialReasons: Record<string, number> = {};
   let lateSends = 0;
   let maxSendLagMs = 0;
   let answered = 0;
@@ -119,6 +122,10 @@ export async function generateLoad(plan: LoadPlan): Promise<LoadReport> {
         problem(intendedAt);
       } else if (response.partialFailures.length > 0) {
         partial += 1;
+        for (const failure of response.partialFailures) {
+          const reason = `${failure.source} ${failure.code}: ${failure.message}`;
+          partialReasons[reason] = (partialReasons[reason] ?? 0) + 1;
+        }
         problem(intendedAt);
       }
       done();
@@ -150,6 +157,7 @@ export async function generateLoad(plan: LoadPlan): Promise<LoadReport> {
     failed,
     failures,
     partial,
+    partialReasons,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     maxMs: latencies.at(-1) ?? 0,
