@@ -1,3 +1,5 @@
+import { credentials } from '@grpc/grpc-js';
+import { registryV1 } from '@switchyard/proto';
 import { RegistryWatcher } from '@switchyard/runtime';
 import pino from 'pino';
 import { eventually } from '@switchyard/testing';
@@ -59,16 +61,35 @@ describe('RegistryWatcher', () => {
     expect(watcher.instances()).toBeUndefined();
   });
 
-  it('stops following after close()', async () => {
+  it('stops following after close(): the registry sees the Watch call end', async () => {
     registry = await startRegistry();
-    watcher = new RegistryWatcher({ registryAddress: registry.address, serviceName: 'user' });
-    await eventually(() => watcher?.instances(), 2000, 'the snapshot');
-    let calls = 0;
-    watcher.subscribe(() => (calls += 1));
-    watcher.close();
-    registry.store.register({ serviceName: 'user', address: '10.0.0.1:1', version: '1' });
-    // A change the watcher would have seen within a few ms; give it far longer.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(calls).toBe(0);
+    // Each Watch the registry serves subscribes to the store; it unsubscribes when the call ends.
+    const store = registry.store;
+    const subscribe = store.watch.bind(store);
+    let openWatches = 0;
+    jest.spyOn(store, 'watch').mockImplementation((serviceName, listener) => {
+      const unsubscribe = subscribe(serviceName, listener);
+      openWatches += 1;
+      return () => {
+        openWatches -= 1;
+        unsubscribe();
+      };
+    });
+    // A client the test owns, so close() cannot end the call by closing it: only by cancelling the stream.
+    const client = new registryV1.RegistryServiceClient(registry.address, credentials.createInsecure());
+    try {
+      watcher = new RegistryWatcher({ registryAddress: registry.address, serviceName: 'user', client });
+      await eventually(() => watcher?.instances(), 2000, 'the snapshot');
+      expect(openWatches).toBe(1);
+      let calls = 0;
+      watcher.subscribe(() => (calls += 1));
+
+      watcher.close();
+      await eventually(() => openWatches === 0, 5000, 'the registry to see the Watch call end');
+      registry.store.register({ serviceName: 'user', address: '10.0.0.1:1', version: '1' });
+      expect(calls).toBe(0);
+    } finally {
+      client.close();
+    }
   });
 });
