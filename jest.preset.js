@@ -23,6 +23,7 @@ module.exports = {
   },
   moduleNameMapper: {
     '^@switchyard/(proto|runtime|storage|testing)$': `${workspaceRoot}/libs/$1/src/index.ts`,
+    '^@switchyard/runtime/testing$': `${workspaceRoot}/libs/runtime/src/testing.ts`,
     '^@switchyard/storage/testing$': `${workspaceRoot}/libs/storage/src/testing.ts`,
   },
   testTimeout: 30000,
