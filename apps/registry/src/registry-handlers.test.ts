@@ -5,6 +5,7 @@ import { startEvictionSweep } from './eviction-sweep';
 import { LeaseTable } from './lease-table';
 import { createRegistryService } from './registry-handlers';
 import { eventually } from '@switchyard/testing';
+import { ManualClock } from '@switchyard/runtime/testing';
 
 const { InstanceState, WatchEventType } = registryV1;
 type Client = registryV1.RegistryServiceClient;
@@ -243,19 +244,23 @@ describe('RegistryService with a token', () => {
 });
 
 describe('RegistryService Watch warm-up after a start', () => {
-  it('holds the first snapshot for watchWarmUpMs, so instances can re-register first', async () => {
+  it('holds the first snapshot until watchWarmUpMs after the start, so instances can re-register first', async () => {
+    const clock = new ManualClock();
     const store = new LeaseTable();
-    const server = await startTestServer([createRegistryService({ store, watchWarmUpMs: 400 })]);
+    const server = await startTestServer([createRegistryService({ store, watchWarmUpMs: 400, clock })]);
     const client = new registryV1.RegistryServiceClient(server.address, credentials.createInsecure());
     try {
-      const opened = Date.now();
+      // The warm-up counts from the start, not from each Watch: 300 ms are left.
+      clock.advance(100);
       const watching = watch(client, 'user');
+      await eventually(() => clock.pending() === 1, 10_000, 'the Watch to wait out the warm-up');
       // An instance re-registers during the warm-up: the first snapshot already has it.
       await register(client, valid);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      clock.advance(299);
+      expect(clock.pending()).toBe(1);
       expect(watching.messages).toEqual([]);
-      const first = await eventually(() => watching.messages[0], 2000, 'the first snapshot');
-      expect(Date.now() - opened).toBeGreaterThanOrEqual(390);
+      clock.advance(1);
+      const first = await eventually(() => watching.messages[0], 10_000, 'the first snapshot');
       expect(first.type).toBe(WatchEventType.WATCH_EVENT_TYPE_SNAPSHOT);
       expect(first.instances.map((i) => i.address)).toEqual([valid.address]);
       watching.stream.cancel();
