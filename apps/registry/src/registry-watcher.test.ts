@@ -24,11 +24,11 @@ describe('RegistryWatcher', () => {
     const seen: string[][] = [];
     watcher.subscribe((instances) => seen.push(instances.map((i) => i.address)));
 
-    await eventually(() => seen.length === 1, 2000, 'the snapshot');
+    await eventually(() => seen.length === 1, 10_000, 'the snapshot');
     const second = registry.store.register({ serviceName: 'user', address: '10.0.0.2:1', version: '1' });
     registry.store.heartbeat(second.instanceId, 'DRAINING');
     registry.store.deregister(second.instanceId);
-    await eventually(() => seen.length === 4, 2000, 'three changes');
+    await eventually(() => seen.length === 4, 10_000, 'three changes');
     expect(seen).toEqual([['10.0.0.1:1'], ['10.0.0.1:1', '10.0.0.2:1'], ['10.0.0.1:1', '10.0.0.2:1'], ['10.0.0.1:1']]);
   });
 
@@ -39,10 +39,10 @@ describe('RegistryWatcher', () => {
     watcher = new RegistryWatcher({ registryAddress: registry.address, serviceName: 'user', reconnectBackoff: fastReconnect, logger: pino({ level: 'silent' }) });
     const errors: Error[] = [];
     watcher.subscribe(() => undefined, (error) => errors.push(error));
-    await eventually(() => watcher?.instances()?.length === 1, 2000, 'the snapshot');
+    await eventually(() => watcher?.instances()?.length === 1, 10_000, 'the snapshot');
 
     registry.stop();
-    await eventually(() => errors.length >= 2, 2000, 'failed reconnects');
+    await eventually(() => errors.length >= 2, 10_000, 'failed reconnects');
     expect(addresses(watcher)).toEqual(['10.0.0.1:1']); // still there: calls keep flowing
     expect(watcher.error()).toBeDefined();
 
@@ -50,14 +50,14 @@ describe('RegistryWatcher', () => {
     registry = await startRegistry({ port });
     registry.store.register({ serviceName: 'user', address: '10.0.0.1:1', version: '1' });
     registry.store.register({ serviceName: 'user', address: '10.0.0.3:1', version: '1' });
-    await eventually(() => addresses(watcher!)?.length === 2, 3000, 'the new snapshot');
+    await eventually(() => addresses(watcher!)?.length === 2, 10_000, 'the new snapshot');
     expect(addresses(watcher)).toEqual(['10.0.0.1:1', '10.0.0.3:1']);
     expect(watcher.error()).toBeUndefined();
   });
 
   it('reports an error, with no instances, when the registry was never reachable', async () => {
     watcher = new RegistryWatcher({ registryAddress: '127.0.0.1:1', serviceName: 'user', reconnectBackoff: fastReconnect });
-    await eventually(() => watcher?.error(), 2000, 'the error');
+    await eventually(() => watcher?.error(), 10_000, 'the error');
     expect(watcher.instances()).toBeUndefined();
   });
 
@@ -79,7 +79,7 @@ describe('RegistryWatcher', () => {
     const client = new registryV1.RegistryServiceClient(registry.address, credentials.createInsecure());
     try {
       watcher = new RegistryWatcher({ registryAddress: registry.address, serviceName: 'user', client });
-      await eventually(() => watcher?.instances(), 2000, 'the snapshot');
+      await eventually(() => watcher?.instances(), 10_000, 'the snapshot');
       expect(openWatches).toBe(1);
       let calls = 0;
       watcher.subscribe(() => (calls += 1));
