@@ -174,7 +174,7 @@ function moleculerVariant(workload: Workload): Variant {
             ? `NATS transporter via the NATS server at 127.0.0.1:4222 (every call crosses it twice; its CPU is not in server CPU/call)`
             : 'TCP transporter, static node list (no NATS server answered at 127.0.0.1:4222)',
           'in-memory users and orders (bench/peers/fixture.ts); no tracing, no per-call logging (Moleculer defaults)',
-          'JSON on a plain socket, no HTTP/2 or protobuf: the gap to the gRPC stacks is mostly the grpc-js call path (issue 5), not the handlers',
+          'JSON on a plain socket, no HTTP/2 or protobuf: the gap to the gRPC stacks is mostly the grpc-js call path, not the handlers',
         ],
       };
     },

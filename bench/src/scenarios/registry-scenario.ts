@@ -17,7 +17,7 @@ const CONNECTIONS = 16;
 const CAPACITY_IN_FLIGHT = 64;
 const TOKEN = 'bench-registry-token';
 
-/** The targets. */
+/** The registry's targets: absolute bounds, not ratios. */
 const HEARTBEATS_PER_SECOND_AT_LEAST = 2000;
 const HEARTBEAT_P99_MS_AT_MOST = 20;
 const PROPAGATION_P99_MS_AT_MOST = 50;

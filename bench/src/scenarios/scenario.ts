@@ -5,7 +5,7 @@ export type RatioMetric = 'throughput' | 'serverCpuPerCall' | 'p99';
 /** Targets on a measured value itself: the p50 in ms, or one of the variant's own `metrics`. */
 export type AbsoluteMetric = 'p50Ms' | `metrics.${string}`;
 
-/** A bound on a variant's ratio to the baseline, or on an absolute value (the issue's targets). */
+/** A bound on a variant's ratio to the baseline, or on an absolute value. */
 export interface Target {
   metric: RatioMetric | AbsoluteMetric;
   atLeast?: number;

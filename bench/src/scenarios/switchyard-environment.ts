@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { StackLauncher } from './scenario';
 
-/** No exporter (spans are made, sampled and dropped), 10% of traces sampled, as the issue asks. */
+/** No exporter (spans are made, sampled and dropped), 10% of traces sampled: the setting the targets are stated for. */
 export const TRACING_10_PERCENT: Readonly<Record<string, string>> = {
   OTEL_EXPORTER_OTLP_ENDPOINT: '',
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',

@@ -6,6 +6,7 @@ import { lineSplitter } from './line-splitter';
 export interface AppProcessOptions {
   workspaceRoot: string;
   app: string;
+  /** The app's whole environment. */
   env: Record<string, string>;
   /** Receives each line the app writes (stdout and stderr). */
   onLine?: (line: string) => void;
@@ -26,8 +27,10 @@ export class AppProcess {
     const main = join(options.workspaceRoot, 'dist', 'apps', options.app, 'main.js');
     this.child = spawn(process.execPath, ['--enable-source-maps', main], {
       cwd: options.workspaceRoot,
-      env: { PATH: process.env.PATH ?? '', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: options.env,
+      // The IPC channel is never used for messages: it closes when this process dies, even of
+      // SIGKILL, and the app then stops on its own (see startService).
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       detached: options.ownProcessGroup ?? false,
     });
     const onLine = (line: string) => {

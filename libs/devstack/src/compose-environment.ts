@@ -23,30 +23,60 @@ export function readComposeEnvironment(workspaceRoot: string): Record<App, Recor
   return result;
 }
 
-export interface LocalAddressing {
+/**
+ * The variables the stack sets for each app itself, whatever the compose file or the caller's
+ * environment say: where the app listens, how it reaches the others, its database, the trace
+ * collector and its data directory. Compose's values address containers on one network, and one
+ * value from the caller would give all four apps the same port, so neither is used as is. Every
+ * other variable comes from the caller's environment, else from the compose file.
+ */
+export const STACK_OWNED_VARIABLES = ['GRPC_PORT', 'ADVERTISE_ADDRESS', 'REGISTRY_ADDRESS', 'DATABASE_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'DATA_DIR'] as const;
+
+export interface StackAddressing {
   /** gRPC port of each app on this machine. */
   ports: Record<App, number>;
-  /** Replaces the compose hostnames `postgres` and `jaeger`: full URLs, or undefined to drop the variable. */
+  /**
+   * The host that names an app in another app's addresses: `127.0.0.1` for `npm start`, or the
+   * compose service name itself for the tests, which resolve those names to 127.0.0.1.
+   */
+  hostOf: (app: App) => string;
+  /** Replace compose's `postgres` and `jaeger` URLs; undefined leaves the variable unset (SQLite, no export). */
   databaseUrl: string | undefined;
   otlpEndpoint: string | undefined;
+  dataDir: string;
+}
+
+/** The value of each of STACK_OWNED_VARIABLES for `app`; those compose does not set stay unset, except GRPC_PORT and DATA_DIR. */
+export function stackOwnedVariables(composeEnv: Record<string, string>, app: App, addressing: StackAddressing): Record<string, string> {
+  const owned: Record<string, string> = { GRPC_PORT: String(addressing.ports[app]), DATA_DIR: addressing.dataDir };
+  // Compose writes each as `<service>:<port>`; the service stays, its host and port become this stack's.
+  for (const key of ['ADVERTISE_ADDRESS', 'REGISTRY_ADDRESS'] as const) {
+    const service = composeEnv[key]?.split(':')[0];
+    if (service === undefined) continue;
+    if (!(APPS as readonly string[]).includes(service)) throw new Error(`docker-compose.yml: ${app}'s ${key} names no app: ${composeEnv[key]}`);
+    owned[key] = `${addressing.hostOf(service as App)}:${addressing.ports[service as App]}`;
+  }
+  if (composeEnv.DATABASE_URL !== undefined && addressing.databaseUrl) owned.DATABASE_URL = addressing.databaseUrl;
+  if (composeEnv.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined && addressing.otlpEndpoint) owned.OTEL_EXPORTER_OTLP_ENDPOINT = addressing.otlpEndpoint;
+  return owned;
 }
 
 /**
- * Maps compose's container addressing onto one machine: every `<app>:<port>` becomes
- * `127.0.0.1:<local port>`, GRPC_PORT follows, and the database and OTLP endpoints are replaced.
- * Every other variable is kept exactly as compose sets it.
+ * One app's environment, lowest precedence first: the compose file, the stack's defaults (e.g.
+ * LOG_FORMAT=pretty), the caller's environment (as docker compose lets the shell and .env win),
+ * then the stack-owned variables. Unset values in `caller` are skipped.
  */
-export function localizeEnvironment(env: Record<string, string>, app: App, addressing: LocalAddressing): Record<string, string> {
-  const local: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) {
-    if (key === 'GRPC_PORT') local[key] = String(addressing.ports[app]);
-    else if (key === 'DATABASE_URL') {
-      if (addressing.databaseUrl) local[key] = addressing.databaseUrl;
-    } else if (key === 'OTEL_EXPORTER_OTLP_ENDPOINT') {
-      if (addressing.otlpEndpoint) local[key] = addressing.otlpEndpoint;
-    } else {
-      local[key] = value.replace(/\b(registry|user|order|gateway):\d+\b/g, (_match, host: App) => `127.0.0.1:${addressing.ports[host]}`);
+export function appEnvironment(parts: {
+  compose: Record<string, string>;
+  defaults: Record<string, string>;
+  caller: Record<string, string | undefined>;
+  owned: Record<string, string>;
+}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const layer of [parts.compose, parts.defaults, parts.caller]) {
+    for (const [key, value] of Object.entries(layer)) {
+      if (value !== undefined && !(STACK_OWNED_VARIABLES as readonly string[]).includes(key)) env[key] = value;
     }
   }
-  return local;
+  return { ...env, ...parts.owned };
 }

@@ -1,11 +1,12 @@
 import { credentials, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import { grpcTarget } from '@switchyard/runtime';
 import { service as healthService } from 'grpc-health-check';
 
 const HealthClient = makeGenericClientConstructor(healthService, 'grpc.health.v1.Health');
 
 /** Asks grpc.health.v1.Health/Check; resolves to the serving status, or rejects when unreachable. */
 export function checkHealth(address: string, serviceName = '', timeoutMs = 1000): Promise<string> {
-  const client = new HealthClient(address, credentials.createInsecure());
+  const client = new HealthClient(grpcTarget(address), credentials.createInsecure());
   return new Promise<string>((resolve, reject) => {
     client.makeUnaryRequest(
       '/grpc.health.v1.Health/Check',

@@ -1,5 +1,6 @@
+import { join } from 'node:path';
 import { AppProcess } from './app-process';
-import { APPS, localizeEnvironment, readComposeEnvironment, type App } from './compose-environment';
+import { APPS, appEnvironment, readComposeEnvironment, stackOwnedVariables, type App } from './compose-environment';
 import { freePort } from '@switchyard/testing';
 import { PortReservations } from './port-reservations';
 
@@ -12,19 +13,55 @@ export interface LocalStackOptions {
   /** OTLP/gRPC endpoint for traces; unset means no export. */
   otlpEndpoint?: string;
   dataDir: string;
-  /** Variables added to or overriding every app's environment (e.g. LOG_FORMAT). */
+  /** Variables every app gets over the compose file's (e.g. LOG_FORMAT); `callerEnv` wins over them. */
   extraEnv?: Record<string, string>;
+  /**
+   * The caller's environment, passed to every app over the compose file's variables (except
+   * STACK_OWNED_VARIABLES). Default: PATH alone, so tests run the apps with compose's variables.
+   */
+  callerEnv?: Record<string, string | undefined>;
   onLine?: (app: string, line: string) => void;
   /** Each app in its own process group (see AppProcessOptions.ownProcessGroup). */
   ownProcessGroups?: boolean;
+  /**
+   * How the apps name each other, their database and the trace collector. `compose` (default,
+   * for the tests): docker-compose.yml's service names as written (`registry:<port>`), which
+   * the compose-hosts preload resolves to this machine, so the tests run the addresses compose
+   * runs. `loopback` (npm start): 127.0.0.1 (see main.ts for why).
+   */
+  hostNames?: 'compose' | 'loopback';
+}
+
+/** `url` with its host replaced by a compose service name, and the host that name stands for. */
+function asComposeHost(url: string, service: string): { url: string; host: string } {
+  const parsed = new URL(url);
+  const host = parsed.hostname;
+  parsed.hostname = service;
+  return { url: parsed.toString(), host };
+}
+
+/** The order of the start: each step waits for the one before to be SERVING. */
+const START_STEPS: App[][] = [['registry'], ['user', 'order'], ['gateway']];
+/** The order of the stop, so each app deregisters while the registry is still up. */
+const STOP_ORDER: App[] = ['gateway', 'order', 'user', 'registry'];
+
+/** Thrown by a start that `stop()` cut short. */
+export class StackStoppedError extends Error {
+  constructor() {
+    super('stopped while starting');
+  }
 }
 
 /**
  * The four built apps as local processes, with the environment docker-compose.yml gives them,
- * mapped onto 127.0.0.1. Used by `npm start` and by the end-to-end tests.
+ * on this machine's ports. Used by `npm start` and by the end-to-end tests. `stop()` may come at
+ * any time, also while the apps are still starting: it stops every app started so far and no
+ * further one starts.
  */
 export class LocalStack {
   readonly processes: AppProcess[] = [];
+  private stopping: Promise<void> | undefined;
+
   private constructor(
     private readonly options: LocalStackOptions,
     readonly ports: Record<App, number>,
@@ -32,36 +69,79 @@ export class LocalStack {
     private readonly reservations: PortReservations,
   ) {}
 
-  static async start(options: LocalStackOptions): Promise<LocalStack> {
+  /** Picks and holds every app's port; starts nothing yet. */
+  static async prepare(options: LocalStackOptions): Promise<LocalStack> {
     const ports = {} as Record<App, number>;
     for (const app of APPS) ports[app] = options.ports?.[app] ?? (await freePort());
     const reservations = await PortReservations.hold(Object.values(ports));
-    const stack = new LocalStack(options, ports, readComposeEnvironment(options.workspaceRoot), reservations);
+    return new LocalStack(options, ports, readComposeEnvironment(options.workspaceRoot), reservations);
+  }
+
+  /** prepare() and startAll(); on failure every app started so far is stopped. */
+  static async start(options: LocalStackOptions): Promise<LocalStack> {
+    const stack = await LocalStack.prepare(options);
     try {
-      await stack.startApp('registry');
-      await Promise.all([stack.startApp('user'), stack.startApp('order')]);
-      await stack.startApp('gateway');
+      await stack.startAll();
     } catch (error) {
       await stack.stop();
       throw error;
-    } finally {
-      await reservations.releaseAll();
     }
     return stack;
   }
 
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  /** Starts every app in order, each once the ones it needs are SERVING. */
+  async startAll(): Promise<void> {
+    try {
+      for (const step of START_STEPS) await Promise.all(step.map((app) => this.startApp(app)));
+    } finally {
+      await this.reservations.releaseAll();
+    }
+  }
+
+  /** Where this process dials an app. */
   address(app: App): string {
     return `127.0.0.1:${this.ports[app]}`;
   }
 
-  /** The environment an app gets: compose's, localized, plus extraEnv and `overrides`. */
+  /** What the other apps and the registry know an app by: `user:<port>`, or 127.0.0.1 under `loopback`. */
+  advertisedAddress(app: App): string {
+    return `${this.hostOf(app)}:${this.ports[app]}`;
+  }
+
+  private hostOf(app: App): string {
+    return this.options.hostNames === 'loopback' ? '127.0.0.1' : app;
+  }
+
+  /** The environment an app gets (see appEnvironment), with `overrides` over all of it. */
   environmentFor(app: App, overrides: Record<string, string> = {}): Record<string, string> {
-    const env = localizeEnvironment(this.composeEnv[app], app, {
+    const compose = this.options.hostNames !== 'loopback';
+    const { databaseUrl, otlpEndpoint } = this.options;
+    const database = compose && databaseUrl ? asComposeHost(databaseUrl, 'postgres') : undefined;
+    const otlp = compose && otlpEndpoint ? asComposeHost(otlpEndpoint, 'jaeger') : undefined;
+    const owned = stackOwnedVariables(this.composeEnv[app], app, {
       ports: this.ports,
-      databaseUrl: this.options.databaseUrl,
-      otlpEndpoint: this.options.otlpEndpoint,
+      hostOf: (other) => this.hostOf(other),
+      databaseUrl: database?.url ?? databaseUrl,
+      otlpEndpoint: otlp?.url ?? otlpEndpoint,
+      dataDir: this.options.dataDir,
     });
-    return { ...env, DATA_DIR: this.options.dataDir, ...this.options.extraEnv, ...overrides };
+    const env = appEnvironment({
+      compose: this.composeEnv[app],
+      defaults: this.options.extraEnv ?? {},
+      caller: this.options.callerEnv ?? { PATH: process.env.PATH },
+      owned,
+    });
+    if (compose) {
+      const hosts = [...APPS.map((name) => `${name}=127.0.0.1`), database && `postgres=${database.host}`, otlp && `jaeger=${otlp.host}`];
+      env.SWITCHYARD_COMPOSE_HOSTS = hosts.filter(Boolean).join(',');
+      const preload = join(this.options.workspaceRoot, 'dist', 'libs', 'devstack', 'compose-hosts.js');
+      env.NODE_OPTIONS = [env.NODE_OPTIONS, `--require "${preload}"`].filter(Boolean).join(' ');
+    }
+    return { ...env, ...overrides };
   }
 
   /**
@@ -71,6 +151,7 @@ export class LocalStack {
   async startApp(app: App, overrides: Record<string, string> = {}): Promise<AppProcess> {
     const env = this.environmentFor(app, overrides);
     await this.reservations.release(Number(env.GRPC_PORT));
+    if (this.stopping) throw new StackStoppedError();
     const process = new AppProcess({
       workspaceRoot: this.options.workspaceRoot,
       app,
@@ -79,15 +160,25 @@ export class LocalStack {
       ownProcessGroup: this.options.ownProcessGroups,
     });
     this.processes.push(process);
-    await process.waitUntilServing(`127.0.0.1:${env.GRPC_PORT}`);
+    try {
+      await process.waitUntilServing(`127.0.0.1:${env.GRPC_PORT}`);
+    } catch (error) {
+      if (this.stopping) throw new StackStoppedError();
+      // Not SERVING in time: a stuck instance would hold the port the next try needs.
+      await process.stop('SIGTERM');
+      throw error;
+    }
     return process;
   }
 
   /** SIGTERM to every app, gateway first, registry last, so each deregisters while the registry is up. */
-  async stop(): Promise<void> {
-    const order: App[] = ['gateway', 'order', 'user', 'registry'];
-    for (const app of order) {
-      await Promise.all(this.processes.filter((p) => p.options.app === app).map((p) => p.stop('SIGTERM')));
-    }
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const app of STOP_ORDER) {
+        await Promise.all(this.processes.filter((p) => p.options.app === app).map((p) => p.stop('SIGTERM')));
+      }
+      await this.reservations.releaseAll();
+    })();
+    return this.stopping;
   }
 }

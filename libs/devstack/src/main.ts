@@ -1,12 +1,19 @@
-// `npm start`: builds are done by then; runs registry, user, order and gateway as local processes
-// with the environment docker-compose.yml sets (SQLite under ./data instead of PostgreSQL unless
-// DATABASE_URL is set; traces exported only if OTEL_EXPORTER_OTLP_ENDPOINT is set). Ctrl-C stops
-// all, in order: the apps run in process groups of their own, so the terminal's SIGINT reaches
-// only this runner, which stops the gateway first and the registry last (each app deregisters
-// while the registry is still there).
+// `npm start`: the build is done by then (the prestart script); runs registry, user, order and
+// gateway as local processes with the environment docker-compose.yml sets, under the caller's
+// own variables (see STACK_OWNED_VARIABLES for the few the runner sets itself). SQLite under
+// ./data instead of PostgreSQL unless DATABASE_URL is set; traces exported only if
+// OTEL_EXPORTER_OTLP_ENDPOINT is set. Apps name each other 127.0.0.1 here, not by their compose
+// service names as in the e2e tests: this runs on the host, where those names do not resolve,
+// and the addresses the registry hands out must work for grpcurl on the host too.
+//
+// The apps run in process groups of their own, so a terminal's Ctrl-C reaches only this runner,
+// which stops the gateway first and the registry last (each app deregisters while the registry
+// is still there). An app that dies is restarted; one that loses this runner stops on its own.
 import { resolve } from 'node:path';
 import { DEFAULT_PORTS } from '@switchyard/runtime';
-import { LocalStack } from './local-stack';
+import { LocalStack, StackStoppedError } from './local-stack';
+import { superviseRestarts } from './restart-supervisor';
+import { onStopSignal } from './stop-signals';
 
 const COLORS: Record<string, string> = { registry: '35', user: '36', order: '33', gateway: '32' };
 const workspaceRoot = resolve(__dirname, '../../..');
@@ -14,21 +21,34 @@ const workspaceRoot = resolve(__dirname, '../../..');
 async function main() {
   const useColor = process.stdout.isTTY;
   const label = (app: string) => (useColor ? `\x1b[${COLORS[app]}m${app.padEnd(8)}\x1b[0m` : app.padEnd(8));
-  process.stdout.write('starting registry, user, order, gateway ...\n');
-  const stack = await LocalStack.start({
+  const print = (app: string, line: string) => process.stdout.write(`${label(app)} | ${line}\n`);
+  const stack = await LocalStack.prepare({
     workspaceRoot,
     ports: DEFAULT_PORTS,
-    dataDir: process.env.DATA_DIR ?? resolve(workspaceRoot, 'data'),
+    dataDir: resolve(workspaceRoot, process.env.DATA_DIR ?? 'data'),
     databaseUrl: process.env.DATABASE_URL,
     otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT,
-    extraEnv: { LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
-    onLine: (app, line) => process.stdout.write(`${label(app)} | ${line}\n`),
+    extraEnv: { LOG_FORMAT: 'pretty' },
+    callerEnv: process.env,
+    onLine: print,
     ownProcessGroups: true,
+    hostNames: 'loopback',
   });
-  // Apps in their own groups outlive a runner that dies of an error: take them down with it.
-  process.on('exit', () => {
-    for (const app of stack.processes) if (app.running) app.child.kill('SIGKILL');
+  onStopSignal((signal) => {
+    process.stdout.write(`\n${signal}: stopping gateway, order, user, registry ...\n`);
+    void stack.stop().then(() => process.exit(0));
   });
+
+  process.stdout.write('starting registry, user, order, gateway ...\n');
+  try {
+    await stack.startAll();
+  } catch (error) {
+    // A stop signal during the start: the stop handler above finishes the job and exits.
+    if (error instanceof StackStoppedError) return;
+    await stack.stop();
+    throw error;
+  }
+  superviseRestarts(stack, (app, message) => print(app, `[npm start] ${message}`));
   process.stdout.write(
     [
       '',
@@ -40,23 +60,6 @@ async function main() {
       '',
     ].join('\n'),
   );
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write('\nstopping ...\n');
-    void stack.stop().then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  // An app that dies on its own takes the rest down: a half-running system only confuses.
-  for (const app of stack.processes) {
-    void app.exited.then(({ code, signal }) => {
-      if (stopping) return;
-      process.stderr.write(`${app.options.app} exited (code ${code}, signal ${signal}); stopping the rest\n`);
-      stop();
-    });
-  }
 }
 
 main().catch((error: unknown) => {

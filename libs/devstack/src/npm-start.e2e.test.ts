@@ -1,60 +1,191 @@
-// `npm start`'s runner (dist/libs/devstack/main.js) as a terminal runs it: in a process group of
-// its own, stopped with Ctrl-C, which a terminal sends to that whole group.
-import { spawn } from 'node:child_process';
+// `npm start` and its runner (dist/libs/devstack/main.js) as a terminal runs them: in a process
+// group of their own, on the fixed default ports, so no other `npm start` may run meanwhile.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { status as Status } from '@grpc/grpc-js';
 import { DEFAULT_PORTS } from '@switchyard/runtime';
-import { lineSplitter } from './line-splitter';
-import { PortReservations } from './port-reservations';
+import { connectReflection } from '@switchyard/testing';
+import { EarlyClientProbes } from './early-client-probes';
+import { checkHealth } from './health-check';
+import { expectPortsFree, groupAlive, RunnerProcess, waitFor, type RunnerProcessOptions } from './runner-process';
 
 const workspaceRoot = resolve(__dirname, '../../..');
-jest.setTimeout(90_000);
-
-/** Throws naming the first of `ports` in use; holding them all for a moment is the check. */
-async function expectPortsFree(ports: number[]): Promise<void> {
-  await (await PortReservations.hold(ports)).releaseAll();
-}
+const ports = Object.values(DEFAULT_PORTS);
+// The apps' default: how long a stop may wait for calls in flight.
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+jest.setTimeout(120_000);
 
 describe('npm start', () => {
-  it('Ctrl-C stops every app in order: gateway, order and user deregister while the registry is still up', async () => {
-    // npm start uses the fixed default ports; another npm start on this machine would hold them.
-    const ports = Object.values(DEFAULT_PORTS);
+  let dataDir: string;
+  let runner: RunnerProcess | undefined;
+
+  beforeEach(async () => {
     await expectPortsFree(ports);
+    dataDir = mkdtempSync(join(tmpdir(), 'switchyard-npm-start-'));
+  });
 
-    const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-npm-start-'));
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, DATA_DIR: dataDir, LOG_FORMAT: 'json' };
-    const runner = spawn(process.execPath, [join(workspaceRoot, 'dist', 'libs', 'devstack', 'main.js')], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    const output: string[] = [];
-    const collect = (line: string) => void output.push(line);
-    runner.stdout.setEncoding('utf8').on('data', lineSplitter(collect));
-    runner.stderr.setEncoding('utf8').on('data', lineSplitter(collect));
-    const exited = new Promise<number | null>((done) => runner.once('exit', (code) => done(code)));
+  afterEach(async () => {
+    await runner?.killAll();
+    runner = undefined;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const start = (via: RunnerProcessOptions['via'], env: NodeJS.ProcessEnv = {}) => {
+    runner = new RunnerProcess({ workspaceRoot, via, env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, LOG_FORMAT: 'json', ...env } });
+    return runner;
+  };
+  const lineOf = (output: string[], app: string, message: string) => output.findIndex((line) => line.startsWith(app) && line.includes(`"msg":"${message}"`));
+
+  /** Every app's stop, in order: gateway, order and user deregister while the registry is still up. */
+  const expectStoppedInOrder = async (output: string[]) => {
+    const registryStopped = lineOf(output, 'registry', 'registry stopped');
+    expect(registryStopped).toBeGreaterThan(0);
+    for (const app of ['gateway', 'order', 'user']) {
+      const deregistered = lineOf(output, app, 'deregistered from the registry');
+      expect([app, deregistered > 0]).toEqual([app, true]);
+      expect(deregistered).toBeLessThan(registryStopped);
+    }
+    expect(output.filter((line) => line.includes('deregister failed'))).toEqual([]);
+    // Nothing is left behind: every port is free again.
+    await expectPortsFree(ports);
+  };
+
+  /** Sends `signal` to npm, to the runner or to the whole process group (a terminal's Ctrl-C). */
+  const send = (started: RunnerProcess, signal: NodeJS.Signals, to: 'npm' | 'runner' | 'group') => {
+    if (to === 'group') return process.kill(-started.pid, signal);
+    const pid = to === 'npm' ? started.pid : started.runnerPid();
+    if (!pid) throw new Error(`no runner below npm:\n${started.output.join('\n')}`);
+    process.kill(pid, signal);
+  };
+
+  /** npm (or the runner) exits, then no app it started runs and every port is free, within SHUTDOWN_TIMEOUT_MS plus a second. */
+  const expectAllGone = async (started: RunnerProcess, signalledAt: number) => {
+    await started.exited;
+    await waitFor('every app gone', () => started.liveApps().length === 0, 15_000).catch(() => {
+      throw new Error(`still running: ${started.liveApps().join(', ')}\n${started.output.slice(-20).join('\n')}`);
+    });
+    // Nothing of npm's process group (the shell, the build, the runner) outlives npm for long.
+    await waitFor('npm\'s process group gone', () => !groupAlive(started.pid), 3000);
+    expect(Date.now() - signalledAt).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 1000);
+    await expectPortsFree(ports);
+  };
+
+  it.each([
+    ['runner', 'SIGINT', 'group'],
+    ['runner', 'SIGTERM', 'runner'],
+    ['npm', 'SIGTERM', 'npm'],
+    ['npm', 'SIGINT', 'npm'],
+    ['npm', 'SIGINT', 'group'],
+    ['npm', 'SIGTERM', 'runner'],
+  ] as const)('while serving: %s start, %s to the %s stops every app in order', async (via, signal, to) => {
+    const started = start(via);
+    await started.waitForLine(/^Switchyard is up/);
+    expect(Object.keys(started.appPids()).sort()).toEqual(['gateway', 'order', 'registry', 'user']);
+    const signalledAt = Date.now();
+    send(started, signal, to);
+    await expectAllGone(started, signalledAt);
+    // The runner stopped on its own and said so; npm then exits as its script did.
+    expect(await started.exited).toEqual({ code: 0, signal: null });
+    await expectStoppedInOrder(started.output);
+  });
+
+  it.each([
+    ['npm', 'SIGINT', 'group'],
+    ['npm', 'SIGTERM', 'npm'],
+  ] as const)('while the apps start: %s start, %s to the %s stops every app started so far', async (via, signal, to) => {
+    const started = start(via);
+    // The registry serves; user and order are starting, the gateway is not yet.
+    await started.waitForLine(/"msg":"registry serving"/);
+    const signalledAt = Date.now();
+    send(started, signal, to);
+    await expectAllGone(started, signalledAt);
+    expect(started.seenApps.size).toBeGreaterThan(0);
+    expect(started.output.some((line) => line.startsWith('Switchyard is up'))).toBe(false);
+  });
+
+  it.each([
+    ['SIGINT', 'group'],
+    ['SIGTERM', 'npm'],
+  ] as const)('while building: %s to the %s ends the build and starts no app', async (signal, to) => {
+    const started = start('npm');
+    await waitFor('the build under npm', () => started.descendants().some((p) => p.command.includes('.bin/nx run-many')), 30_000);
+    const signalledAt = Date.now();
+    send(started, signal, to);
+    await expectAllGone(started, signalledAt);
+    expect(started.seenApps.size).toBe(0);
+    expect(started.output.some((line) => line.includes('starting registry'))).toBe(false);
+  });
+
+  it('when the runner is SIGKILLed, every app stops on its own', async () => {
+    const started = start('npm');
+    await started.waitForLine(/^Switchyard is up/);
+    const signalledAt = Date.now();
+    send(started, 'SIGKILL', 'runner');
+    await expectAllGone(started, signalledAt);
+    expect(started.seenApps.size).toBe(4);
+  });
+
+  it("passes the caller's environment to every app over the compose file's, except the variables the stack owns", async () => {
+    const started = start('npm', {
+      // compose sets LOG_LEVEL=info; the registry logs heartbeats at debug.
+      LOG_LEVEL: 'debug',
+      FAULTS: 'GetUserWithOrders:abort=RESOURCE_EXHAUSTED',
+      // Owned by the stack: one port for all four apps would not do.
+      GRPC_PORT: '50999',
+    });
+    await started.waitForLine(/^Switchyard is up/);
+    await started.waitForLine(/^registry .*"level":20/, 10_000);
+    const gateway = connectReflection(`127.0.0.1:${DEFAULT_PORTS.gateway}`);
     try {
-      const deadline = Date.now() + 60_000;
-      while (!output.some((line) => line.startsWith('Switchyard is up'))) {
-        if (runner.exitCode !== null) throw new Error(`npm start exited early:\n${output.join('\n')}`);
-        if (Date.now() > deadline) throw new Error(`npm start not up after 60 s:\n${output.join('\n')}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-
-      process.kill(-runner.pid!, 'SIGINT');
-      expect(await exited).toBe(0);
-
-      const lineOf = (app: string, message: string) => output.findIndex((line) => line.startsWith(app) && line.includes(`"msg":"${message}"`));
-      const registryStopped = lineOf('registry', 'registry stopped');
-      expect(registryStopped).toBeGreaterThan(0);
-      for (const app of ['gateway', 'order', 'user']) {
-        const deregistered = lineOf(app, 'deregistered from the registry');
-        expect([app, deregistered > 0]).toEqual([app, true]);
-        expect(deregistered).toBeLessThan(registryStopped);
-      }
-      expect(output.filter((line) => line.includes('deregister failed'))).toEqual([]);
-      // Nothing is left behind: every port is free again.
-      await expectPortsFree(ports);
+      await expect(gateway.invoke('switchyard.gateway.v1.GatewayService/GetUserWithOrders', { userId: 'anyone' })).rejects.toMatchObject({
+        code: Status.RESOURCE_EXHAUSTED,
+      });
     } finally {
-      if (runner.exitCode === null) process.kill(-runner.pid!, 'SIGKILL');
-      rmSync(dataDir, { recursive: true, force: true });
+      gateway.close();
+    }
+    send(started, 'SIGINT', 'group');
+    await expectAllGone(started, Date.now());
+  });
+
+  it('restarts an app that dies while the others keep running, and Ctrl-C still stops all', async () => {
+    const started = start('npm');
+    await started.waitForLine(/^Switchyard is up/);
+    const before = started.appPids();
+    process.kill(before.user!, 'SIGKILL');
+    await started.waitForLine(/^user .*\[npm start\] exited \(SIGKILL\)/, 10_000);
+    await started.waitForLine(/^user .*\[npm start\] restarted and SERVING/, 30_000);
+    const after = started.appPids();
+    expect(after.user).not.toBe(before.user);
+    expect({ registry: after.registry, gateway: after.gateway, order: after.order }).toEqual({ registry: before.registry, gateway: before.gateway, order: before.order });
+    // The new instance registered itself, and the gateway reaches it.
+    await started.waitForLine(new RegExp(`^user .*"pid":${after.user},.*"msg":"registered with the registry"`), 10_000);
+    expect(await checkHealth(`127.0.0.1:${DEFAULT_PORTS.user}`)).toBe('SERVING');
+    const gateway = connectReflection(`127.0.0.1:${DEFAULT_PORTS.gateway}`);
+    try {
+      await expect(gateway.invoke('switchyard.gateway.v1.GatewayService/GetUserWithOrders', { userId: 'missing' })).rejects.toMatchObject({ code: Status.NOT_FOUND });
+    } finally {
+      gateway.close();
+    }
+    const signalledAt = Date.now();
+    send(started, 'SIGINT', 'group');
+    await expectAllGone(started, signalledAt);
+    expect(await started.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('starts every app while clients dial every port from before the start: held open, opened and closed, health checks', async () => {
+    const probes = new EarlyClientProbes(ports);
+    try {
+      const started = start('runner');
+      await waitFor('every app SERVING to the probes', () => {
+        if (!started.running) throw new Error(`npm start exited:\n${started.output.join('\n')}`);
+        return probes.allServing;
+      }, 60_000).catch((error: Error) => {
+        throw new Error(`${error.message}; SERVING: ${[...probes.serving].join(', ')}\n${started.output.slice(-20).join('\n')}`);
+      });
+      await started.waitForLine(/^Switchyard is up/);
+    } finally {
+      probes.stop();
     }
   });
 });

@@ -6,6 +6,10 @@ import { createServer, type Server } from 'node:net';
  * kernel picks from its ephemeral range, which contains the default ports 50050-50053 and every
  * port freePort() hands out. A port with a listening socket on it is never picked, so each
  * port stays held until just before its app binds it.
+ *
+ * A held port never keeps a connection: a client that dials it early (grpcurl, a readiness probe)
+ * is reset at once and sees UNAVAILABLE, as if nothing listened, and retries. A connection kept
+ * open would hold up the release, and the app would never start.
  */
 export class PortReservations {
   private readonly held = new Map<number, Server>();
@@ -36,7 +40,7 @@ export class PortReservations {
 
   private holdOne(port: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const server = createServer();
+      const server = createServer({ pauseOnConnect: true }, (socket) => socket.resetAndDestroy());
       server.once('error', (error: NodeJS.ErrnoException) =>
         reject(new Error(error.code === 'EADDRINUSE' ? `port ${port} is already in use (is npm start running already?)` : `cannot hold port ${port}: ${error.message}`)),
       );

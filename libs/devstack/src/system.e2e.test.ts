@@ -1,6 +1,8 @@
 // End to end: the BUILT apps (dist/apps/*/main.js) as child processes, with the environment
-// docker-compose.yml sets (hosts mapped to 127.0.0.1), PostgreSQL as in compose, and traces
-// exported over OTLP/gRPC to a receiver in this process.
+// docker-compose.yml sets and its addresses as written (`registry:<port>`, `user:<port>`,
+// `postgres`, `jaeger`: the compose-hosts preload resolves those names to this machine; only the
+// ports differ), PostgreSQL as in compose, and traces exported over OTLP/gRPC to a receiver in
+// this process.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -77,7 +79,8 @@ describe('Switchyard end to end', () => {
         const found = await resolveInstances(app);
         return found.length > 0 ? found : undefined;
       }, 5000, `${app} in the registry`);
-      expect(instances).toEqual([expect.objectContaining({ address: stack.address(app as 'user'), state: 'INSTANCE_STATE_SERVING' })]);
+      // Registered by their compose names, which the other apps dial.
+      expect(instances).toEqual([expect.objectContaining({ address: `${app}:${stack.ports[app as 'user']}`, state: 'INSTANCE_STATE_SERVING' })]);
     }
   });
 
@@ -158,7 +161,7 @@ describe('Switchyard end to end', () => {
     const exit = await extra.stop('SIGTERM');
     expect(exit.code).toBe(0);
     // Deregistered during shutdown, not evicted later: gone as soon as the process has exited.
-    expect((await resolveInstances('order')).map((i) => i.address)).toEqual([stack.address('order')]);
+    expect((await resolveInstances('order')).map((i) => i.address)).toEqual([stack.advertisedAddress('order')]);
     // The span of the call it answered was flushed to the receiver before exit, and it says so.
     const spanLine = extra.lines.map((line) => JSON.parse(line) as { msg?: string; spans_ended?: number; spans_exported?: number }).find((l) => l.msg === 'every span exported');
     expect(spanLine?.spans_ended).toBeGreaterThan(0);

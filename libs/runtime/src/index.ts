@@ -44,8 +44,9 @@ export { idempotentMethodPaths } from './client/method-idempotency';
 export { systemClock, type Clock } from './time/clock';
 
 // config, logging, telemetry
-export { ConfigError, hostPortVariable, millisecondsVariable, parseEnv, portVariable } from './config/env-config';
+export { ConfigError, dialAddressVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable } from './config/env-config';
+export { grpcTarget } from './config/grpc-target';
 export { DEFAULT_PORTS, loadServiceConfig, type AppName, type ServiceConfig } from './config/service-config';
 export { createLogger, type Logger, type LoggerOptions } from './logging/create-logger';
-export { startTelemetry, type Telemetry, type TelemetryOptions } from './telemetry/start-telemetry';
+export { FINAL_EXPORT_TIMEOUT_MS, startTelemetry, type FinalExport, type Telemetry, type TelemetryOptions } from './telemetry/start-telemetry';
 export type { SpanCounts } from './telemetry/span-accounting';

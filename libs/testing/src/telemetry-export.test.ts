@@ -17,7 +17,7 @@ describe('startTelemetry', () => {
       const span = trace.getTracer('test').startSpan('switchyard.user.v1.UserService/GetUser', { kind: SpanKind.SERVER });
       expect(span.isRecording()).toBe(true);
       span.end();
-      await telemetry.shutdown();
+      await expect(telemetry.shutdown()).resolves.toBe('flushed');
       const [received] = await receiver.waitForSpans((spans) => spans.length > 0, 5000);
       expect(received).toMatchObject({ name: 'switchyard.user.v1.UserService/GetUser', kindName: 'SERVER', traceId: span.spanContext().traceId });
       expect(received.resource).toMatchObject({
@@ -29,4 +29,5 @@ describe('startTelemetry', () => {
       await receiver.stop();
     }
   });
+
 });

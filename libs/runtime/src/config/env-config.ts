@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isAddressSetting } from './grpc-target';
 
 /** Start-up configuration is wrong; the message names every bad variable and what it expects. */
 export class ConfigError extends Error {
@@ -40,6 +41,10 @@ export const portVariable = (defaultPort: number) =>
 /** host:port, e.g. 127.0.0.1:50051 or registry:50051. */
 export const hostPortVariable = () =>
   z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:50051');
+
+/** Where to dial a server: host:port (registry:50051), or an explicit dns:, ipv4:, ipv6: or unix: target. */
+export const dialAddressVariable = () =>
+  z.string().refine(isAddressSetting, 'expected host:port, e.g. registry:50051, or a dns:, ipv4:, ipv6: or unix: target');
 
 /** A positive duration in milliseconds. */
 export const millisecondsVariable = (defaultMs: number) =>

@@ -62,6 +62,11 @@ describe('loadServiceConfig', () => {
     expect(message).toContain('DATABASE_URL="mysql://x": expected postgres://');
   });
 
+  it('takes REGISTRY_ADDRESS as host:port or an explicit target, never a registry:/// target', () => {
+    expect(loadServiceConfig('user', { REGISTRY_ADDRESS: 'dns:///registry.internal:50051' }).registryAddress).toBe('dns:///registry.internal:50051');
+    expect(() => loadServiceConfig('user', { REGISTRY_ADDRESS: 'registry:///registry' })).toThrow('REGISTRY_ADDRESS="registry:///registry": expected host:port');
+  });
+
   it('rejects a port out of range', () => {
     expect(() => loadServiceConfig('user', { GRPC_PORT: '70000' })).toThrow('GRPC_PORT="70000": expected a port from 0 to 65535');
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hostPortVariable, millisecondsVariable, parseEnv, portVariable } from './env-config';
+import { dialAddressVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable } from './env-config';
 import { parseRetryPolicy, type RetryPolicyConfig } from '../client/retry-policy-config';
 import { faultsVariable, type FaultRule } from './fault-injection-config';
 
@@ -41,7 +41,7 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
       GRPC_HOST: z.string().default('0.0.0.0'),
       GRPC_PORT: portVariable(DEFAULT_PORTS[app]),
       ADVERTISE_ADDRESS: hostPortVariable().optional(),
-      REGISTRY_ADDRESS: hostPortVariable().default('127.0.0.1:50051'),
+      REGISTRY_ADDRESS: dialAddressVariable().default('127.0.0.1:50051'),
       REGISTRY_TOKEN: z.string().optional(),
       DATA_DIR: z.string().default('./data'),
       DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user@host:port/database').optional(),

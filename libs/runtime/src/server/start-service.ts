@@ -110,26 +110,29 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   let stopping: Promise<void> | undefined;
   const stop = (reason: string) => {
     stopping ??= (async () => {
-      logger.info({ reason, drain_delay_ms: config.drainDelayMs }, `${config.app} draining`);
+      const draining = registration?.instanceId() !== undefined;
+      if (draining) logger.info({ reason, drain_delay_ms: config.drainDelayMs }, `${config.app} draining`);
+      else logger.info({ reason }, `${config.app} stopping`);
       // Drain: health and registry say so first, and new calls move elsewhere while this
       // instance still answers the calls that were already routed to it.
       for (const name of ['', ...serviceNames]) health.setStatus(name, 'NOT_SERVING');
-      if (registration?.instanceId() !== undefined) {
-        await registration.setState(registryV1.InstanceState.INSTANCE_STATE_DRAINING);
+      if (draining) {
+        await registration!.setState(registryV1.InstanceState.INSTANCE_STATE_DRAINING);
         await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
       }
       options.endStreams?.();
       await shutdownWithin(server, config.shutdownTimeoutMs, logger);
       await registration?.stop();
       await options.onShutdown?.();
-      await telemetry.shutdown();
-      if (telemetry.exporting) logSpanCounts(logger, telemetry.spanCounts());
+      // Bounded: a collector that is already gone costs its spans, never a clean exit.
+      const finalExport = await telemetry.shutdown();
+      if (telemetry.exporting) logSpanCounts(logger, telemetry.spanCounts(), finalExport);
       logger.info(`${config.app} stopped`);
     })();
     return stopping;
   };
 
-  const onSignal = (signal: NodeJS.Signals) => {
+  const onSignal = (signal: NodeJS.Signals | 'parent exited') => {
     void stop(signal).then(
       () => options.exitOnSignal !== false && process.exit(0),
       (error: unknown) => {
@@ -140,6 +143,12 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  // Started with an IPC channel (by npm start's runner): the channel closes when the parent dies,
+  // even of SIGKILL, and nothing else would stop this instance then.
+  if (process.send) {
+    if (process.connected) process.once('disconnect', () => onSignal('parent exited'));
+    else onSignal('parent exited');
+  }
 
   return { port, address, stop };
 }

@@ -12,13 +12,26 @@ export interface TelemetryOptions {
   env?: Record<string, string | undefined>;
 }
 
+/** How the final flush at shutdown went. */
+export type FinalExport = 'flushed' | 'timed out' | 'failed';
+
+/**
+ * How long the final flush may take. A collector that is gone (stopped before the apps, a host
+ * that no longer answers) would otherwise hold the exit for the exporter's own 10 s timeout,
+ * past a supervisor's patience, and turn a clean stop into a failure.
+ */
+export const FINAL_EXPORT_TIMEOUT_MS = 2000;
+
 export interface Telemetry {
   /** service.instance.id on every span; logs carry it too. */
   instanceId: string;
   /** Whether spans leave the process (OTEL_EXPORTER_OTLP_ENDPOINT is set). */
   exporting: boolean;
-  /** Flushes spans still buffered. */
-  shutdown(): Promise<void>;
+  /**
+   * Flushes spans still buffered and stops the SDK, giving up after `timeoutMs`
+   * (FINAL_EXPORT_TIMEOUT_MS by default). Never rejects: it says how the final export went.
+   */
+  shutdown(timeoutMs?: number): Promise<FinalExport>;
   /** Sampled spans made, exported, failed and dropped so far (all zero when not exporting). */
   spanCounts(): SpanCounts;
 }
@@ -57,7 +70,21 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   return {
     instanceId,
     exporting,
-    shutdown: () => sdk.shutdown(),
+    shutdown: (timeoutMs = FINAL_EXPORT_TIMEOUT_MS) => finishWithin(sdk.shutdown(), timeoutMs),
     spanCounts: () => accounted?.counts() ?? { ended: 0, exported: 0, failed: 0, dropped: 0 },
   };
+}
+
+async function finishWithin(flush: Promise<void>, timeoutMs: number): Promise<FinalExport> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<FinalExport>((resolve) => {
+    timer = setTimeout(() => resolve('timed out'), timeoutMs);
+  });
+  try {
+    return await Promise.race([flush.then((): FinalExport => 'flushed'), timedOut]);
+  } catch {
+    return 'failed';
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,0 +1,43 @@
+import { resolve } from 'node:path';
+import { appEnvironment, readComposeEnvironment, stackOwnedVariables, type StackAddressing } from './compose-environment';
+
+const compose = readComposeEnvironment(resolve(__dirname, '../../..'));
+const addressing = (hostOf: StackAddressing['hostOf']): StackAddressing => ({
+  ports: { gateway: 41000, registry: 41001, user: 41002, order: 41003 },
+  hostOf,
+  databaseUrl: 'postgres://postgres@db.internal:6543/scratch',
+  otlpEndpoint: undefined,
+  dataDir: '/tmp/data',
+});
+
+describe('stackOwnedVariables', () => {
+  it("keeps compose's service names and sets this stack's ports", () => {
+    expect(stackOwnedVariables(compose.user, 'user', addressing((app) => app))).toEqual({
+      GRPC_PORT: '41002',
+      ADVERTISE_ADDRESS: 'user:41002',
+      REGISTRY_ADDRESS: 'registry:41001',
+      DATABASE_URL: 'postgres://postgres@db.internal:6543/scratch',
+      DATA_DIR: '/tmp/data',
+    });
+  });
+
+  it('names every app 127.0.0.1 for npm start, and sets no variable compose leaves unset', () => {
+    expect(stackOwnedVariables(compose.registry, 'registry', addressing(() => '127.0.0.1'))).toEqual({ GRPC_PORT: '41001', DATA_DIR: '/tmp/data' });
+    expect(stackOwnedVariables(compose.gateway, 'gateway', addressing(() => '127.0.0.1'))).toMatchObject({
+      ADVERTISE_ADDRESS: '127.0.0.1:41000',
+      REGISTRY_ADDRESS: '127.0.0.1:41001',
+    });
+  });
+});
+
+describe('appEnvironment', () => {
+  it("lets the caller's variables win over the compose file's and the stack's defaults, but not over the stack-owned ones", () => {
+    const env = appEnvironment({
+      compose: { LOG_LEVEL: 'info', GRPC_PORT: '50052', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4317' },
+      defaults: { LOG_FORMAT: 'pretty' },
+      caller: { LOG_LEVEL: 'debug', LOG_FORMAT: 'json', FAULTS: 'GetUser:abort=UNAVAILABLE', GRPC_PORT: '1', DATABASE_URL: 'postgres://x@y/z', UNSET: undefined },
+      owned: { GRPC_PORT: '41002' },
+    });
+    expect(env).toEqual({ LOG_LEVEL: 'debug', LOG_FORMAT: 'json', FAULTS: 'GetUser:abort=UNAVAILABLE', GRPC_PORT: '41002' });
+  });
+});

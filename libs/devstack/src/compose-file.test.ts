@@ -1,0 +1,28 @@
+// docker-compose.yml's promises that no app test exercises: what it publishes, and the stop order.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { APPS } from './compose-environment';
+
+const workspaceRoot = resolve(__dirname, '../../..');
+
+interface ComposeService {
+  ports?: string[];
+  depends_on?: Record<string, { condition: string }>;
+}
+const compose = parse(readFileSync(join(workspaceRoot, 'docker-compose.yml'), 'utf8')) as { services: Record<string, ComposeService> };
+
+/** A published port as compose reads it with no variables set: `${NAME:-default}` takes its default. */
+const withDefaults = (value: string) => value.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
+
+describe('docker-compose.yml', () => {
+  it('publishes every port on 127.0.0.1 unless SWITCHYARD_BIND says otherwise', () => {
+    const published = Object.entries(compose.services).flatMap(([name, service]) => (service.ports ?? []).map((port) => [name, withDefaults(port)]));
+    expect(published.length).toBeGreaterThan(0);
+    for (const [name, port] of published) expect(`${name} ${port}`).toMatch(new RegExp(`^${name} 127\\.0\\.0\\.1:\\d+:\\d+$`));
+  });
+
+  it('starts every app after jaeger, so that stop ends the apps before the collector they flush to', () => {
+    for (const app of APPS) expect(compose.services[app].depends_on?.jaeger).toBeDefined();
+  });
+});
