@@ -16,13 +16,25 @@ const order: orderV1.Order = {
   requestId: '',
 };
 
-/** Upstream user and order servers whose behaviour each test sets; they count concurrent calls. */
-function upstreams(behaviour: { orderFails?: boolean; delayMs?: number }) {
+/**
+ * Upstream user and order servers whose behaviour each test sets; they count concurrent calls.
+ * With `meet`, each call waits for the other one to arrive (for at most a second, so a fan-out
+ * that asks one after the other is seen as such and not stuck): parallel calls meet however slow
+ * the machine is.
+ */
+function upstreams(behaviour: { orderFails?: boolean; meet?: boolean }) {
   const state = { inFlight: 0, maxInFlight: 0, pageSizes: [] as number[] };
+  let met!: () => void;
+  const bothArrived = new Promise<void>((resolve) => (met = resolve));
   const enter = async () => {
     state.inFlight += 1;
     state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
-    await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs ?? 0));
+    if (state.inFlight === 2) met();
+    if (behaviour.meet) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([bothArrived, new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
+      clearTimeout(timer);
+    }
     state.inFlight -= 1;
   };
   const user = defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
@@ -62,7 +74,8 @@ describe('GatewayService.GetUserWithOrders', () => {
   const servers: TestServer[] = [];
   const factory = createClientFactory({
     logger: pino({ level: 'silent' }),
-    defaultDeadlineMs: 2000,
+    // Far more than any call here needs, even on a loaded machine: no test is about the deadline.
+    defaultDeadlineMs: 10_000,
     idempotentMethods: idempotentMethodPaths(descriptorSetBase64),
   });
   afterEach(() => servers.splice(0).forEach((server) => server.stop()));
@@ -81,7 +94,7 @@ describe('GatewayService.GetUserWithOrders', () => {
   }
 
   it('returns the user with their orders, asking both services at once', async () => {
-    const { state, call } = await gatewayOver({ delayMs: 100 });
+    const { state, call } = await gatewayOver({ meet: true });
     const response = await call({ userId: 'u1', pageSize: 5 });
     expect(response.user).toEqual(ada);
     expect(response.orders).toEqual([order]);

@@ -35,7 +35,7 @@ const userService = defineService('switchyard.user.v1.UserService', userV1.UserS
   async getUser(request) {
     return { user: { id: request.id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0) } };
   },
-  createUser: async () => ({}),
+  createUser: async () => ({ user: undefined }),
   batchGetUsers: async () => ({ users: [] }),
   listUsers: async () => ({ users: [], nextPageToken: '' }),
 });

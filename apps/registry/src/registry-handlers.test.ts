@@ -5,6 +5,7 @@ import { startEvictionSweep } from './eviction-sweep';
 import { LeaseTable } from './lease-table';
 import { createRegistryService } from './registry-handlers';
 import { eventually } from '@switchyard/testing';
+import { ManualClock } from '@switchyard/runtime/testing';
 
 const { InstanceState, WatchEventType } = registryV1;
 type Client = registryV1.RegistryServiceClient;
@@ -12,7 +13,7 @@ type Client = registryV1.RegistryServiceClient;
 function call<Req, Res>(client: Client, method: 'register' | 'heartbeat' | 'deregister' | 'resolve' | 'listServices', request: Req, metadata = new Metadata()): Promise<Res> {
   return new Promise((resolve, reject) => {
     const fn = client[method].bind(client) as unknown as (r: Req, m: Metadata, o: object, cb: (e: ServiceError | null, res: Res) => void) => void;
-    fn(request, metadata, { deadline: Date.now() + 2000 }, (error, response) => (error ? reject(error) : resolve(response)));
+    fn(request, metadata, { deadline: Date.now() + 10_000 }, (error, response) => (error ? reject(error) : resolve(response)));
   });
 }
 
@@ -145,7 +146,7 @@ describe('RegistryService', () => {
 
   it('rejects a Watch without a service name', async () => {
     const w = watch(client, '');
-    const status = await eventually(() => w.status(), 2000, 'the Watch to fail');
+    const status = await eventually(() => w.status(), 10_000, 'the Watch to fail');
     expect(status.code).toBe(Status.INVALID_ARGUMENT);
     expect(status.details).toBe('service_name: is required');
   });
@@ -153,14 +154,14 @@ describe('RegistryService', () => {
   it('Watch sends a snapshot, then upserts and removes, including evictions of expired leases', async () => {
     const first = (await register(client, { ...valid, serviceName: 'watched', address: '10.0.0.1:1' })).instance!;
     const w = watch(client, 'watched');
-    await eventually(() => w.messages.length === 1, 2000, 'the snapshot');
+    await eventually(() => w.messages.length === 1, 10_000, 'the snapshot');
     expect(w.messages[0]).toEqual({ type: WatchEventType.WATCH_EVENT_TYPE_SNAPSHOT, instances: [first] });
 
     const second = (await register(client, { ...valid, serviceName: 'watched', address: '10.0.0.2:1' })).instance!;
     await register(client, { ...valid, serviceName: 'other', address: '10.0.0.3:1' }); // not this watch's business
     await heartbeat(client, { instanceId: second.instanceId, state: InstanceState.INSTANCE_STATE_DRAINING });
     await deregister(client, first.instanceId);
-    await eventually(() => w.messages.length === 4, 2000, 'three changes');
+    await eventually(() => w.messages.length === 4, 10_000, 'three changes');
     expect(w.messages.slice(1).map((m) => [m.type, m.instances.map((i) => [i.instanceId, i.state])])).toEqual([
       [WatchEventType.WATCH_EVENT_TYPE_UPSERT, [[second.instanceId, InstanceState.INSTANCE_STATE_SERVING]]],
       [WatchEventType.WATCH_EVENT_TYPE_UPSERT, [[second.instanceId, InstanceState.INSTANCE_STATE_DRAINING]]],
@@ -169,7 +170,7 @@ describe('RegistryService', () => {
 
     // The second instance stops heartbeating: once its lease is over, the sweeper evicts it.
     now += 6000;
-    await eventually(() => w.messages.length === 5, 2000, 'the eviction');
+    await eventually(() => w.messages.length === 5, 10_000, 'the eviction');
     expect(w.messages[4]).toMatchObject({ type: WatchEventType.WATCH_EVENT_TYPE_REMOVE, instances: [{ instanceId: second.instanceId }] });
     expect((await resolveService(client, 'watched')).instances).toEqual([]);
     w.stream.cancel();
@@ -186,7 +187,7 @@ describe('RegistryService', () => {
       stream.on('end', () => (ended = true));
       await new Promise((resolve) => stream.once('data', resolve));
       shutdown.abort();
-      await eventually(() => ended, 2000, 'the stream to end');
+      await eventually(() => ended, 10_000, 'the stream to end');
     } finally {
       ownClient.close();
       own.stop();
@@ -237,25 +238,29 @@ describe('RegistryService with a token', () => {
     expect((await resolveService(client, 'user')).instances).toHaveLength(1);
     expect((await listServices(client)).services).toEqual([{ serviceName: 'user', instanceCount: 1 }]);
     const w = watch(client, 'user');
-    await eventually(() => w.messages.length === 1, 2000, 'the snapshot');
+    await eventually(() => w.messages.length === 1, 10_000, 'the snapshot');
     w.stream.cancel();
   });
 });
 
 describe('RegistryService Watch warm-up after a start', () => {
-  it('holds the first snapshot for watchWarmUpMs, so instances can re-register first', async () => {
+  it('holds the first snapshot until watchWarmUpMs after the start, so instances can re-register first', async () => {
+    const clock = new ManualClock();
     const store = new LeaseTable();
-    const server = await startTestServer([createRegistryService({ store, watchWarmUpMs: 400 })]);
+    const server = await startTestServer([createRegistryService({ store, watchWarmUpMs: 400, clock })]);
     const client = new registryV1.RegistryServiceClient(server.address, credentials.createInsecure());
     try {
-      const opened = Date.now();
+      // The warm-up counts from the start, not from each Watch: 300 ms are left.
+      clock.advance(100);
       const watching = watch(client, 'user');
+      await eventually(() => clock.pending() === 1, 10_000, 'the Watch to wait out the warm-up');
       // An instance re-registers during the warm-up: the first snapshot already has it.
       await register(client, valid);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      clock.advance(299);
+      expect(clock.pending()).toBe(1);
       expect(watching.messages).toEqual([]);
-      const first = await eventually(() => watching.messages[0], 2000, 'the first snapshot');
-      expect(Date.now() - opened).toBeGreaterThanOrEqual(390);
+      clock.advance(1);
+      const first = await eventually(() => watching.messages[0], 10_000, 'the first snapshot');
       expect(first.type).toBe(WatchEventType.WATCH_EVENT_TYPE_SNAPSHOT);
       expect(first.instances.map((i) => i.address)).toEqual([valid.address]);
       watching.stream.cancel();

@@ -1,6 +1,6 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { registryV1 } from '@switchyard/proto';
-import { defineService, type ServiceRegistration } from '@switchyard/runtime';
+import { defineService, systemClock, type Clock, type ServiceRegistration } from '@switchyard/runtime';
 import { requireBearerToken } from './bearer-token';
 import type { InstanceRecord, RegistryStore, StoreEvent } from './registry-store';
 import { parseHeartbeatRequest, parseRegisterRequest, requireInstanceId, requireServiceName } from './request-validation';
@@ -18,6 +18,8 @@ export interface RegistryServiceOptions {
    * heartbeat interval plus a margin.
    */
   watchWarmUpMs?: number;
+  /** Times the warm-up. Default the system's; tests pass a manual one. */
+  clock?: Clock;
 }
 
 const { InstanceState, WatchEventType } = registryV1;
@@ -86,8 +88,8 @@ class WatchEndings {
 
 /** The RegistryService handlers over a store: the transport face of the registry, nothing more. */
 export function createRegistryService(options: RegistryServiceOptions): ServiceRegistration {
-  const { store, token } = options;
-  const warmUpEndsAt = Date.now() + (options.watchWarmUpMs ?? 0);
+  const { store, token, clock = systemClock } = options;
+  const warmUpEndsAt = clock.now() + (options.watchWarmUpMs ?? 0);
   const endings = new WatchEndings(options.shutdownSignal);
   // Every watcher of a service gets the same change: convert it once, not once per watcher.
   const responses = new WeakMap<StoreEvent, registryV1.WatchResponse>();
@@ -136,11 +138,11 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceR
 
     async watch(request, ctx) {
       requireServiceName(request.serviceName);
-      const warmUpLeft = warmUpEndsAt - Date.now();
+      const warmUpLeft = warmUpEndsAt - clock.now();
       if (warmUpLeft > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, warmUpLeft))), endings.until(ctx.signal)]);
-        clearTimeout(timer);
+        let cancel: (() => void) | undefined;
+        await Promise.race([new Promise<void>((resolve) => (cancel = clock.schedule(warmUpLeft, resolve))), endings.until(ctx.signal)]);
+        cancel?.();
         if (ctx.signal.aborted || endings.shuttingDown) return;
       }
       // The store calls back with the snapshot first, synchronously, then with every change.

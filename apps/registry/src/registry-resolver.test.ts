@@ -32,7 +32,7 @@ async function startUserServer(): Promise<TestServer> {
 
 function getUser(client: userV1.UserServiceClient): Promise<string> {
   return new Promise((resolve, reject) =>
-    client.getUser({ id: 'u1' }, new Metadata(), { deadline: Date.now() + 2000 }, (error: ServiceError | null, response: userV1.GetUserResponse) =>
+    client.getUser({ id: 'u1' }, new Metadata(), { deadline: Date.now() + 10_000 }, (error: ServiceError | null, response: userV1.GetUserResponse) =>
       error ? reject(error) : resolve(response.user!.name),
     ),
   );
@@ -75,14 +75,14 @@ describe('registry:/// resolver', () => {
     const client = new userV1.UserServiceClient('registry:///user', credentials.createInsecure());
     cleanups.push(() => client.close());
     // The watch may deliver the second instance a moment after the first.
-    await eventually(async () => new Set(await servedBy(client, 4)).size === 2, 3000, 'both instances in use');
+    await eventually(async () => new Set(await servedBy(client, 4)).size === 2, 10_000, 'both instances in use');
     const ports = await servedBy(client, 6);
     expect(new Set(ports)).toEqual(new Set([String(a.port), String(b.port)]));
     // round_robin alternates; pick_first (grpc-js's default) would use one port only
     for (let i = 1; i < ports.length; i += 1) expect(ports[i]).not.toBe(ports[i - 1]);
 
     await ra.stop();
-    await eventually(async () => (await servedBy(client, 4)).every((port) => port === String(b.port)), 3000, 'traffic to b only');
+    await eventually(async () => (await servedBy(client, 4)).every((port) => port === String(b.port)), 10_000, 'traffic to b only');
 
     // A DRAINING instance gets no new calls: with none SERVING, calls fail fast and say why.
     await rb.setState(registryV1.InstanceState.INSTANCE_STATE_DRAINING);
@@ -91,14 +91,14 @@ describe('registry:/// resolver', () => {
         () => undefined,
         (failure: ServiceError) => failure,
       ),
-      3000,
+      10_000,
       'calls to fail',
     );
     expect(error.code).toBe(Status.UNAVAILABLE);
     expect(error.details).toContain(`no SERVING instances of 'user' in the registry at ${registry.address}`);
 
     await rb.setState(registryV1.InstanceState.INSTANCE_STATE_SERVING);
-    await eventually(() => getUser(client).then((port) => port === String(b.port)), 3000, 'b to serve again');
+    await eventually(() => getUser(client).then((port) => port === String(b.port)), 10_000, 'b to serve again');
   });
 
   it('fails calls with UNAVAILABLE naming the registry when it was never reachable', async () => {
@@ -166,7 +166,7 @@ describe('registry:/// resolver outlier ejection', () => {
           consecutive = ok ? consecutive + 1 : 0;
           return consecutive >= 40;
         },
-        8000,
+        20_000,
         'the sick instance ejected',
       );
       expect(failures).toBeGreaterThan(0);

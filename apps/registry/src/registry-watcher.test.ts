@@ -1,3 +1,5 @@
+import { credentials } from '@grpc/grpc-js';
+import { registryV1 } from '@switchyard/proto';
 import { RegistryWatcher } from '@switchyard/runtime';
 import pino from 'pino';
 import { eventually } from '@switchyard/testing';
@@ -22,11 +24,11 @@ describe('RegistryWatcher', () => {
     const seen: string[][] = [];
     watcher.subscribe((instances) => seen.push(instances.map((i) => i.address)));
 
-    await eventually(() => seen.length === 1, 2000, 'the snapshot');
+    await eventually(() => seen.length === 1, 10_000, 'the snapshot');
     const second = registry.store.register({ serviceName: 'user', address: '10.0.0.2:1', version: '1' });
     registry.store.heartbeat(second.instanceId, 'DRAINING');
     registry.store.deregister(second.instanceId);
-    await eventually(() => seen.length === 4, 2000, 'three changes');
+    await eventually(() => seen.length === 4, 10_000, 'three changes');
     expect(seen).toEqual([['10.0.0.1:1'], ['10.0.0.1:1', '10.0.0.2:1'], ['10.0.0.1:1', '10.0.0.2:1'], ['10.0.0.1:1']]);
   });
 
@@ -37,10 +39,10 @@ describe('RegistryWatcher', () => {
     watcher = new RegistryWatcher({ registryAddress: registry.address, serviceName: 'user', reconnectBackoff: fastReconnect, logger: pino({ level: 'silent' }) });
     const errors: Error[] = [];
     watcher.subscribe(() => undefined, (error) => errors.push(error));
-    await eventually(() => watcher?.instances()?.length === 1, 2000, 'the snapshot');
+    await eventually(() => watcher?.instances()?.length === 1, 10_000, 'the snapshot');
 
     registry.stop();
-    await eventually(() => errors.length >= 2, 2000, 'failed reconnects');
+    await eventually(() => errors.length >= 2, 10_000, 'failed reconnects');
     expect(addresses(watcher)).toEqual(['10.0.0.1:1']); // still there: calls keep flowing
     expect(watcher.error()).toBeDefined();
 
@@ -48,27 +50,46 @@ describe('RegistryWatcher', () => {
     registry = await startRegistry({ port });
     registry.store.register({ serviceName: 'user', address: '10.0.0.1:1', version: '1' });
     registry.store.register({ serviceName: 'user', address: '10.0.0.3:1', version: '1' });
-    await eventually(() => addresses(watcher!)?.length === 2, 3000, 'the new snapshot');
+    await eventually(() => addresses(watcher!)?.length === 2, 10_000, 'the new snapshot');
     expect(addresses(watcher)).toEqual(['10.0.0.1:1', '10.0.0.3:1']);
     expect(watcher.error()).toBeUndefined();
   });
 
   it('reports an error, with no instances, when the registry was never reachable', async () => {
     watcher = new RegistryWatcher({ registryAddress: '127.0.0.1:1', serviceName: 'user', reconnectBackoff: fastReconnect });
-    await eventually(() => watcher?.error(), 2000, 'the error');
+    await eventually(() => watcher?.error(), 10_000, 'the error');
     expect(watcher.instances()).toBeUndefined();
   });
 
-  it('stops following after close()', async () => {
+  it('stops following after close(): the registry sees the Watch call end', async () => {
     registry = await startRegistry();
-    watcher = new RegistryWatcher({ registryAddress: registry.address, serviceName: 'user' });
-    await eventually(() => watcher?.instances(), 2000, 'the snapshot');
-    let calls = 0;
-    watcher.subscribe(() => (calls += 1));
-    watcher.close();
-    registry.store.register({ serviceName: 'user', address: '10.0.0.1:1', version: '1' });
-    // A change the watcher would have seen within a few ms; give it far longer.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(calls).toBe(0);
+    // Each Watch the registry serves subscribes to the store; it unsubscribes when the call ends.
+    const store = registry.store;
+    const subscribe = store.watch.bind(store);
+    let openWatches = 0;
+    jest.spyOn(store, 'watch').mockImplementation((serviceName, listener) => {
+      const unsubscribe = subscribe(serviceName, listener);
+      openWatches += 1;
+      return () => {
+        openWatches -= 1;
+        unsubscribe();
+      };
+    });
+    // A client the test owns, so close() cannot end the call by closing it: only by cancelling the stream.
+    const client = new registryV1.RegistryServiceClient(registry.address, credentials.createInsecure());
+    try {
+      watcher = new RegistryWatcher({ registryAddress: registry.address, serviceName: 'user', client });
+      await eventually(() => watcher?.instances(), 10_000, 'the snapshot');
+      expect(openWatches).toBe(1);
+      let calls = 0;
+      watcher.subscribe(() => (calls += 1));
+
+      watcher.close();
+      await eventually(() => openWatches === 0, 5000, 'the registry to see the Watch call end');
+      registry.store.register({ serviceName: 'user', address: '10.0.0.1:1', version: '1' });
+      expect(calls).toBe(0);
+    } finally {
+      client.close();
+    }
   });
 });

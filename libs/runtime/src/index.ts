@@ -40,6 +40,9 @@ export { tracingInterceptor } from './client/tracing-interceptor';
 export { loggingInterceptor } from './client/logging-interceptor';
 export { idempotentMethodPaths } from './client/method-idempotency';
 
+// time
+export { systemClock, type Clock } from './time/clock';
+
 // config, logging, telemetry
 export { ConfigError, dialAddressVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable } from './config/env-config';
 export { grpcTarget } from './config/grpc-target';

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@switchyard/runtime';
 import { toKeysetPage } from './keyset-page';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, resolvePageSize } from './page-size';
+import { resolvePageSize } from './page-size';
 import { decodePageToken, encodePageToken } from './page-token';
 
 function violationOf(work: () => unknown): unknown {
@@ -14,16 +14,14 @@ function violationOf(work: () => unknown): unknown {
 }
 
 describe('resolvePageSize', () => {
-  it('serves the default for 0, caps large sizes and keeps the rest', () => {
-    expect(resolvePageSize(0)).toBe(DEFAULT_PAGE_SIZE);
-    expect(DEFAULT_PAGE_SIZE).toBe(20);
-    expect(resolvePageSize(7)).toBe(7);
-    expect(resolvePageSize(100)).toBe(100);
-    expect(resolvePageSize(5000)).toBe(MAX_PAGE_SIZE);
+  // The contract every List RPC's page_size documents in the protos: 0 means 20, at most 100.
+  it('serves 20 for 0, caps sizes above 100 at 100 and keeps the rest', () => {
+    expect([0, 1, 7, 99, 100, 101, 5000].map((requested) => resolvePageSize(requested))).toEqual([20, 1, 7, 99, 100, 100, 100]);
   });
 
-  it('refuses a negative size on page_size', () => {
+  it('refuses a negative size on page_size, or on the field the caller names', () => {
     expect(violationOf(() => resolvePageSize(-1))).toEqual([{ field: 'page_size', description: 'must not be negative' }]);
+    expect(violationOf(() => resolvePageSize(-5, 'orders_page_size'))).toEqual([{ field: 'orders_page_size', description: 'must not be negative' }]);
   });
 });
 

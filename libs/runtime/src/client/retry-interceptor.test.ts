@@ -38,10 +38,11 @@ interface Seen {
 
 /**
  * UserService and OrderService on one real server, every method answering through `script`:
- * it gets the method name and the attempt number (per method, 1-based) and returns nothing for
- * OK or throws a status. Each attempt the server sees is recorded with its arrival time.
+ * it gets the method name, the attempt number (per method, 1-based) and the call's signal, and
+ * returns nothing for OK or throws a status. Each attempt the server sees is recorded with its
+ * arrival time.
  */
-function scriptedServer(script: (method: string, n: number) => void | Promise<void>) {
+function scriptedServer(script: (method: string, n: number, signal: AbortSignal) => void | Promise<void>) {
   const seen: Seen[] = [];
   const count = (method: string) => seen.filter((s) => s.method === method).length;
   const handle =
@@ -56,7 +57,7 @@ function scriptedServer(script: (method: string, n: number) => void | Promise<vo
       };
       seen.push(entry);
       ctx.signal.addEventListener('abort', () => void (entry.cancelled = true));
-      await script(method, count(method));
+      await script(method, count(method), ctx.signal);
       return response;
     };
   const user: userV1.User = { id: 'u1', name: 'Ada', email: 'ada@example.com', createTime: new Date(0) };
@@ -176,17 +177,19 @@ describe('server pushback (grpc-retry-pushback-ms)', () => {
       if (n === 1) throw unavailable('come back in 300 ms', '300');
       if (n === 2) throw unavailable('no pushback this time');
     });
-    // The computed backoff would be 1 ms: only the pushback explains a 300 ms gap.
-    const users = clients({ retry: { initialBackoffMs: 1, maxBackoffMs: 1000, backoffMultiplier: 50, random: () => 1, maxAttempts: 5 } }).get(
+    // The computed backoff would be 1 ms: only the pushback explains a 300 ms gap. Had the pushback
+    // not restarted the sequence, the second backoff would be 1 * 60000 ms, past the deadline, and
+    // the call would end with the second attempt's UNAVAILABLE: its success says the third attempt
+    // came after 1 ms, however slow the machine.
+    const users = clients({ retry: { initialBackoffMs: 1, maxBackoffMs: 60_000, backoffMultiplier: 60_000, random: () => 1, maxAttempts: 5 } }).get(
       userV1.UserServiceClient,
       server.address,
     );
-    await getUser(users);
-    const [first, second, third] = server.seen;
-    // Timers may fire up to 1 ms early against Date.now().
+    await getUser(users, { deadline: new Date(Date.now() + 20_000) });
+    const [first, second] = server.seen;
+    expect(server.count('getUser')).toBe(3);
+    // Timers may fire up to 1 ms early against Date.now(); never late enough to matter here.
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(299);
-    // After a pushback the backoff starts again from initialBackoffMs (1 ms), not 1 * 50.
-    expect(third!.at - second!.at).toBeLessThan(45);
     const attempts = spansNamed('attempt');
     expect(attempts[1]!.attributes).toMatchObject({ [GRPC_ATTEMPT_PUSHBACK_MS]: 300, [GRPC_ATTEMPT_BACKOFF_MS]: 300 });
     expect(attempts[2]!.attributes).toMatchObject({ [GRPC_ATTEMPT_BACKOFF_MS]: 1 });
@@ -204,12 +207,12 @@ describe('server pushback (grpc-retry-pushback-ms)', () => {
 
   it('does not wait a pushback past the deadline', async () => {
     const server = await start(() => {
-      throw unavailable('come back in 5 s', '5000');
+      throw unavailable('come back in 20 s', '20000');
     });
     const users = clients().get(userV1.UserServiceClient, server.address);
-    const started = Date.now();
-    await expect(getUser(users, { deadline: new Date(Date.now() + 1000) })).rejects.toMatchObject({ code: Status.UNAVAILABLE });
-    expect(Date.now() - started).toBeLessThan(500);
+    // Waiting the pushback would end the call, 20 s later, in DEADLINE_EXCEEDED: it ends at once
+    // with the server's own answer instead.
+    await expect(getUser(users, { deadline: new Date(Date.now() + 10_000) })).rejects.toMatchObject({ code: Status.UNAVAILABLE, details: 'come back in 20 s' });
     expect(server.count('getUser')).toBe(1);
   });
 });
@@ -370,12 +373,30 @@ describe('attempt spans', () => {
 describe('cancellation', () => {
   it('a caller that cancels during the backoff gets CANCELLED and no further attempt', async () => {
     const server = await start(alwaysUnavailable);
-    const users = clients({ retry: { initialBackoffMs: 300, random: () => 1 } }).get(userV1.UserServiceClient, server.address);
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 100);
+    // Below the retry interceptor: sees each attempt end, after the retry interceptor has started
+    // its backoff timer, and cancels the call right then, so the cancel lands in the backoff
+    // whatever the machine's speed.
+    const cancelAfterFirstAttempt: Interceptor = (options, nextCall) =>
+      new InterceptingCall(nextCall(options), {
+        start: (metadata, _listener, next) =>
+          next(metadata, {
+            onReceiveStatus: (status, nextStatus) => {
+              nextStatus(status);
+              controller.abort();
+            },
+          }),
+      });
+    const users = new userV1.UserServiceClient(server.address, credentials.createInsecure(), {
+      interceptors: [tracingInterceptor, retryInterceptor({ initialBackoffMs: 300, random: () => 1 }), cancelAfterFirstAttempt],
+    });
+    opened.client(users as Client);
     await expect(getUser(users, { signal: controller.signal })).rejects.toMatchObject({ code: Status.CANCELLED });
-    await sleep(400);
+    expect(spansNamed('attempt')).toHaveLength(1);
+    // Past the backoff, with a wide margin: still the one attempt.
+    await sleep(1000);
     expect(server.count('getUser')).toBe(1);
+    expect(spansNamed('attempt')).toHaveLength(1);
   });
 });
 
@@ -385,15 +406,19 @@ describe('hedging (off by default)', () => {
   });
 
   it('sends another attempt after hedgingDelay; the first answer wins and the slow one is cancelled', async () => {
-    const server = await start(async (_method, n) => {
-      if (n === 1) await sleep(1000);
+    // The first attempt answers only once cancelled: the call's answer can only be the hedge's.
+    let firstCancelled!: () => void;
+    const firstEnded = new Promise<void>((resolve) => (firstCancelled = resolve));
+    const server = await start(async (_method, n, signal) => {
+      if (n > 1) return;
+      await new Promise((resolve) => signal.addEventListener('abort', resolve));
+      firstCancelled();
     });
-    const users = clients({ retryPolicy: hedgeGetUser({ maxAttempts: 3, hedgingDelayMs: 50 }) }).get(userV1.UserServiceClient, server.address);
-    const started = Date.now();
+    // Two attempts at most: a third, hedged while the second is on its way, would muddle the count.
+    const users = clients({ retryPolicy: hedgeGetUser({ maxAttempts: 2, hedgingDelayMs: 50 }) }).get(userV1.UserServiceClient, server.address);
     const response = await getUser(users);
     expect(response.user?.id).toBe('u1');
-    expect(Date.now() - started).toBeLessThan(500);
-    await sleep(50);
+    await firstEnded;
     expect(server.seen.map((s) => s.cancelled)).toEqual([true, false]);
     const attempts = spansNamed('attempt');
     expect(hrMillis(attempts[1]!.startTime) - hrMillis(attempts[0]!.startTime)).toBeGreaterThanOrEqual(49);
@@ -408,10 +433,9 @@ describe('hedging (off by default)', () => {
       if (n === 1) throw unavailable('non-fatal');
       throw statusError(Status.NOT_FOUND, 'fatal');
     });
-    const users = clients({ retryPolicy: hedgeGetUser({ maxAttempts: 5, hedgingDelayMs: 2000 }) }).get(userV1.UserServiceClient, server.address);
-    const started = Date.now();
-    await expect(getUser(users)).rejects.toMatchObject({ code: Status.NOT_FOUND });
-    expect(Date.now() - started).toBeLessThan(1000);
+    // A hedging delay past the deadline: the second attempt can only be the one a non-fatal status sends at once.
+    const users = clients({ retryPolicy: hedgeGetUser({ maxAttempts: 5, hedgingDelayMs: 60_000 }) }).get(userV1.UserServiceClient, server.address);
+    await expect(getUser(users, { deadline: new Date(Date.now() + 10_000) })).rejects.toMatchObject({ code: Status.NOT_FOUND });
     expect(server.count('getUser')).toBe(2);
   });
 

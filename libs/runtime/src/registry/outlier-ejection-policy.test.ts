@@ -4,9 +4,12 @@ import { statusError } from '../errors/status-mapping';
 import { closeAfterEach } from '../server/close-after-each.test-support';
 import { serve } from '../server/serve';
 import { defineService } from '../server/service-handlers';
+import { ManualClock } from '../time/manual-clock';
 import { OUTLIER_EJECTION_POLICY, registerOutlierEjectionPolicy, type OutlierEjectionOptions } from './outlier-ejection-policy';
 
-registerOutlierEjectionPolicy();
+// Ejections last exactly as long as the test says, however long its calls take.
+const clock = new ManualClock();
+registerOutlierEjectionPolicy(clock);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A UserService instance whose GetUser answers through `behaviour` (OK: its port as the name). */
@@ -75,9 +78,14 @@ describe('switchyard_outlier_ejection', () => {
     expect(await call(client, 20)).toEqual(Array(20).fill(Status.OK));
     expect([sick.calls - sickBefore, healthy.calls - healthyBefore]).toEqual([0, 20]);
 
-    // Recovered, and the ejection is over: round robin shares the calls again.
+    // Recovered, but still out until the ejection is over.
     sick.behaviour = () => {};
-    await sleep(600);
+    clock.advance(499);
+    expect(await call(client, 10)).toEqual(Array(10).fill(Status.OK));
+    expect(sick.calls).toBe(sickBefore);
+
+    // The ejection is over: round robin shares the calls again.
+    clock.advance(1);
     const sickAfter = sick.calls;
     expect(await call(client, 20)).toEqual(Array(20).fill(Status.OK));
     expect(sick.calls - sickAfter).toBeGreaterThanOrEqual(9);
@@ -163,13 +171,13 @@ describe('switchyard_outlier_ejection', () => {
     await call(client, 6);
     expect(sick.calls).toBe(2);
     // Back after 400 ms, still sick: ejected again at once, now for 800 ms.
-    await sleep(450);
+    clock.advance(400);
     await call(client, 6);
     expect(sick.calls).toBe(4);
-    await sleep(300);
+    clock.advance(799);
     await call(client, 6);
     expect(sick.calls).toBe(4);
-    await sleep(600);
+    clock.advance(1);
     await call(client, 6);
     expect(sick.calls).toBeGreaterThan(4);
   });

@@ -1,4 +1,5 @@
 import { connectivityState as ConnectivityState, experimental, status as Status, type ChannelOptions } from '@grpc/grpc-js';
+import { systemClock, type Clock } from '../time/clock';
 
 type ChannelControlHelper = experimental.ChannelControlHelper;
 type Endpoint = experimental.Endpoint;
@@ -85,7 +86,7 @@ class InstanceRecord {
   lastReturnAt = -Infinity;
   /** Calls started on it and not ended yet: a hung instance keeps every call it gets. */
   inFlight = 0;
-  timer: NodeJS.Timeout | undefined;
+  cancelReturn: (() => void) | undefined;
   readonly subchannels = new Set<EjectableSubchannel>();
 
   setHealthy(healthy: boolean): void {
@@ -93,8 +94,8 @@ class InstanceRecord {
   }
 
   clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelReturn?.();
+    this.cancelReturn = undefined;
   }
 }
 
@@ -184,7 +185,10 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
   private readonly records = new Map<string, InstanceRecord>();
   private options: OutlierEjectionOptions = DEFAULT_OUTLIER_EJECTION;
 
-  constructor(helper: ChannelControlHelper) {
+  constructor(
+    helper: ChannelControlHelper,
+    private readonly clock: Clock = systemClock,
+  ) {
     this.child = new experimental.ChildLoadBalancerHandler(
       experimental.createChildChannelControlHelper(helper, {
         createSubchannel: (address, args) => {
@@ -236,21 +240,20 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
   private eject(record: InstanceRecord): void {
     const ejected = [...this.records.values()].filter((r) => r.ejected).length;
     if (((ejected + 1) * 100) / this.records.size > this.options.maxEjectionPercent) return;
-    const now = Date.now();
+    const now = this.clock.now();
     // Sick again soon after it came back: a longer ejection than the last one.
     record.ejections = now - record.lastReturnAt < this.options.baseEjectionMs ? record.ejections + 1 : 1;
     record.ejected = true;
     record.setHealthy(false);
     const ejectionMs = Math.min(this.options.baseEjectionMs * record.ejections, this.options.maxEjectionMs);
-    record.timer = setTimeout(() => this.restore(record), ejectionMs);
-    record.timer.unref();
+    record.cancelReturn = this.clock.schedule(ejectionMs, () => this.restore(record));
   }
 
   private restore(record: InstanceRecord): void {
-    record.timer = undefined;
+    record.cancelReturn = undefined;
     record.ejected = false;
     record.consecutiveFailures = 0;
-    record.lastReturnAt = Date.now();
+    record.lastReturnAt = this.clock.now();
     record.setHealthy(true);
   }
 
@@ -275,9 +278,20 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
 
 let registered = false;
 
-/** Makes `switchyard_outlier_ejection` usable in service configs (once per process). */
-export function registerOutlierEjectionPolicy(): void {
-  if (registered) return;
-  experimental.registerLoadBalancerType(OUTLIER_EJECTION_POLICY, OutlierEjectionLoadBalancer, OutlierEjectionConfig);
+/**
+ * Makes `switchyard_outlier_ejection` usable in service configs (once per process). `clock`
+ * (default the system's) times ejections; a test passes its own, which channels created from
+ * then on use, and a later call without one keeps it.
+ */
+export function registerOutlierEjectionPolicy(clock?: Clock): void {
+  if (registered && clock === undefined) return;
+  const ejectionClock = clock ?? systemClock;
+  // grpc-js constructs balancers with the helper alone.
+  class ClockedOutlierEjectionLoadBalancer extends OutlierEjectionLoadBalancer {
+    constructor(helper: ChannelControlHelper) {
+      super(helper, ejectionClock);
+    }
+  }
+  experimental.registerLoadBalancerType(OUTLIER_EJECTION_POLICY, ClockedOutlierEjectionLoadBalancer, OutlierEjectionConfig);
   registered = true;
 }

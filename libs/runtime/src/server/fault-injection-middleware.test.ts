@@ -174,14 +174,18 @@ describe('faultInjectionMiddleware', () => {
 
   it('gives up a delay as soon as the caller leaves, without running the handler', async () => {
     const outcomes: Promise<CallOutcome>[] = [];
+    let delaying!: () => void;
+    const inDelay = new Promise<void>((resolve) => (delaying = resolve));
     const recordOutcome: ServerMiddleware = (_call, next) => {
       const outcome = next();
       outcomes.push(outcome);
+      delaying();
       return outcome;
     };
     const api = await start([recordOutcome, faultInjectionMiddleware(loadFaultRules({ FAULTS: 'GetUser:delay=60s' }))]);
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
+    // The caller leaves once the server is in the delay, however long the call took to get there.
+    void inDelay.then(() => controller.abort());
     await expect(api.getUser('u1', { signal: controller.signal })).rejects.toMatchObject({ code: Status.CANCELLED });
     await expect(outcomes[0]).resolves.toMatchObject({
       code: Status.CANCELLED,

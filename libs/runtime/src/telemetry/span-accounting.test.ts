@@ -1,6 +1,8 @@
 import { ExportResultCode } from '@opentelemetry/core';
-import { AlwaysOffSampler, BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, SamplingDecision, type Sampler, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { accountedSpanExport } from './span-accounting';
+
+const recordOnly: Sampler = { shouldSample: () => ({ decision: SamplingDecision.RECORD }), toString: () => 'RecordOnlySampler' };
 
 function provider(exporter: SpanExporter, batch: ConstructorParameters<typeof BatchSpanProcessor>[1] = {}) {
   const accounted = accountedSpanExport(exporter, (counting) => new BatchSpanProcessor(counting, batch));
@@ -12,12 +14,25 @@ describe('span accounting', () => {
     const exporter = new InMemorySpanExporter();
     const { provider: traced, counts } = provider(exporter);
     for (let i = 0; i < 10; i += 1) traced.getTracer('t').startSpan(`s${i}`).end();
-    // Unsampled spans never reach the processor's queue: not counted.
-    const unsampled = new BasicTracerProvider({ sampler: new AlwaysOffSampler(), spanProcessors: [accountedSpanExport(exporter, (e) => new BatchSpanProcessor(e)).processor] });
-    unsampled.getTracer('t').startSpan('off').end();
     await traced.forceFlush();
     expect(exporter.getFinishedSpans()).toHaveLength(10);
     expect(counts()).toEqual({ ended: 10, exported: 10, failed: 0, dropped: 0 });
+  });
+
+  it.each([
+    // Recorded but not sampled: the span reaches the processors' onEnd without the SAMPLED flag,
+    // and the batch processor never queues it; counting it would report it as dropped.
+    ['recorded but not sampled', recordOnly],
+    // Not recorded: the SDK makes no span the processors see.
+    ['not recorded', new AlwaysOffSampler()],
+  ])('does not count spans that are %s', async (_kind, sampler) => {
+    const exporter = new InMemorySpanExporter();
+    const accounted = accountedSpanExport(exporter, (counting) => new BatchSpanProcessor(counting));
+    const unsampled = new BasicTracerProvider({ sampler, spanProcessors: [accounted.processor] });
+    for (let i = 0; i < 3; i += 1) unsampled.getTracer('t').startSpan(`off${i}`).end();
+    await unsampled.forceFlush();
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    expect(accounted.counts()).toEqual({ ended: 0, exported: 0, failed: 0, dropped: 0 });
   });
 
   it('counts the spans a full queue drops', async () => {

@@ -1,0 +1,3 @@
+// @switchyard/runtime/testing: test support, kept out of the main entry point so app code never
+// reaches it.
+export { ManualClock } from './time/manual-clock';
