@@ -131,14 +131,16 @@ describe('switchyard_outlier_ejection', () => {
 
   it('sends a later attempt of a call (a retry, a backup) to the instance with fewer calls in flight', async () => {
     let stalling = false;
-    const stalled = await startInstance(() => (stalling ? sleep(1500) : undefined));
+    // Long enough that the stalled calls are still in flight while the later attempts run on a busy machine.
+    const stalled = await startInstance(() => (stalling ? sleep(4000) : undefined));
     const healthy = await startInstance();
     const client = clientFor([stalled, healthy], {});
     await call(client, 4);
     stalling = true;
+    const reachedBefore = stalled.calls;
     // First attempts: round robin sends every other one to the stalled instance, where they wait.
-    const waiting = Promise.all(Array.from({ length: 6 }, () => call(client, 1, 3000)));
-    await sleep(200);
+    const waiting = Promise.all(Array.from({ length: 6 }, () => call(client, 1, 10_000)));
+    while (stalled.calls < reachedBefore + 3) await sleep(10);
     const before = stalled.calls;
     const later = new Metadata();
     later.set('grpc-previous-rpc-attempts', '1');
