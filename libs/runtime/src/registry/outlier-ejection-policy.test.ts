@@ -49,6 +49,36 @@ function clientFor(instances: Instance[], options: Partial<OutlierEjectionOption
   return opened.client(new userV1.UserServiceClient(target, credentials.createInsecure(), { 'grpc.service_config': JSON.stringify(serviceConfig) }));
 }
 
+/** A resolver whose addresses the test changes: `outlier-test:///<name>` lists listedPorts[name]. */
+const listedPorts = new Map<string, number[]>();
+const listResolvers = new Set<{ report(): void }>();
+experimental.registerResolver(
+  'outlier-test',
+  class implements experimental.Resolver {
+    private readonly name: string;
+    constructor(
+      target: experimental.GrpcUri,
+      private readonly listener: experimental.ResolverListener,
+    ) {
+      this.name = target.path.replace(/^\/+/, '');
+      listResolvers.add(this);
+    }
+    static getDefaultAuthority(target: experimental.GrpcUri): string {
+      return target.path;
+    }
+    updateResolution(): void {
+      setImmediate(() => this.report());
+    }
+    report(): void {
+      const endpoints = (listedPorts.get(this.name) ?? []).map((port) => ({ addresses: [{ host: '127.0.0.1', port }] }));
+      this.listener(experimental.statusOrFromValue(endpoints), {}, null, '');
+    }
+    destroy(): void {
+      listResolvers.delete(this);
+    }
+  },
+);
+
 /** Calls GetUser `count` times one after the other; the status code of each. */
 async function call(client: userV1.UserServiceClient, count: number, deadlineMs = 2000): Promise<Status[]> {
   const codes: Status[] = [];
@@ -182,6 +212,26 @@ describe('switchyard_outlier_ejection', () => {
     clock.advance(1);
     await call(client, 6);
     expect(sick.calls).toBeGreaterThan(4);
+  });
+
+  it('ends an ejection that the instances left would put past maxEjectionPercent (the healthy one drained away)', async () => {
+    const sick = await startInstance(unavailable);
+    const healthy = await startInstance();
+    listedPorts.set('drained', [sick.port, healthy.port]);
+    const serviceConfig = { loadBalancingConfig: [{ [OUTLIER_EJECTION_POLICY]: { consecutiveFailures: 2, child_policy: [{ round_robin: {} }] } }] };
+    const client = opened.client(
+      new userV1.UserServiceClient('outlier-test:///drained', credentials.createInsecure(), { 'grpc.service_config': JSON.stringify(serviceConfig) }),
+    );
+    await call(client, 10);
+    expect(sick.calls).toBe(2);
+
+    // The healthy instance drains and leaves the list; the sick one has recovered but is still ejected.
+    sick.behaviour = () => {};
+    listedPorts.set('drained', [sick.port]);
+    for (const resolver of listResolvers) resolver.report();
+    await sleep(100);
+    expect(await call(client, 5)).toEqual(Array(5).fill(Status.OK));
+    expect(sick.calls).toBe(7);
   });
 
   it('rejects a bad setting, naming it', () => {

@@ -218,6 +218,7 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
         this.records.delete(key);
       }
       for (const key of listed) if (!this.records.has(key)) this.records.set(key, new InstanceRecord());
+      this.restoreBeyondMaxEjection();
     }
     return this.child.updateAddressList(endpoints, config.child, channelOptions, resolutionNote);
   }
@@ -247,6 +248,19 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
     record.setHealthy(false);
     const ejectionMs = Math.min(this.options.baseEjectionMs * record.ejections, this.options.maxEjectionMs);
     record.cancelReturn = this.clock.schedule(ejectionMs, () => this.restore(record));
+  }
+
+  /**
+   * Fewer instances than when some were ejected (others drained or evicted since): ejections
+   * beyond maxEjectionPercent of what is left end at once, so the last instance is never out.
+   */
+  private restoreBeyondMaxEjection(): void {
+    const ejected = [...this.records.values()].filter((record) => record.ejected);
+    const allowed = Math.floor((this.records.size * this.options.maxEjectionPercent) / 100);
+    for (const record of ejected.slice(allowed)) {
+      record.clearTimer();
+      this.restore(record);
+    }
   }
 
   private restore(record: InstanceRecord): void {
