@@ -44,7 +44,7 @@ export { idempotentMethodPaths } from './client/method-idempotency';
 export { systemClock, type Clock } from './time/clock';
 
 // config, logging, telemetry
-export { ConfigError, dialAddressVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable } from './config/env-config';
+export { ConfigError, dialAddressVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable, secretVariable } from './config/env-config';
 export { grpcTarget } from './config/grpc-target';
 export { DEFAULT_PORTS, loadServiceConfig, type AppName, type ServiceConfig } from './config/service-config';
 export { createLogger, type Logger, type LoggerOptions } from './logging/create-logger';

@@ -18,15 +18,27 @@ const typeParsers = {
     oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-/** The URL with its password masked, for error messages and logs. */
+// Query parameters pg reads that hold a secret, or name a file that does (sslkey).
+const SECRET_PARAMETERS = new Set(['password', 'sslpassword', 'sslkey']);
+const MASK = '***';
+
+/**
+ * The URL with every secret masked (the userinfo password and the `password`, `sslpassword` and
+ * `sslkey` parameters), for error messages and logs. A URL that does not parse is hidden whole:
+ * nothing says where in it a password would be.
+ */
 export function redactDatabaseUrl(databaseUrl: string): string {
+  let url: URL;
   try {
-    const url = new URL(databaseUrl);
-    if (url.password) url.password = '***';
-    return url.toString();
+    url = new URL(databaseUrl);
   } catch {
-    return '<unparseable DATABASE_URL>';
+    return '(hidden: not a valid URL)';
   }
+  if (url.password) url.password = MASK;
+  for (const name of [...url.searchParams.keys()]) {
+    if (SECRET_PARAMETERS.has(name.toLowerCase())) url.searchParams.set(name, MASK);
+  }
+  return url.toString();
 }
 
 /** A pg pool for `databaseUrl`; connections are made lazily, `openDatabase` checks the first one. */

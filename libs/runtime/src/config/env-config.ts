@@ -6,9 +6,30 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+// Schemas whose values never appear in a ConfigError (see secretVariable).
+const secretSchemas = new WeakSet<z.ZodType>();
+
+/**
+ * Marks a variable's schema as secret (tokens, passwords, URLs that may carry one): a ConfigError
+ * names the variable and what it expects but shows its value as `(hidden)`, since start-up errors
+ * end up in logs that more people read than should know the secret.
+ */
+export function secretVariable<Schema extends z.ZodType>(schema: Schema): Schema {
+  secretSchemas.add(schema);
+  return schema;
+}
+
+function describeIssue(variable: string, schema: z.ZodType | undefined, value: string | undefined, message: string): string {
+  if (value === undefined) return `  ${variable}=(unset): ${message}`;
+  if (!schema || !secretSchemas.has(schema)) return `  ${variable}=${JSON.stringify(value)}: ${message}`;
+  // A message of zod's own may quote what it received.
+  return `  ${variable}=(hidden): ${message.split(value).join('(hidden)')}`;
+}
+
 /**
  * Parses environment variables with a zod schema whose keys are the variable names. Returns a
- * frozen, typed object, or throws a ConfigError listing each bad variable with its value.
+ * frozen, typed object, or throws a ConfigError listing each bad variable with its value (or
+ * `(hidden)` for a secretVariable).
  */
 export function parseEnv<Shape extends z.ZodRawShape>(
   shape: Shape,
@@ -21,8 +42,7 @@ export function parseEnv<Shape extends z.ZodRawShape>(
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const variable = String(issue.path[0]);
-      const value = input[variable];
-      return `  ${variable}=${value === undefined ? '(unset)' : JSON.stringify(value)}: ${issue.message}`;
+      return describeIssue(variable, shape[variable] as z.ZodType | undefined, input[variable], issue.message);
     });
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}\nFix these environment variables and start again.`);
   }

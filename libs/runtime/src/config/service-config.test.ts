@@ -59,7 +59,20 @@ describe('loadServiceConfig', () => {
     expect(message).toContain('GRPC_PORT="abc": expected a port number');
     expect(message).toContain('REGISTRY_ADDRESS="nowhere": expected host:port');
     expect(message).toMatch(/LOG_LEVEL="loud": .*info/);
-    expect(message).toContain('DATABASE_URL="mysql://x": expected postgres://');
+    expect(message).toContain('DATABASE_URL=(hidden): expected postgres://');
+  });
+
+  it('names a bad DATABASE_URL without showing it: it may carry a password', () => {
+    const secret = 'pw-in-a-bad-url';
+    let message = '';
+    try {
+      loadServiceConfig('user', { DATABASE_URL: `mysql://app:${secret}@db/app?password=${secret}`, GRPC_PORT: 'abc' });
+    } catch (caught) {
+      message = (caught as Error).message;
+    }
+    expect(message).toContain('DATABASE_URL=(hidden): expected postgres://');
+    expect(message).toContain('GRPC_PORT="abc"');
+    expect(message).not.toContain(secret);
   });
 
   it('takes REGISTRY_ADDRESS as host:port or an explicit target, never a registry:/// target', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dialAddressVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable } from './env-config';
+import { dialAddressVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable, secretVariable } from './env-config';
 import { parseRetryPolicy, type RetryPolicyConfig } from '../client/retry-policy-config';
 import { faultsVariable, type FaultRule } from './fault-injection-config';
 
@@ -42,9 +42,10 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
       GRPC_PORT: portVariable(DEFAULT_PORTS[app]),
       ADVERTISE_ADDRESS: hostPortVariable().optional(),
       REGISTRY_ADDRESS: dialAddressVariable().default('127.0.0.1:50051'),
-      REGISTRY_TOKEN: z.string().optional(),
+      REGISTRY_TOKEN: secretVariable(z.string().optional()),
       DATA_DIR: z.string().default('./data'),
-      DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user@host:port/database').optional(),
+      // May carry a password, in the userinfo or as ?password=.
+      DATABASE_URL: secretVariable(z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user@host:port/database').optional()),
       LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
       DEFAULT_DEADLINE_MS: millisecondsVariable(5000),

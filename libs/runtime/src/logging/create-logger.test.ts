@@ -22,6 +22,14 @@ function captureLines(log: (logger: pino.Logger) => void): Record<string, unknow
 }
 
 describe('createLogger', () => {
+  it('hides authorization metadata, tokens and passwords if a line ever carries them', () => {
+    const [line] = captureLines((logger) =>
+      logger.info({ authorization: 'Bearer t0ken', metadata: { authorization: 'Bearer t0ken' }, password: 'pw', config: { databaseUrl: 'postgres://a:pw@db/x' } }, 'careless'),
+    );
+    expect(JSON.stringify(line)).not.toMatch(/t0ken|pw/);
+    expect(line).toMatchObject({ authorization: '(hidden)', metadata: { authorization: '(hidden)' }, password: '(hidden)', config: { databaseUrl: '(hidden)' } });
+  });
+
   it('adds trace_id and span_id to lines written inside a span', () => {
     const tracer = trace.getTracer('test');
     let expected = { traceId: '', spanId: '' };

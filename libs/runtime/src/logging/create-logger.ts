@@ -13,6 +13,23 @@ export interface LoggerOptions {
 }
 
 /**
+ * Fields that would hold a secret if anyone logged them: call metadata's `authorization`, tokens,
+ * passwords, a whole config. Nothing logs them today; this keeps a future debug line from doing it.
+ * Exact paths only: a wildcard path costs a walk of every logged object.
+ */
+export const REDACTED_LOG_PATHS = [
+  'authorization',
+  'metadata.authorization',
+  'headers.authorization',
+  'token',
+  'password',
+  'databaseUrl',
+  'config.registryToken',
+  'config.databaseUrl',
+  'config.tls',
+];
+
+/**
  * pino with trace_id/span_id on every line written inside a traced call (through `mixin`, so no
  * call site has to pass them), JSON by default and pretty for people at a terminal.
  */
@@ -21,6 +38,7 @@ export function createLogger(options: LoggerOptions, destination?: pino.Destinat
     level: options.level,
     base: { service: options.service, pid: process.pid, ...options.base },
     timestamp: isoTimestamp(),
+    redact: { paths: REDACTED_LOG_PATHS, censor: '(hidden)' },
     mixin() {
       const spanContext = trace.getSpan(context.active())?.spanContext();
       return spanContext ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : {};
