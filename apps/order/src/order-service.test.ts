@@ -91,7 +91,7 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('OrderService on %s', (engi
   }
 
   function contextWith(signal: AbortSignal): CallContext {
-    return { method: '/switchyard.order.v1.OrderService/CreateOrder', metadata: new Metadata(), peer: 'test', deadline: undefined, signal };
+    return { method: '/switchyard.order.v1.OrderService/CreateOrder', metadata: new Metadata(), peer: 'test', peerIdentity: undefined, deadline: undefined, signal };
   }
 
   beforeEach(async () => {

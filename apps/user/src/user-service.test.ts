@@ -123,7 +123,7 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('UserService on %s', (engin
       const handlers = userServiceHandlers({ users: createKyselyUserRepository(db) });
       const controller = new AbortController();
       controller.abort(new Error('client cancelled'));
-      const context: CallContext = { method: '/switchyard.user.v1.UserService/CreateUser', metadata: new Metadata(), peer: 'test', deadline: undefined, signal: controller.signal };
+      const context: CallContext = { method: '/switchyard.user.v1.UserService/CreateUser', metadata: new Metadata(), peer: 'test', peerIdentity: undefined, deadline: undefined, signal: controller.signal };
       await expect(handlers.createUser({ name: 'Ada', email: 'ada@example.com' }, context)).rejects.toThrow('client cancelled');
       expect(await userCount()).toBe(0);
     });

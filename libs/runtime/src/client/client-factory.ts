@@ -1,4 +1,4 @@
-import { credentials, type ChannelOptions, type Client, type Interceptor } from '@grpc/grpc-js';
+import { credentials, type ChannelCredentials, type ChannelOptions, type Client, type Interceptor } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { BackupBudget, DEFAULT_BACKUP_BUDGET } from './backup-budget';
 import { deadlineInterceptor } from './deadline-interceptor';
@@ -25,9 +25,11 @@ export interface ClientFactoryOptions {
    */
   retryPolicy?: RetryPolicyConfig;
   channelOptions?: ChannelOptions;
+  /** How clients dial (see channelCredentials for mutual TLS). Default: plaintext. */
+  credentials?: ChannelCredentials;
 }
 
-type ClientConstructor<C extends Client> = new (address: string, creds: ReturnType<typeof credentials.createInsecure>, options?: Record<string, unknown>) => C;
+type ClientConstructor<C extends Client> = new (address: string, creds: ChannelCredentials, options?: Record<string, unknown>) => C;
 
 /** An idempotency key makes a create safe to send twice: the server returns the first result. */
 function carriesIdempotencyKey(request: unknown): boolean {
@@ -78,13 +80,14 @@ export function createClientFactory(options: ClientFactoryOptions) {
     'grpc.keepalive_permit_without_calls': 1,
     ...options.channelOptions,
   };
+  const channelCredentials = options.credentials ?? credentials.createInsecure();
   return {
     get<C extends Client>(ClientClass: ClientConstructor<C>, target: string): C {
       let byTarget = clients.get(ClientClass);
       if (!byTarget) clients.set(ClientClass, (byTarget = new Map()));
       let client = byTarget.get(target);
       if (!client) {
-        client = new ClientClass(target, credentials.createInsecure(), { ...channelOptions, interceptors: interceptorsFor(target) });
+        client = new ClientClass(target, channelCredentials, { ...channelOptions, interceptors: interceptorsFor(target) });
         byTarget.set(target, client);
       }
       return client as C;

@@ -173,7 +173,7 @@ describe('deadline interceptor', () => {
     const { service, seen } = flakyUserService(0);
     const address = await start([service]);
     const users = clients().get(userV1.UserServiceClient, address);
-    const spent: CallContext = { method: '/test/Spent', metadata: undefined as never, peer: '', deadline: Date.now() - 1, signal: new AbortController().signal };
+    const spent: CallContext = { method: '/test/Spent', metadata: undefined as never, peer: '', peerIdentity: undefined, deadline: Date.now() - 1, signal: new AbortController().signal };
     const error = await runInCallContext(spent, () => callUnary(users.getUser.bind(users), { id: 'u1' })).catch((e: ServiceError) => e);
     expect(error).toMatchObject({ code: Status.DEADLINE_EXCEEDED });
     expect((error as ServiceError).details).toContain("caller's deadline has already passed");

@@ -1,5 +1,6 @@
 import { descriptorSetBase64 } from '@switchyard/proto';
 import { registerRegistryResolver } from '../registry/registry-resolver';
+import { channelCredentials } from '../security/transport-credentials';
 import type { AppContext } from '../server/app-context';
 import { createClientFactory, type ClientFactory } from './client-factory';
 import { idempotentMethodPaths } from './method-idempotency';
@@ -10,8 +11,10 @@ import { idempotentMethodPaths } from './method-idempotency';
  * idempotency levels.
  */
 export function createPeerClients({ config, logger }: AppContext): ClientFactory {
-  registerRegistryResolver({ registryAddress: config.registryAddress, token: config.registryToken, logger });
+  const credentials = channelCredentials(config.tls);
+  registerRegistryResolver({ registryAddress: config.registryAddress, token: config.registryToken, credentials, logger });
   return createClientFactory({
+    credentials,
     logger,
     defaultDeadlineMs: config.defaultDeadlineMs,
     idempotentMethods: idempotentMethodPaths(descriptorSetBase64),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { dialAddressVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable, secretVariable } from './env-config';
 import { parseRetryPolicy, type RetryPolicyConfig } from '../client/retry-policy-config';
 import { faultsVariable, type FaultRule } from './fault-injection-config';
+import { loadTlsConfig, type TlsFiles } from './tls-config';
 
 /** Default gRPC port of each app: several instances of one app need GRPC_PORT set apart. */
 export const DEFAULT_PORTS = { gateway: 50050, registry: 50051, user: 50052, order: 50053 } as const;
@@ -33,6 +34,8 @@ export interface ServiceConfig {
   faults: readonly FaultRule[];
   /** RETRY_POLICY (JSON): retry overrides by service or method, hedging, throttling. */
   retryPolicy: RetryPolicyConfig | undefined;
+  /** TLS_CERT, TLS_KEY, TLS_CA: mutual TLS on every server and client of the app; undefined means plaintext. */
+  tls: TlsFiles | undefined;
 }
 
 export function loadServiceConfig(app: AppName, env: Record<string, string | undefined> = process.env): ServiceConfig {
@@ -73,5 +76,6 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
     version: parsed.SERVICE_VERSION,
     faults: parsed.FAULTS,
     retryPolicy: parseRetryPolicy(env.RETRY_POLICY),
+    tls: loadTlsConfig(env),
   });
 }

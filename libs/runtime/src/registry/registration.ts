@@ -1,4 +1,4 @@
-import { status as Status, type ServiceError } from '@grpc/grpc-js';
+import { status as Status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { registryV1 } from '@switchyard/proto';
 import type { Logger } from 'pino';
 import { callUnary } from '../client/call-unary';
@@ -16,6 +16,8 @@ export interface RegistrationOptions {
   zone?: string;
   /** The registry token, sent as `authorization: Bearer <token>`. */
   token?: string;
+  /** Credentials of the registry client it makes itself. Default: plaintext. */
+  credentials?: ChannelCredentials;
   logger: Logger;
   /** Registry client to use. Default: one of its own for `registryAddress`, closed by stop(). */
   client?: registryV1.RegistryServiceClient;
@@ -61,7 +63,7 @@ function codeOf(error: unknown): number | undefined {
  */
 export function startRegistration(options: RegistrationOptions): Registration {
   const { logger, registryAddress } = options;
-  const client = options.client ?? createRegistryClient(registryAddress);
+  const client = options.client ?? createRegistryClient(registryAddress, options.credentials);
   const callTimeoutMs = options.callTimeoutMs ?? 2000;
   const backoff = options.retryBackoff ?? DEFAULT_BACKOFF;
   const log = logger.child({ registry_address: registryAddress, service_name: options.serviceName, address: options.address });

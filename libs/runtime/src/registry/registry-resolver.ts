@@ -1,4 +1,4 @@
-import { experimental, status as Status, type ChannelOptions } from '@grpc/grpc-js';
+import { experimental, status as Status, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { registryV1 } from '@switchyard/proto';
 import type { Logger } from 'pino';
 import { DEFAULT_OUTLIER_EJECTION, OUTLIER_EJECTION_POLICY, registerOutlierEjectionPolicy } from './outlier-ejection-policy';
@@ -17,6 +17,8 @@ export interface RegistryResolverOptions {
   registryAddress: string;
   /** The registry token, if Watch needs one (reads are normally open). */
   token?: string;
+  /** Credentials of the watchers' registry clients. Default: plaintext. */
+  credentials?: ChannelCredentials;
   logger?: Logger;
   /** Where resolvers get their watches. Default: one RegistryWatcher per service name, shared by all channels. */
   watchers?: WatcherSource;
@@ -135,7 +137,7 @@ export function registerRegistryResolver(options: RegistryResolverOptions): Regi
   const watchers =
     options.watchers ??
     createSharedWatchers(
-      (serviceName) => new RegistryWatcher({ registryAddress: options.registryAddress, serviceName, token: options.token, logger: options.logger }),
+      (serviceName) => new RegistryWatcher({ registryAddress: options.registryAddress, serviceName, token: options.token, credentials: options.credentials, logger: options.logger }),
     );
   experimental.registerResolver(REGISTRY_SCHEME, registryResolverClass(watchers, options.registryAddress));
   return { close: () => watchers.close() };

@@ -1,4 +1,4 @@
-import { status as Status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { status as Status, type ChannelCredentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { registryV1 } from '@switchyard/proto';
 import type { Logger } from 'pino';
 import { reconnectDelayMs, type BackoffOptions } from './reconnect-backoff';
@@ -12,6 +12,8 @@ export interface RegistryWatcherOptions {
   registryAddress: string;
   serviceName: string;
   token?: string;
+  /** Credentials of the registry client it makes itself. Default: plaintext. */
+  credentials?: ChannelCredentials;
   logger?: Logger;
   /** Registry client to watch through. Default: one of its own, closed by close(). */
   client?: WatchClient;
@@ -54,7 +56,7 @@ export class RegistryWatcher {
     this.serviceName = options.serviceName;
     this.registryAddress = options.registryAddress;
     this.ownsClient = options.client === undefined;
-    this.client = options.client ?? createRegistryClient(options.registryAddress);
+    this.client = options.client ?? createRegistryClient(options.registryAddress, options.credentials);
     this.backoff = options.reconnectBackoff ?? DEFAULT_BACKOFF;
     this.connect();
   }

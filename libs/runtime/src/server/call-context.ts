@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Metadata } from '@grpc/grpc-js';
+import type { PeerIdentity } from '../security/peer-identity';
 
 /** What a handler knows about the call it serves. */
 export interface CallContext {
@@ -7,6 +8,11 @@ export interface CallContext {
   readonly method: string;
   readonly metadata: Metadata;
   readonly peer: string;
+  /**
+   * Who the client is by its certificate, under mutual TLS (TLS_CERT, TLS_KEY, TLS_CA): the SAN
+   * DNS names and CN of a certificate the server verified. undefined over plaintext.
+   */
+  readonly peerIdentity: PeerIdentity | undefined;
   /** Absolute deadline in ms since the epoch, or undefined when the caller set none. */
   readonly deadline: number | undefined;
   /** Aborted when the caller cancels or the deadline passes: stop work, write nothing more. */

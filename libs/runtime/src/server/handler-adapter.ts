@@ -53,8 +53,8 @@ function adaptUnary(method: string, handler: UnaryHandler<unknown, unknown>, mid
 function adaptServerStream(method: string, handler: ServerStreamHandler<unknown, unknown>, middleware: ServerMiddleware[]): UntypedHandleCall {
   return (call: ServerWritableStream<unknown, unknown>) => {
     const context = new IncomingCallContext(call, method);
-    const { method: path, metadata, peer, deadline, signal } = context;
-    const streamContext: ServerStreamContext<unknown> = { method: path, metadata, peer, deadline, signal, send: (message) => void call.write(message) };
+    const { method: path, metadata, peer, peerIdentity, deadline, signal } = context;
+    const streamContext: ServerStreamContext<unknown> = { method: path, metadata, peer, peerIdentity, deadline, signal, send: (message) => void call.write(message) };
     const handle = () => settle(context, () => handler(call.request, streamContext), () => undefined);
     void composeServerMiddleware(middleware, context, handle).then((outcome) => {
       // Read before release: a stream whose client left ends with nothing more to write.

@@ -1,4 +1,5 @@
 import type { Deadline, Metadata, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import { peerIdentityOf, type PeerIdentity } from '../security/peer-identity';
 import type { CallContext } from './call-context';
 
 export type IncomingCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
@@ -19,6 +20,7 @@ export class IncomingCallContext implements CallContext {
   readonly metadata: Metadata;
   readonly peer: string;
   readonly deadline: number | undefined;
+  private identity: PeerIdentity | undefined | null = null;
   private controller: AbortController | undefined;
   private released = false;
   private onCancelled: (() => void) | undefined;
@@ -31,6 +33,12 @@ export class IncomingCallContext implements CallContext {
     // Read now: once the client has gone, its socket may be too.
     this.peer = call.getPeer();
     this.deadline = deadlineMillis(call.getDeadline());
+  }
+
+  // Read on first use: most handlers never ask, and parsing a certificate on every call costs.
+  get peerIdentity(): PeerIdentity | undefined {
+    if (this.identity === null) this.identity = peerIdentityOf(this.call);
+    return this.identity;
   }
 
   get signal(): AbortSignal {

@@ -9,6 +9,8 @@ export interface ServeOptions {
   port: number;
   middleware?: ServerMiddleware[];
   serverOptions?: ServerOptions;
+  /** How the server listens (see serverCredentials). Default: plaintext. */
+  credentials?: ServerCredentials;
   /** Adds services that are not ServiceRegistrations (health, reflection) before binding. */
   configure?: (server: Server) => void;
 }
@@ -27,7 +29,7 @@ export async function serve(services: ServiceRegistration[], options: ServeOptio
     server.addService(service.definition as never, toGrpcImplementation(service, options.middleware ?? []));
   }
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (error, boundPort) => {
+    server.bindAsync(`${options.host}:${options.port}`, options.credentials ?? ServerCredentials.createInsecure(), (error, boundPort) => {
       if (!error) return resolve(boundPort);
       server.forceShutdown();
       reject(new Error(`cannot listen on ${options.host}:${options.port} (${error.message}); set GRPC_PORT to a free port or GRPC_HOST to a local address`));

@@ -4,6 +4,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { ServiceConfig } from '../config/service-config';
 import { startRegistration } from '../registry/registration';
+import { channelCredentials, serverCredentials } from '../security/transport-credentials';
 import { logSpanCounts } from '../telemetry/log-span-counts';
 import type { Telemetry } from '../telemetry/start-telemetry';
 import { faultInjectionMiddleware } from './fault-injection-middleware';
@@ -79,6 +80,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   const { server, port } = await serve(options.services, {
     host: config.grpcHost,
     port: config.grpcPort,
+    credentials: serverCredentials(config.tls),
     // Faults innermost, so spans and log lines show what the client saw.
     middleware: [
       unlessQuiet(quietMethods, tracingMiddleware),
@@ -103,6 +105,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
           version: config.version,
           metadata: options.metadata,
           token: config.registryToken,
+          credentials: channelCredentials(config.tls),
           logger,
         });
   logger.info({ address, port, services: serviceNames, tracing_export: telemetry.exporting }, `${config.app} serving`);
