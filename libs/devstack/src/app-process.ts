@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { checkHealth } from './health-check';
+import { checkHealth, healthCheckCredentials } from './health-check';
 import { lineSplitter } from './line-splitter';
 
 export interface AppProcessOptions {
@@ -53,9 +53,10 @@ export class AppProcess {
   /** Waits until the app's health service says SERVING at `address`; fails early if it exits. */
   async waitUntilServing(address: string, timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    const channelCredentials = healthCheckCredentials(this.options.env);
     while (Date.now() < deadline) {
       if (!this.running) throw new Error(`${this.options.app} exited before serving:\n${this.lines.slice(-20).join('\n')}`);
-      const status = await checkHealth(address, '', 500).catch(() => 'UNREACHABLE');
+      const status = await checkHealth(address, '', 500, channelCredentials).catch(() => 'UNREACHABLE');
       if (status === 'SERVING') return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -99,6 +99,8 @@ export function makeCertificate(ca: CertificateFiles, dir: string, name: string,
 }
 
 export const SERVICE_NAMES = ['registry', 'user', 'order', 'gateway'] as const;
+/** The certificate for people and tools (grpcurl) calling the apps: SAN `client`, no server names. */
+export const CLIENT_NAME = 'client';
 
 export interface ServiceCertificatesOptions {
   dir: string;
@@ -109,6 +111,7 @@ export interface ServiceCertificatesOptions {
 export interface ServiceCertificates {
   ca: CertificateFiles;
   services: Record<(typeof SERVICE_NAMES)[number], CertificateFiles>;
+  client: CertificateFiles;
   /** What this run made, and what it kept from an earlier one, as paths. */
   made: string[];
   kept: string[];
@@ -118,8 +121,9 @@ const isIpAddress = (host: string) => /^[\d.]+$|:/.test(host);
 
 /**
  * A local CA (`ca.crt`, `ca.key`) and a certificate per service (`<service>.crt`, `.key`) in
- * `dir`, each with SAN = the service name, localhost, 127.0.0.1, ::1 and `extraHosts`. Idempotent:
- * files already there are kept, except that a new CA means new service certificates.
+ * `dir`, each with SAN = the service name, localhost, 127.0.0.1, ::1 and `extraHosts`, and
+ * `client.crt` for grpcurl. Idempotent: files already there are kept, except that a new CA means
+ * new certificates.
  */
 export function makeServiceCertificates(options: ServiceCertificatesOptions): ServiceCertificates {
   const { dir } = options;
@@ -130,21 +134,20 @@ export function makeServiceCertificates(options: ServiceCertificatesOptions): Se
   const ca = caExists ? caFiles : makeCertificateAuthority(dir, 'ca', 'Switchyard local CA');
   (caExists ? kept : made).push(ca.cert);
   const extraHosts = options.extraHosts ?? [];
-  const services = {} as ServiceCertificates['services'];
-  for (const service of SERVICE_NAMES) {
-    const files = { cert: join(dir, `${service}.crt`), key: join(dir, `${service}.key`) };
+  const certificate = (name: string, dnsNames: string[], ipAddresses: string[]): CertificateFiles => {
+    const files = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
     if (caExists && existsSync(files.cert) && existsSync(files.key)) {
       kept.push(files.cert);
-      services[service] = files;
-      continue;
+      return files;
     }
-    const hosts = [service, 'localhost', ...extraHosts];
-    services[service] = makeCertificate(ca, dir, service, {
-      commonName: service,
-      dnsNames: [...new Set(hosts.filter((host) => !isIpAddress(host)))],
-      ipAddresses: ['127.0.0.1', '::1', ...extraHosts.filter(isIpAddress)],
-    });
     made.push(files.cert);
+    return makeCertificate(ca, dir, name, { commonName: name, dnsNames: [...new Set(dnsNames)], ipAddresses });
+  };
+  const services = {} as ServiceCertificates['services'];
+  for (const service of SERVICE_NAMES) {
+    const hosts = [service, 'localhost', ...extraHosts];
+    services[service] = certificate(service, hosts.filter((host) => !isIpAddress(host)), ['127.0.0.1', '::1', ...extraHosts.filter(isIpAddress)]);
   }
-  return { ca, services, made, kept };
+  const client = certificate(CLIENT_NAME, [CLIENT_NAME], []);
+  return { ca, services, client, made, kept };
 }

@@ -1,4 +1,5 @@
-import { credentials, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { credentials, makeGenericClientConstructor, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 
 // Nothing from @switchyard/runtime here: the container health probe runs this every few seconds,
@@ -6,9 +7,20 @@ import { service as healthService } from 'grpc-health-check';
 // ours is registered in the probe, so grpc-js reads any host:port, `user:50052` included, as a DNS name.
 const HealthClient = makeGenericClientConstructor(healthService, 'grpc.health.v1.Health');
 
+/**
+ * How to dial an app whose environment is `env`: with its own certificate when it has TLS_CERT,
+ * TLS_KEY and TLS_CA (its server then requires one), else plaintext. An app with only some of
+ * them refuses to start, so a half-set environment is not handled here.
+ */
+export function healthCheckCredentials(env: Record<string, string | undefined>): ChannelCredentials {
+  const { TLS_CERT, TLS_KEY, TLS_CA } = env;
+  if (!TLS_CERT || !TLS_KEY || !TLS_CA) return credentials.createInsecure();
+  return credentials.createSsl(readFileSync(TLS_CA), readFileSync(TLS_KEY), readFileSync(TLS_CERT));
+}
+
 /** Asks grpc.health.v1.Health/Check; resolves to the serving status, or rejects when unreachable. */
-export function checkHealth(address: string, serviceName = '', timeoutMs = 1000): Promise<string> {
-  const client = new HealthClient(address, credentials.createInsecure());
+export function checkHealth(address: string, serviceName = '', timeoutMs = 1000, channelCredentials = credentials.createInsecure()): Promise<string> {
+  const client = new HealthClient(address, channelCredentials);
   return new Promise<string>((resolve, reject) => {
     client.makeUnaryRequest(
       '/grpc.health.v1.Health/Check',

@@ -24,7 +24,8 @@ try {
   const result = makeServiceCertificates({ dir, extraHosts });
   for (const path of result.made) process.stdout.write(`made ${path}\n`);
   for (const path of result.kept) process.stdout.write(`kept ${path}\n`);
-  process.stdout.write(`CA: ${result.ca.cert}; each app: TLS_CERT=${dir}/<app>.crt TLS_KEY=${dir}/<app>.key TLS_CA=${result.ca.cert}\n`);
+  process.stdout.write(`each app: TLS_CERT=${dir}/<app>.crt TLS_KEY=${dir}/<app>.key TLS_CA=${result.ca.cert}\n`);
+  process.stdout.write(`grpcurl: -cacert ${result.ca.cert} -cert ${result.client.cert} -key ${result.client.key}\n`);
 } catch (error) {
   process.stderr.write(`${(error as Error).message}\n`);
   process.exit(1);
