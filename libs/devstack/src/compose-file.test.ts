@@ -25,4 +25,15 @@ describe('docker-compose.yml', () => {
   it('starts every app after jaeger, so that stop ends the apps before the collector they flush to', () => {
     for (const app of APPS) expect(compose.services[app].depends_on?.jaeger).toBeDefined();
   });
+
+  it('docker-compose.tls.yml gives every app its own certificate from ./certs, mounted read-only, and the one CA', () => {
+    const tls = parse(readFileSync(join(workspaceRoot, 'docker-compose.tls.yml'), 'utf8')) as {
+      services: Record<string, { environment: Record<string, string>; volumes: string[] }>;
+    };
+    expect(Object.keys(tls.services).sort()).toEqual([...APPS].sort());
+    for (const app of APPS) {
+      expect(tls.services[app].environment).toEqual({ TLS_CERT: `/certs/${app}.crt`, TLS_KEY: `/certs/${app}.key`, TLS_CA: '/certs/ca.crt' });
+      expect(tls.services[app].volumes).toEqual(['./certs:/certs:ro']);
+    }
+  });
 });

@@ -1,5 +1,5 @@
 // End to end with mutual TLS: certificates made by the built `npm run certs` script, the BUILT
-// apps as processes with TLS_CERT, TLS_KEY and TLS_CA (compose's addresses, so each app dials the
+// apps as processes with docker-compose.tls.yml's TLS_CERT, TLS_KEY and TLS_CA (compose's addresses, so each app dials the
 // registry as `registry:<port>` and its peers as `registry:///<service>`), and calls through the
 // gateway with and without a client certificate, from grpc-js and from grpcurl.
 import { execFileSync } from 'node:child_process';
@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { credentials, Metadata, status as Status, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
 import { gatewayV1, registryV1, userV1 } from '@switchyard/proto';
 import { eventually, findGrpcurl, runGrpcurl } from '@switchyard/testing';
+import { parse } from 'yaml';
 import type { App } from './compose-environment';
 import { LocalStack } from './local-stack';
 
@@ -21,11 +22,12 @@ describe('mutual TLS between the apps', () => {
   let certs: string;
   let script: { first: string; second: string };
   const clients: Client[] = [];
-  const tlsEnv = (name: string) => ({ TLS_CERT: join(certs, `${name}.crt`), TLS_KEY: join(certs, `${name}.key`), TLS_CA: join(certs, 'ca.crt') });
-  const asClient = (name: string): ChannelCredentials => {
-    const files = tlsEnv(name);
-    return credentials.createSsl(readFileSync(files.TLS_CA), readFileSync(files.TLS_KEY), readFileSync(files.TLS_CERT));
-  };
+  // docker-compose.tls.yml's variables, its /certs mount being this test's directory.
+  const composeTls = parse(readFileSync(join(workspaceRoot, 'docker-compose.tls.yml'), 'utf8')) as { services: Record<App, { environment: Record<string, string> }> };
+  const tlsEnv = (app: App) =>
+    Object.fromEntries(Object.entries(composeTls.services[app].environment).map(([key, value]) => [key, value.replace(/^\/certs\//, `${certs}/`)]));
+  const asClient = (name: string): ChannelCredentials =>
+    credentials.createSsl(readFileSync(join(certs, 'ca.crt')), readFileSync(join(certs, `${name}.key`)), readFileSync(join(certs, `${name}.crt`)));
   const unary = <Response>(client: Client, method: string, request: unknown): Promise<Response> =>
     new Promise((done, fail) =>
       (client as unknown as Record<string, (...args: unknown[]) => void>)[method]!(request, new Metadata(), { deadline: Date.now() + 5000 }, (error: ServiceError | null, response: Response) =>
