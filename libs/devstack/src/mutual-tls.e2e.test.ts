@@ -11,6 +11,7 @@ import { gatewayV1, registryV1, userV1 } from '@switchyard/proto';
 import { eventually, findGrpcurl, runGrpcurl } from '@switchyard/testing';
 import { parse } from 'yaml';
 import type { App } from './compose-environment';
+import { AppProcess } from './app-process';
 import { LocalStack } from './local-stack';
 
 const workspaceRoot = resolve(__dirname, '../../..');
@@ -94,6 +95,22 @@ describe('mutual TLS between the apps', () => {
     const ca = readFileSync(join(certs, 'ca.crt'));
     await expect(unary(gatewayWith(credentials.createSsl(ca)), 'getUserWithOrders', request)).rejects.toMatchObject({ code: Status.UNAVAILABLE });
     await expect(unary(gatewayWith(credentials.createInsecure()), 'getUserWithOrders', request)).rejects.toMatchObject({ code: Status.UNAVAILABLE });
+  });
+
+  it('stops an app whose key is not its certificate\'s with exit code 2, naming TLS_KEY; no app ever prints a key', async () => {
+    const env = stack.environmentFor('user', { ...tlsEnv('user'), GRPC_PORT: '0', TLS_KEY: join(certs, 'order.key') });
+    const mismatched = new AppProcess({ workspaceRoot, app: 'user', env });
+    const { code } = await mismatched.exited;
+    expect(code).toBe(2);
+    expect(mismatched.lines.join('\n')).toContain(`TLS_KEY="${join(certs, 'order.key')}": not the private key of TLS_CERT`);
+    const keyLines = ['registry', 'user', 'order', 'gateway', 'client'].flatMap((name) =>
+      readFileSync(join(certs, `${name}.key`), 'utf8')
+        .split('\n')
+        .filter((line) => line.length > 0 && !line.startsWith('-----')),
+    );
+    const output = [...stack.processes, mismatched].flatMap((p) => p.lines).join('\n');
+    expect(keyLines.length).toBeGreaterThan(0);
+    expect(keyLines.filter((line) => output.includes(line))).toEqual([]);
   });
 
   it('grpcurl calls the gateway with -cacert -cert -key, and is refused without -cert (skipped without a grpcurl binary)', async () => {
