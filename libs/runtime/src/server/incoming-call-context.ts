@@ -36,6 +36,7 @@ export class IncomingCallContext implements CallContext {
   }
 
   // Read on first use: most handlers never ask, and parsing a certificate on every call costs.
+  // Read after the client has gone, it is undefined: a check on it fails closed.
   get peerIdentity(): PeerIdentity | undefined {
     if (this.identity === null) this.identity = peerIdentityOf(this.call);
     return this.identity;
