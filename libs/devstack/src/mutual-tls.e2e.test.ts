@@ -88,6 +88,10 @@ describe('mutual TLS between the apps', () => {
     );
     expect(aggregate.user?.id).toBe(created.user!.id);
     expect(aggregate.partialFailures).toEqual([]);
+    for (const app of stack.processes) {
+      const serving = app.lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg?: string; mutual_tls?: boolean }).find((line) => line.msg === `${app.options.app} serving`);
+      expect(serving?.mutual_tls).toBe(true);
+    }
   });
 
   it('refuses a caller without a client certificate, and a plaintext caller', async () => {

@@ -108,7 +108,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
           credentials: channelCredentials(config.tls),
           logger,
         });
-  logger.info({ address, port, services: serviceNames, tracing_export: telemetry.exporting }, `${config.app} serving`);
+  logger.info({ address, port, services: serviceNames, mutual_tls: config.tls !== undefined, tracing_export: telemetry.exporting }, `${config.app} serving`);
 
   let stopping: Promise<void> | undefined;
   const stop = (reason: string) => {
