@@ -47,6 +47,7 @@ export { systemClock, type Clock } from './time/clock';
 export { ConfigError, dialAddressVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable } from './config/env-config';
 export { grpcTarget } from './config/grpc-target';
 export { DEFAULT_PORTS, loadServiceConfig, type AppName, type ServiceConfig } from './config/service-config';
+export { DEFAULT_SERVER_LIMITS, loadServerLimits, type ServerLimits } from './config/server-limits-config';
 export { createLogger, type Logger, type LoggerOptions } from './logging/create-logger';
 export { FINAL_EXPORT_TIMEOUT_MS, startTelemetry, type FinalExport, type Telemetry, type TelemetryOptions } from './telemetry/start-telemetry';
 export type { SpanCounts } from './telemetry/span-accounting';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { dialAddressVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable } from './env-config';
 import { parseRetryPolicy, type RetryPolicyConfig } from '../client/retry-policy-config';
 import { faultsVariable, type FaultRule } from './fault-injection-config';
+import { loadServerLimits, type ServerLimits } from './server-limits-config';
 
 /** Default gRPC port of each app: several instances of one app need GRPC_PORT set apart. */
 export const DEFAULT_PORTS = { gateway: 50050, registry: 50051, user: 50052, order: 50053 } as const;
@@ -20,6 +21,8 @@ export interface ServiceConfig {
   registryToken: string | undefined;
   dataDir: string;
   databaseUrl: string | undefined;
+  /** How long one SQL statement may run before the database cancels it. */
+  databaseStatementTimeoutMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   logFormat: 'json' | 'pretty';
   /** Deadline given to outgoing calls whose caller set none. */
@@ -33,6 +36,8 @@ export interface ServiceConfig {
   faults: readonly FaultRule[];
   /** RETRY_POLICY (JSON): retry overrides by service or method, hedging, throttling. */
   retryPolicy: RetryPolicyConfig | undefined;
+  /** GRPC_MAX_*, GRPC_KEEPALIVE_*: what one peer may cost the server; clients size their messages to match. */
+  limits: ServerLimits;
 }
 
 export function loadServiceConfig(app: AppName, env: Record<string, string | undefined> = process.env): ServiceConfig {
@@ -45,6 +50,8 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
       REGISTRY_TOKEN: z.string().optional(),
       DATA_DIR: z.string().default('./data'),
       DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user@host:port/database').optional(),
+      // As long as the default call deadline: a statement the caller no longer waits for stops too.
+      DATABASE_STATEMENT_TIMEOUT_MS: millisecondsVariable(5000),
       LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
       DEFAULT_DEADLINE_MS: millisecondsVariable(5000),
@@ -64,6 +71,7 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
     registryToken: parsed.REGISTRY_TOKEN,
     dataDir: parsed.DATA_DIR,
     databaseUrl: parsed.DATABASE_URL,
+    databaseStatementTimeoutMs: parsed.DATABASE_STATEMENT_TIMEOUT_MS,
     logLevel: parsed.LOG_LEVEL,
     logFormat: parsed.LOG_FORMAT,
     defaultDeadlineMs: parsed.DEFAULT_DEADLINE_MS,
@@ -72,5 +80,6 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
     version: parsed.SERVICE_VERSION,
     faults: parsed.FAULTS,
     retryPolicy: parseRetryPolicy(env.RETRY_POLICY),
+    limits: loadServerLimits(env),
   });
 }

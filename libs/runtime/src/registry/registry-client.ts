@@ -1,5 +1,6 @@
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { registryV1 } from '@switchyard/proto';
+import { allowedKeepaliveTimeMs, clientLimitOptions } from '../client/client-limits';
 import { grpcTarget } from '../config/grpc-target';
 
 /**
@@ -9,9 +10,10 @@ import { grpcTarget } from '../config/grpc-target';
 /** `registryAddress` is an address setting (see grpcTarget): `registry:50051` is a host, never a scheme. */
 export function createRegistryClient(registryAddress: string): registryV1.RegistryServiceClient {
   return new registryV1.RegistryServiceClient(grpcTarget(registryAddress), credentials.createInsecure(), {
+    ...clientLimitOptions(),
     'grpc.enable_channelz': 0,
     // Notice a registry that vanished without closing its connections (a killed container).
-    'grpc.keepalive_time_ms': 20_000,
+    'grpc.keepalive_time_ms': allowedKeepaliveTimeMs(20_000),
     'grpc.keepalive_timeout_ms': 5_000,
     // Reconnect pacing is ours (reconnect-backoff.ts); keep grpc-js from adding its own long waits.
     'grpc.initial_reconnect_backoff_ms': 100,

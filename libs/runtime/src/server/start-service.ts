@@ -79,6 +79,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   const { server, port } = await serve(options.services, {
     host: config.grpcHost,
     port: config.grpcPort,
+    limits: config.limits,
     // Faults innermost, so spans and log lines show what the client saw.
     middleware: [
       unlessQuiet(quietMethods, tracingMiddleware),
