@@ -41,7 +41,7 @@ beforeAll(async () => {
   await app.waitUntilServing(address);
   client = new userV1.UserServiceClient(address, credentials.createInsecure());
   const created = await new Promise<userV1.CreateUserResponse>((done, fail) =>
-    client.createUser({ name: 'Ada', email: 'ada@example.com' }, { deadline: Date.now() + 5_000 }, (error, response) => (error ? fail(error) : done(response!))),
+    client.createUser({ name: 'Ada', email: 'ada@example.com' }, new Metadata(), { deadline: Date.now() + 5_000 }, (error, response) => (error ? fail(error) : done(response!))),
   );
   userId = created.user!.id;
 });
@@ -123,7 +123,7 @@ describe('the built user app under attack', () => {
   it('refuses an oversize message and oversize metadata with RESOURCE_EXHAUSTED naming the limit', async () => {
     const outcome = await underAttack(async () => {
       const tooBig = await new Promise<ServiceError>((done) =>
-        client.createUser({ name: 'x'.repeat(2 * MIB), email: 'big@example.com' }, { deadline: Date.now() + 10_000 }, (error) => done(error!)),
+        client.createUser({ name: 'x'.repeat(2 * MIB), email: 'big@example.com' }, new Metadata(), { deadline: Date.now() + 10_000 }, (error) => done(error!)),
       );
       const metadata = new Metadata();
       metadata.set('x-padding', 'p'.repeat(16 * 1024));

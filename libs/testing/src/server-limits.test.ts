@@ -65,7 +65,7 @@ function getUser(target: userV1.UserServiceClient, id: string, metadata = new Me
 
 function createUser(target: userV1.UserServiceClient, name: string): Promise<userV1.CreateUserResponse> {
   return new Promise((resolve, reject) =>
-    target.createUser({ name, email: 'ada@example.com' }, { deadline: Date.now() + 10_000 }, (error, response) => (error ? reject(error) : resolve(response!))),
+    target.createUser({ name, email: 'ada@example.com' }, new Metadata(), { deadline: Date.now() + 10_000 }, (error, response) => (error ? reject(error) : resolve(response!))),
   );
 }
 
