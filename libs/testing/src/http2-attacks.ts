@@ -78,8 +78,13 @@ export interface PingFloodResult {
   closedByServer: boolean;
 }
 
-/** Pings every `intervalMs` for up to `durationMs` on one connection with no calls. */
-export async function pingFlood(address: string, intervalMs: number, durationMs: number): Promise<PingFloodResult> {
+export interface PingFloodOptions {
+  /** Also start a call with this request before each ping, as clients that ping along with their calls do. */
+  call?: { path: string; message: Uint8Array };
+}
+
+/** Pings every `intervalMs` for up to `durationMs` on one connection (with no calls, unless `options.call`). */
+export async function pingFlood(address: string, intervalMs: number, durationMs: number, options: PingFloodOptions = {}): Promise<PingFloodResult> {
   const session = await openSession(address);
   let goaway: GoAway | undefined;
   let closedByServer = false;
@@ -90,6 +95,11 @@ export async function pingFlood(address: string, intervalMs: number, durationMs:
   const timer = setInterval(() => {
     if (session.closed || session.destroyed) return;
     try {
+      if (options.call) {
+        const stream = session.request(grpcRequestHeaders(options.call.path));
+        stream.on('error', () => {}).resume();
+        stream.end(grpcFrame(options.call.message));
+      }
       if (session.ping(() => {})) pingsSent += 1;
     } catch {
       // The session is going away.

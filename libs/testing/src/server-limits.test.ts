@@ -143,6 +143,15 @@ describe('server limits (serve() defaults, real sockets)', () => {
     expect(calm.pingsSent).toBeGreaterThanOrEqual(3);
   });
 
+  it('lets a client ping every 10 ms along with a call each time (as grpc-go clients do), as gRPC core does', async () => {
+    const { address } = await start();
+    const call = { path: GET_USER, message: userV1.GetUserRequest.encode({ id: 'good' }).finish() };
+    const busy = await pingFlood(address, 10, 1_000, { call });
+    expect(busy.goaway).toBeUndefined();
+    expect(busy.closedByServer).toBe(false);
+    expect(busy.pingsSent).toBeGreaterThan(10);
+  });
+
   it('runs at most GRPC_MAX_CONCURRENT_STREAMS calls of one connection at once and refuses the rest, whatever the client ignores', async () => {
     const { address, state, client } = await start();
     const limit = DEFAULT_SERVER_LIMITS.maxConcurrentStreams;

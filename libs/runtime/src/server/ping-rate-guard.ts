@@ -15,7 +15,9 @@ const TOO_MANY_PINGS = Buffer.from('too_many_pings');
  * Closes a connection whose peer pings more often than `minIntervalMs`, as gRPC core servers do:
  * GOAWAY with ENHANCE_YOUR_CALM and "too_many_pings", then the connection ends. grpc-js answers
  * every PING and enforces no interval, so a flood of pings costs the server unbounded work.
- * A ping at least the interval after the previous one clears the strikes.
+ * A ping at least the interval after the previous one clears the strikes, and so does a new call,
+ * as in gRPC core (where sending headers or data does): clients that ping along with their calls
+ * (grpc-go's flow-control pings, grpcurl) are not mistaken for a flood.
  */
 export function guardPingRate(session: Http2Session, options: PingRateOptions): void {
   const { minIntervalMs, maxStrikes = 2, graceMs = 1_000 } = options;
@@ -26,6 +28,8 @@ export function guardPingRate(session: Http2Session, options: PingRateOptions): 
   let lastStreamId = 0;
   const onStream = (stream: { id?: number }) => {
     lastStreamId = Math.max(lastStreamId, stream.id ?? 0);
+    strikes = 0;
+    lastPingAt = undefined;
   };
   const onPing = () => {
     const now = performance.now();
