@@ -114,6 +114,24 @@ export async function pingFlood(address: string, intervalMs: number, durationMs:
   return result;
 }
 
+/** Holds a connection open with no calls and no pings for up to `durationMs`: what does the server do? */
+export async function idleConnection(address: string, durationMs: number): Promise<{ goaway?: GoAway; closedByServer: boolean; afterMs: number }> {
+  const session = await openSession(address);
+  const opened = performance.now();
+  let goaway: GoAway | undefined;
+  session.on('goaway', (errorCode, _lastStreamId, data) => (goaway = { errorCode, debugData: data?.toString() ?? '' }));
+  session.on('error', () => {});
+  let deadline: NodeJS.Timeout | undefined;
+  const closedByServer = await Promise.race([
+    new Promise<boolean>((resolve) => session.once('close', () => resolve(true))),
+    new Promise<boolean>((resolve) => (deadline = setTimeout(() => resolve(false), durationMs))),
+  ]);
+  clearTimeout(deadline);
+  const afterMs = performance.now() - opened;
+  session.destroy();
+  return { goaway, closedByServer, afterMs };
+}
+
 export interface StreamFloodResult {
   /** Streams the server reset with REFUSED_STREAM. */
   refused: number;

@@ -1,8 +1,8 @@
 import { constants } from 'node:http2';
 import { credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { userV1 } from '@switchyard/proto';
-import { DEFAULT_SERVER_LIMITS, defineService, serve, type Serving } from '@switchyard/runtime';
-import { pingFlood, rapidReset, streamFlood } from './http2-attacks';
+import { DEFAULT_SERVER_LIMITS, defineService, serve, type ServerLimits, type Serving } from '@switchyard/runtime';
+import { idleConnection, pingFlood, rapidReset, streamFlood } from './http2-attacks';
 
 const GET_USER = '/switchyard.user.v1.UserService/GetUser';
 
@@ -47,11 +47,11 @@ afterEach(() => {
   serving = client = releaseHeld = undefined;
 });
 
-/** Serves the held UserService with the default limits, and a well-behaved client of it. */
-async function start() {
+/** Serves the held UserService with the default limits (or `limits`), and a well-behaved client of it. */
+async function start(limits?: Partial<ServerLimits>) {
   const held = heldUserService();
   releaseHeld = held.release;
-  serving = await serve([held.service], { host: '127.0.0.1', port: 0 });
+  serving = await serve([held.service], { host: '127.0.0.1', port: 0, limits: limits && { ...DEFAULT_SERVER_LIMITS, ...limits } });
   const address = `127.0.0.1:${serving.port}`;
   client = new userV1.UserServiceClient(address, credentials.createInsecure());
   return { address, state: held.state, client };
@@ -179,4 +179,22 @@ describe('server limits (serve() defaults, real sockets)', () => {
     expect(failures).toEqual([]);
     expect(answered).toBeGreaterThan(0);
   }, 30_000);
+
+  it('closes a connection left without calls for GRPC_MAX_CONNECTION_IDLE_MS', async () => {
+    const { address } = await start({ maxConnectionIdleMs: 300 });
+    const idle = await idleConnection(address, 10_000);
+    expect(idle.closedByServer).toBe(true);
+    expect(idle.goaway?.errorCode).toBe(constants.NGHTTP2_NO_ERROR);
+    expect(idle.afterMs).toBeLessThan(8_000);
+  });
+
+  it('closes a connection older than GRPC_MAX_CONNECTION_AGE_MS, letting a call in flight finish within the grace', async () => {
+    const { address, client } = await start({ maxConnectionAgeMs: 300, maxConnectionAgeGraceMs: 10_000 });
+    const held = getUser(client, 'hold');
+    const aged = await idleConnection(address, 10_000);
+    expect(aged.closedByServer).toBe(true);
+    expect(aged.goaway?.errorCode).toBe(constants.NGHTTP2_NO_ERROR);
+    releaseHeld!();
+    await expect(held).resolves.toBeDefined();
+  });
 });
