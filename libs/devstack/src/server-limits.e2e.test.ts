@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { userV1 } from '@switchyard/proto';
-import { freePort, pingFlood, rapidReset, residentBytes, streamFlood } from '@switchyard/testing';
+import { freePort, partialMessages, pingFlood, rapidReset, residentBytes, streamFlood } from '@switchyard/testing';
 import { AppProcess } from './app-process';
 
 const workspaceRoot = resolve(__dirname, '../../..');
@@ -130,8 +130,17 @@ describe('the built user app under attack', () => {
       const tooMuchMetadata = await getUser(metadata).catch((error: ServiceError) => error);
       return { tooBig, tooMuchMetadata };
     });
-    expect(outcome.result.tooBig).toMatchObject({ code: Status.RESOURCE_EXHAUSTED, details: expect.stringContaining(String(MIB)) });
+    expect(outcome.result.tooBig).toMatchObject({ code: Status.RESOURCE_EXHAUSTED, details: expect.stringContaining(String(256 * 1024)) });
     expect(outcome.result.tooMuchMetadata).toMatchObject({ code: Status.RESOURCE_EXHAUSTED, details: expect.stringContaining('GRPC_MAX_METADATA_BYTES') });
     expect(outcome.failures).toEqual([]);
+  });
+
+  it('holds at most GRPC_MAX_CONCURRENT_STREAMS partial messages of GRPC_MAX_RECEIVE_MESSAGE_BYTES per connection', async () => {
+    // Default limits: 200 streams of 256 KiB messages, so about 50 MiB of partial messages.
+    const outcome = await underAttack(() => partialMessages(address, '/switchyard.user.v1.UserService/CreateUser', 1_000, 256 * 1024 - 1024, 1_500));
+    console.log(`partial messages: ${JSON.stringify(outcome.result)}, RSS ${(outcome.before / MIB).toFixed(0)} -> peak ${(outcome.peak / MIB).toFixed(0)} MiB`);
+    expect(outcome.result.held).toBeLessThanOrEqual(200);
+    expect(outcome.failures).toEqual([]);
+    expect(outcome.growth).toBeLessThan(150 * MIB);
   });
 });

@@ -114,6 +114,49 @@ export async function pingFlood(address: string, intervalMs: number, durationMs:
   return result;
 }
 
+export interface PartialMessagesResult {
+  /** Streams the server refused or reset. */
+  refused: number;
+  /** Streams still open when the attacker gave up: the server holds their partial messages. */
+  held: number;
+}
+
+/**
+ * Opens `streams` calls of `path` on one connection, each sending all but the last byte of a
+ * `messageBytes` message and then stalling, so the server holds every partial message in memory.
+ * Waits until no stream makes progress for `quietMs`, then closes the connection.
+ */
+export async function partialMessages(address: string, path: string, streams: number, messageBytes: number, quietMs: number): Promise<PartialMessagesResult> {
+  const session = await openSession(address);
+  session.on('error', () => {});
+  // One shared chunk, written again and again: the attacker's memory stays small.
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(messageBytes, 1);
+  let refused = 0;
+  let lastProgress = performance.now();
+  for (let i = 0; i < streams; i++) {
+    const stream = session.request(grpcRequestHeaders(path));
+    stream.on('error', () => {});
+    stream.on('close', () => {
+      if (stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR) refused += 1;
+    });
+    stream.write(prefix);
+    let left = messageBytes - 1;
+    while (left > 0) {
+      const size = Math.min(left, chunk.length);
+      stream.write(size === chunk.length ? chunk : chunk.subarray(0, size));
+      left -= size;
+    }
+    stream.on('drain', () => (lastProgress = performance.now()));
+    stream.write(Buffer.alloc(0), () => (lastProgress = performance.now()));
+  }
+  while (performance.now() - lastProgress < quietMs) await new Promise((resolve) => setTimeout(resolve, 100));
+  const result = { refused, held: streams - refused };
+  session.destroy();
+  return result;
+}
+
 /** Holds a connection open with no calls and no pings for up to `durationMs`: what does the server do? */
 export async function idleConnection(address: string, durationMs: number): Promise<{ goaway?: GoAway; closedByServer: boolean; afterMs: number }> {
   const session = await openSession(address);

@@ -5,7 +5,7 @@ describe('loadServerLimits', () => {
   it('applies the documented defaults', () => {
     const limits = loadServerLimits({});
     expect(limits).toEqual({
-      maxReceiveMessageBytes: 1024 * 1024,
+      maxReceiveMessageBytes: 256 * 1024,
       maxSendMessageBytes: 4 * 1024 * 1024,
       maxMetadataBytes: 8192,
       maxConcurrentStreams: 200,

@@ -30,8 +30,9 @@ export interface ServerLimits {
 const MIB = 1024 * 1024;
 
 /**
- * The defaults, compared with grpc-js 1.14 and gRPC core (C++): receive 1 MiB (both: 4 MiB),
- * because every stream may buffer a whole message and a connection has up to 200 of them; send
+ * The defaults, compared with grpc-js 1.14 and gRPC core (C++): receive 256 KiB (both: 4 MiB),
+ * because every stream may hold a partial message in memory and a connection has up to 200 of
+ * them (50 MiB at most; our largest request is a few KiB); send
  * 4 MiB (the receive limit every gRPC client has by default); metadata 8 KiB (core's default
  * GRPC_ARG_MAX_METADATA_SIZE; grpc-js has none, Node allows 64 KiB); 200 streams per connection
  * (both: unlimited; Node: 2^32-1); pings 500 ms apart at most (core: 5 min, but our clients ping
@@ -40,7 +41,7 @@ const MIB = 1024 * 1024;
  * memory 32 MB (Node: 10 MB; grpc-js lifts it to unlimited).
  */
 export const DEFAULT_SERVER_LIMITS: ServerLimits = Object.freeze({
-  maxReceiveMessageBytes: 1 * MIB,
+  maxReceiveMessageBytes: 256 * 1024,
   maxSendMessageBytes: 4 * MIB,
   maxMetadataBytes: 8 * 1024,
   maxConcurrentStreams: 200,
