@@ -14,7 +14,7 @@ export interface ServeOptions {
   middleware?: ServerMiddleware[];
   /** What one peer may cost the server (GRPC_MAX_*, GRPC_KEEPALIVE_*). Default DEFAULT_SERVER_LIMITS. */
   limits?: ServerLimits;
-  /** Added to (and winning over) the options that enforce `limits`. */
+  /** Added to the options that enforce `limits`, winning over them; interceptors run after the limits' own. */
   serverOptions?: ServerOptions;
   /** Adds services that are not ServiceRegistrations (health, reflection) before binding. */
   configure?: (server: Server) => void;
@@ -29,7 +29,7 @@ export interface Serving {
 export async function serve(services: ServiceRegistration[], options: ServeOptions): Promise<Serving> {
   // Channelz stays on: with it off, grpc-js 1.14.7's forceShutdown leaves open sessions serving.
   const limits = options.limits ?? DEFAULT_SERVER_LIMITS;
-  const server = new Server({ ...serverOptionsFor(limits), ...options.serverOptions });
+  const server = new Server(serverOptionsFor(limits, options.serverOptions));
   options.configure?.(server);
   for (const service of services) {
     server.addService(service.definition as never, toGrpcImplementation(service, options.middleware ?? []));

@@ -7,10 +7,11 @@ const SERVER_KEEPALIVE_TIME_MS = 60_000;
 const SERVER_KEEPALIVE_TIMEOUT_MS = 20_000;
 
 /**
- * grpc-js server options enforcing `limits`. The ping interval is not among them: grpc-js does
- * not enforce one, so serve() guards each connection itself (ping-rate-guard.ts).
+ * grpc-js server options enforcing `limits`, with `extra` options added (winning over them; its
+ * interceptors run after the limits' own). The ping interval is not among them: grpc-js does not
+ * enforce one, so serve() guards each connection itself (ping-rate-guard.ts).
  */
-export function serverOptionsFor(limits: ServerLimits): ServerOptions {
+export function serverOptionsFor(limits: ServerLimits, extra: ServerOptions = {}): ServerOptions {
   return {
     'grpc.max_receive_message_length': limits.maxReceiveMessageBytes,
     'grpc.max_send_message_length': limits.maxSendMessageBytes,
@@ -22,7 +23,8 @@ export function serverOptionsFor(limits: ServerLimits): ServerOptions {
     'grpc-node.max_session_memory': limits.maxSessionMemoryMb,
     'grpc.keepalive_time_ms': SERVER_KEEPALIVE_TIME_MS,
     'grpc.keepalive_timeout_ms': SERVER_KEEPALIVE_TIMEOUT_MS,
-    interceptors: [metadataSizeInterceptor(limits.maxMetadataBytes)],
+    ...extra,
+    interceptors: [metadataSizeInterceptor(limits.maxMetadataBytes), ...(extra.interceptors ?? [])],
   };
 }
 
