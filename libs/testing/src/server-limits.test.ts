@@ -164,6 +164,19 @@ describe('server limits (serve() defaults, real sockets)', () => {
     await expect(getUser(client, 'good')).resolves.toBeDefined();
   });
 
+  it('makes a grpc-js client past GRPC_MAX_CONCURRENT_STREAMS wait: its extra calls run as others finish, and all are answered', async () => {
+    const { state, client } = await start({ maxConcurrentStreams: 5 });
+    const calls = Array.from({ length: 20 }, () => getUser(client, 'hold'));
+    // Wait until the server runs as many as it allows.
+    for (let waited = 0; state.running < 5 && waited < 5_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(state.running).toBe(5);
+    releaseHeld!();
+    await expect(Promise.all(calls)).resolves.toHaveLength(20);
+    expect(state.maxRunning).toBe(5);
+    expect(state.started).toBe(20);
+  });
+
   it('cuts off a client opening and resetting 10,000 streams at once (HTTP/2 rapid reset); a good client keeps working', async () => {
     const { address, client } = await start();
     const good = goodClientLoop(client);
