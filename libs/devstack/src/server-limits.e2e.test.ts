@@ -79,12 +79,12 @@ async function underAttack<T>(attack: () => Promise<T>) {
     const result = await attack();
     // The good client is still served once the attack is over.
     await getUser();
+    peak = Math.max(peak, residentBytes(app.pid!));
     return { result, answered, failures, before, peak, growth: peak - before };
   } finally {
     stopped = true;
     await good;
     clearInterval(sampler);
-    peak = Math.max(peak, residentBytes(app.pid!));
   }
 }
 
