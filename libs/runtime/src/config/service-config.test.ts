@@ -1,4 +1,5 @@
 import { ConfigError } from './env-config';
+import { DEFAULT_SERVER_LIMITS } from './server-limits-config';
 import { loadServiceConfig } from './service-config';
 
 describe('loadServiceConfig', () => {
@@ -15,6 +16,8 @@ describe('loadServiceConfig', () => {
       logLevel: 'info',
       logFormat: 'json',
       defaultDeadlineMs: 5000,
+      databaseStatementTimeoutMs: 5000,
+      limits: DEFAULT_SERVER_LIMITS,
     });
     expect(loadServiceConfig('gateway', {}).grpcPort).toBe(50050);
     expect(Object.isFrozen(config)).toBe(true);
@@ -30,8 +33,12 @@ describe('loadServiceConfig', () => {
       LOG_LEVEL: 'debug',
       LOG_FORMAT: 'pretty',
       DEFAULT_DEADLINE_MS: '750',
+      DATABASE_STATEMENT_TIMEOUT_MS: '2500',
+      GRPC_MAX_CONCURRENT_STREAMS: '500',
     });
     expect(config).toMatchObject({
+      databaseStatementTimeoutMs: 2500,
+      limits: { ...DEFAULT_SERVER_LIMITS, maxConcurrentStreams: 500 },
       grpcPort: 6000,
       advertiseAddress: 'user:6000',
       registryAddress: 'registry:50051',

@@ -3,6 +3,7 @@ import { dialAddressVariable, hostPortVariable, millisecondsVariable, parseEnv, 
 import { parseRetryPolicy, type RetryPolicyConfig } from '../client/retry-policy-config';
 import { faultsVariable, type FaultRule } from './fault-injection-config';
 import { loadTlsConfig, type TlsFiles } from './tls-config';
+import { loadServerLimits, type ServerLimits } from './server-limits-config';
 
 /** Default gRPC port of each app: several instances of one app need GRPC_PORT set apart. */
 export const DEFAULT_PORTS = { gateway: 50050, registry: 50051, user: 50052, order: 50053 } as const;
@@ -21,6 +22,8 @@ export interface ServiceConfig {
   registryToken: string | undefined;
   dataDir: string;
   databaseUrl: string | undefined;
+  /** How long one SQL statement may run before the database cancels it. */
+  databaseStatementTimeoutMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   logFormat: 'json' | 'pretty';
   /** Deadline given to outgoing calls whose caller set none. */
@@ -36,6 +39,8 @@ export interface ServiceConfig {
   retryPolicy: RetryPolicyConfig | undefined;
   /** TLS_CERT, TLS_KEY, TLS_CA: mutual TLS on every server and client of the app; undefined means plaintext. */
   tls: TlsFiles | undefined;
+  /** GRPC_MAX_*, GRPC_KEEPALIVE_*: what one peer may cost the server; clients size their messages to match. */
+  limits: ServerLimits;
 }
 
 export function loadServiceConfig(app: AppName, env: Record<string, string | undefined> = process.env): ServiceConfig {
@@ -49,6 +54,8 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
       DATA_DIR: z.string().default('./data'),
       // May carry a password, in the userinfo or as ?password=.
       DATABASE_URL: secretVariable(z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user@host:port/database').optional()),
+      // As long as the default call deadline: a statement the caller no longer waits for stops too.
+      DATABASE_STATEMENT_TIMEOUT_MS: millisecondsVariable(5000),
       LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
       DEFAULT_DEADLINE_MS: millisecondsVariable(5000),
@@ -68,6 +75,7 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
     registryToken: parsed.REGISTRY_TOKEN,
     dataDir: parsed.DATA_DIR,
     databaseUrl: parsed.DATABASE_URL,
+    databaseStatementTimeoutMs: parsed.DATABASE_STATEMENT_TIMEOUT_MS,
     logLevel: parsed.LOG_LEVEL,
     logFormat: parsed.LOG_FORMAT,
     defaultDeadlineMs: parsed.DEFAULT_DEADLINE_MS,
@@ -77,5 +85,6 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
     faults: parsed.FAULTS,
     retryPolicy: parseRetryPolicy(env.RETRY_POLICY),
     tls: loadTlsConfig(env),
+    limits: loadServerLimits(env),
   });
 }

@@ -41,6 +41,9 @@ export class UnauthenticatedError extends DomainError {}
 /** A quota or rate limit is used up. Maps to RESOURCE_EXHAUSTED. */
 export class ResourceExhaustedError extends DomainError {}
 
+/** The work took longer than this server allows it (e.g. a database statement timeout). Maps to DEADLINE_EXCEEDED. */
+export class DeadlineExceededError extends DomainError {}
+
 /** Collects field violations and throws them together, so a client sees every bad field at once. */
 export class FieldViolations {
   private readonly violations: FieldViolation[] = [];

@@ -1,6 +1,7 @@
 import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import {
   AlreadyExistsError,
+  DeadlineExceededError,
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
@@ -45,6 +46,7 @@ export function toStatusError(error: unknown): StatusError {
   if (error instanceof FailedPreconditionError) return statusError(Status.FAILED_PRECONDITION, error.message);
   if (error instanceof UnauthenticatedError) return statusError(Status.UNAUTHENTICATED, error.message);
   if (error instanceof ResourceExhaustedError) return statusError(Status.RESOURCE_EXHAUSTED, error.message);
+  if (error instanceof DeadlineExceededError) return statusError(Status.DEADLINE_EXCEEDED, error.message);
   return statusError(Status.INTERNAL, 'internal error');
 }
 
