@@ -1,5 +1,6 @@
 import { Server, ServerCredentials, type ServerOptions } from '@grpc/grpc-js';
 import { toGrpcImplementation } from './handler-adapter';
+import { deferDecodingErrors } from './request-decoding';
 import type { ServerMiddleware } from './server-middleware';
 import type { ServiceRegistration } from './service-handlers';
 
@@ -24,7 +25,8 @@ export async function serve(services: ServiceRegistration[], options: ServeOptio
   const server = new Server({ ...options.serverOptions });
   options.configure?.(server);
   for (const service of services) {
-    server.addService(service.definition as never, toGrpcImplementation(service, options.middleware ?? []));
+    // Requests that fail to decode reach the middleware as INVALID_ARGUMENT (request-decoding.ts).
+    server.addService(deferDecodingErrors(service.definition) as never, toGrpcImplementation(service, options.middleware ?? []));
   }
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (error, boundPort) => {
