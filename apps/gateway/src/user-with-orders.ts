@@ -1,6 +1,6 @@
 import { status as Status } from '@grpc/grpc-js';
 import { gatewayV1, type orderV1, type userV1 } from '@switchyard/proto';
-import { FieldViolations, defineService, isStatusError, type ServiceRegistration } from '@switchyard/runtime';
+import { FieldViolations, MAX_ID_LENGTH, checkTextField, defineService, isStatusError, type ServiceRegistration } from '@switchyard/runtime';
 
 /** What the gateway needs from the services behind it; main.ts wires them over gRPC. */
 export interface UpstreamServices {
@@ -13,6 +13,7 @@ const MAX_PAGE_SIZE = 100;
 function validate(request: gatewayV1.GetUserWithOrdersRequest): void {
   const violations = new FieldViolations();
   if (request.userId.trim() === '') violations.add('user_id', 'is required');
+  else checkTextField(violations, 'user_id', request.userId, { maxLength: MAX_ID_LENGTH });
   if (request.pageSize < 0 || request.pageSize > MAX_PAGE_SIZE) violations.add('page_size', `must be from 0 to ${MAX_PAGE_SIZE}`);
   violations.throwIfAny();
 }

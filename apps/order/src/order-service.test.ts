@@ -1,9 +1,9 @@
 import { credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { orderV1 } from '@switchyard/proto';
 import { callUnary, NotFoundError, statusError, type CallContext } from '@switchyard/runtime';
-import { openDatabase, type StorageEngine } from '@switchyard/storage';
+import { encodePageToken, openDatabase, type StorageEngine } from '@switchyard/storage';
 import { createScratchStorage, type ScratchStorage } from '@switchyard/storage/testing';
-import { startTestServer, type TestServer } from '@switchyard/testing';
+import { badRequestFields, startTestServer, type TestServer } from '@switchyard/testing';
 import type { Kysely } from 'kysely';
 import pino from 'pino';
 import { createKyselyOrderRepository } from './kysely-order-repository';
@@ -286,6 +286,27 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('OrderService on %s', (engi
         expect(error.code).toBe(Status.INVALID_ARGUMENT);
         expect(error.details).toContain(`${field}: `);
       }
+    });
+  });
+
+  describe('hostile input', () => {
+    it.each<[string, () => Promise<unknown>, string]>([
+      ['NUL in CreateOrder.user_id', () => createOrder({ userId: 'ada\u0000' }), 'user_id'],
+      ['an escape sequence in a sku', () => createOrder({ items: [book, { ...pen, sku: 'pen\u001b[2J' }] }), 'items[1].sku'],
+      ['a sku over 100 characters', () => createOrder({ items: [{ ...book, sku: 's'.repeat(101) }] }), 'items[0].sku'],
+      ['NUL in request_id', () => createOrder({ requestId: 'r\u0000' }), 'request_id'],
+      ['a unit price of 2^53, which a number cannot hold', () => createOrder({ items: [{ ...book, unitPriceCents: 2 ** 53 }] }), 'items[0].unit_price_cents'],
+      ['NUL in GetOrder.id', () => getOrder('o\u0000'), 'id'],
+      ['an id of 100,000 characters', () => getOrder('o'.repeat(100_000)), 'id'],
+      ['NUL in ListOrders.user_id', () => listOrders('ada\u0000', 10), 'user_id'],
+      ['a page token whose id holds NUL', () => listOrders('ada', 10, encodePageToken({ createTimeMs: 1, id: '\u0000' })), 'page_token'],
+      ['a page token of 100,000 characters', () => listOrders('ada', 10, encodePageToken({ createTimeMs: 1, id: 'x'.repeat(100_000) })), 'page_token'],
+    ])('refuses %s with INVALID_ARGUMENT naming the field, without echoing it, and writes nothing', async (_case, call, field) => {
+      const error = await failureOf(call());
+      expect({ code: error.code, fields: badRequestFields(error) }).toEqual({ code: Status.INVALID_ARGUMENT, fields: [field] });
+      expect(error.details.length).toBeLessThan(200);
+      expect(directory.calls).toBe(0);
+      expect(await rowCounts()).toEqual({ orders: 0, items: 0 });
     });
   });
 

@@ -1,4 +1,4 @@
-import { FailedPreconditionError, NotFoundError } from '@switchyard/runtime';
+import { FailedPreconditionError, NotFoundError, quoted } from '@switchyard/runtime';
 import type { Logger } from 'pino';
 import type { OrderRecord, OrderRepository } from './order-repository';
 import { orderTotalCents } from './order-total';
@@ -26,7 +26,7 @@ export async function placeOrder(deps: PlaceOrderDependencies, input: NewOrderIn
   try {
     await deps.users.assertUserExists(input.userId, signal);
   } catch (error) {
-    if (error instanceof NotFoundError) throw new FailedPreconditionError(`user "${input.userId}" does not exist`);
+    if (error instanceof NotFoundError) throw new FailedPreconditionError(`user ${quoted(input.userId)} does not exist`);
     throw error;
   }
 

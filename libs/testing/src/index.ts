@@ -5,3 +5,4 @@ export * from './otlp-receiver';
 export * from './grpcurl';
 export { eventually } from './eventually';
 export { freePort } from './free-port';
+export { badRequestFields } from './bad-request-fields';

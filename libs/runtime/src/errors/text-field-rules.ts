@@ -22,16 +22,15 @@ function codePointsExceed(value: string, maxLength: number): boolean {
 
 /**
  * Adds a violation on `field` when `value` is missing (if required), too long, or holds control
- * characters. The description never repeats the value.
+ * characters, and answers whether it passed. The description never repeats the value.
  */
-export function checkTextField(violations: { add(field: string, description: string): unknown }, field: string, value: string, rules: TextFieldRules): void {
-  if (value === '') {
-    if (rules.required) violations.add(field, 'is required');
-  } else if (codePointsExceed(value, rules.maxLength)) {
-    violations.add(field, `must be at most ${rules.maxLength} characters`);
-  } else if (CONTROL_CHARACTER.test(value)) {
-    violations.add(field, 'must not contain control characters');
-  }
+export function checkTextField(violations: { add(field: string, description: string): unknown }, field: string, value: string, rules: TextFieldRules): boolean {
+  let problem: string | undefined;
+  if (value === '') problem = rules.required ? 'is required' : undefined;
+  else if (codePointsExceed(value, rules.maxLength)) problem = `must be at most ${rules.maxLength} characters`;
+  else if (CONTROL_CHARACTER.test(value)) problem = 'must not contain control characters';
+  if (problem) violations.add(field, problem);
+  return problem === undefined;
 }
 
 const QUOTED_MAX_LENGTH = 64;
