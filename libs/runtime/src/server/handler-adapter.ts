@@ -2,7 +2,7 @@ import { status as Status, type ServerUnaryCall, type ServerWritableStream, type
 import { statusError, toStatusError } from '../errors/status-mapping';
 import { runInCallContext, type CallContext } from './call-context';
 import { IncomingCallContext } from './incoming-call-context';
-import { throwIfUndecodable } from './request-decoding';
+import { rejectingUndecodable } from './request-decoding';
 import { composeServerMiddleware, type CallOutcome, type ServerMiddleware } from './server-middleware';
 import type { ServerStreamContext, ServerStreamHandler, ServiceRegistration, UnaryHandler } from './service-handlers';
 
@@ -42,15 +42,7 @@ function adaptUnary(method: string, handler: UnaryHandler<unknown, unknown>, mid
   return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
     const context = new IncomingCallContext(call, method);
     let response: unknown;
-    const handle = () =>
-      settle(
-        context,
-        () => {
-          throwIfUndecodable(call.request);
-          return handler(call.request, context);
-        },
-        (result) => void (response = result),
-      );
+    const handle = () => settle(context, () => handler(call.request, context), (result) => void (response = result));
     void composeServerMiddleware(middleware, context, handle).then((outcome) => {
       context.release();
       if (outcome.error) callback(toStatusError(outcome.error));
@@ -64,15 +56,7 @@ function adaptServerStream(method: string, handler: ServerStreamHandler<unknown,
     const context = new IncomingCallContext(call, method);
     const { method: path, metadata, peer, deadline, signal } = context;
     const streamContext: ServerStreamContext<unknown> = { method: path, metadata, peer, deadline, signal, send: (message) => void call.write(message) };
-    const handle = () =>
-      settle(
-        context,
-        () => {
-          throwIfUndecodable(call.request);
-          return handler(call.request, streamContext);
-        },
-        () => undefined,
-      );
+    const handle = () => settle(context, () => handler(call.request, streamContext), () => undefined);
     void composeServerMiddleware(middleware, context, handle).then((outcome) => {
       // Read before release: a stream whose client left ends with nothing more to write.
       const aborted = context.signal.aborted;
@@ -88,8 +72,8 @@ function adaptServerStream(method: string, handler: ServerStreamHandler<unknown,
 export function toGrpcImplementation(service: ServiceRegistration, middleware: ServerMiddleware[]): UntypedServiceImplementation {
   const implementation: UntypedServiceImplementation = {};
   for (const [name, method] of Object.entries(service.definition)) {
-    const handler = service.handlers[name];
-    if (!handler) throw new Error(`service ${service.name} has no handler for ${name}`);
+    if (!service.handlers[name]) throw new Error(`service ${service.name} has no handler for ${name}`);
+    const handler = rejectingUndecodable(service.handlers[name]);
     if (method.requestStream) throw new Error(`${method.path}: client streaming is not supported`);
     implementation[name] = method.responseStream
       ? adaptServerStream(method.path, handler as ServerStreamHandler<unknown, unknown>, middleware)

@@ -7,15 +7,18 @@ import type { MethodDefinitionLike } from './service-handlers';
 /**
  * What a request that failed to decode becomes. grpc-js answers a throwing deserializer itself
  * with INTERNAL before any middleware runs (no log line, no span, and INTERNAL ejects instances);
- * this marker reaches the handler adapter instead, which throws its error inside the middleware.
+ * this marker reaches the handler instead, whose wrapper throws its error inside the middleware.
  */
 export class UndecodableRequest {
   constructor(readonly error: InvalidArgumentError) {}
 }
 
-/** Throws the INVALID_ARGUMENT of a request that did not decode; returns otherwise. */
-export function throwIfUndecodable(request: unknown): void {
-  if (request instanceof UndecodableRequest) throw request.error;
+/** `handler`, throwing the INVALID_ARGUMENT of a request that did not decode instead of running. */
+export function rejectingUndecodable<Handler extends (request: unknown, context: never) => Promise<unknown>>(handler: Handler): Handler {
+  return ((request: unknown, context: never) => {
+    if (request instanceof UndecodableRequest) throw request.error;
+    return handler(request, context);
+  }) as Handler;
 }
 
 /** Field name used when the bytes are not a message at all, so no single field is to blame. */
