@@ -243,11 +243,8 @@ export function sendFrames(address: string, path: string, body: Buffer, timeoutM
   });
 }
 
-/** Codes that say the server failed, hung or went away: never an answer to a malformed request. */
-export const SERVER_FAULT_CODES: ReadonlySet<Status> = new Set([Status.INTERNAL, Status.UNKNOWN, Status.DATA_LOSS, Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED, Status.CANCELLED]);
-
-/** Answers a request may get: success, or one that says what was wrong with it. */
-export const REQUEST_ANSWER_CODES: ReadonlySet<Status> = new Set([
+/** Answers a request may get: success, or one that says what was wrong with it (never INTERNAL, UNKNOWN, UNAVAILABLE or a deadline: a fault or a hang). */
+const REQUEST_ANSWER_CODES: ReadonlySet<Status> = new Set([
   Status.OK,
   Status.INVALID_ARGUMENT,
   Status.NOT_FOUND,

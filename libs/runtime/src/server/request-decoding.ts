@@ -22,7 +22,7 @@ export function rejectingUndecodable<Handler extends (request: unknown, context:
 }
 
 /** Field name used when the bytes are not a message at all, so no single field is to blame. */
-export const WHOLE_REQUEST_FIELD = 'request';
+const WHOLE_REQUEST_FIELD = 'request';
 
 /** `definition` with each method's deserializer answering an UndecodableRequest instead of throwing. */
 export function deferDecodingErrors<Definition extends Record<string, MethodDefinitionLike<unknown, unknown>>>(definition: Definition): Definition {
