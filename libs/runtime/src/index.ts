@@ -3,6 +3,7 @@
 
 // errors
 export * from './errors/domain-errors';
+export { checkTextField, MAX_ID_LENGTH, quoted, type TextFieldRules } from './errors/text-field-rules';
 
 // server
 export type { CallContext } from './server/call-context';

@@ -1,5 +1,6 @@
 // Domain errors are plain classes that business code throws without knowing about gRPC.
 // The server's error mapping (status-mapping.ts) turns each into its gRPC status.
+import { quoted } from './text-field-rules';
 
 /** One bad field of a request, as google.rpc.BadRequest.FieldViolation. */
 export interface FieldViolation {
@@ -25,7 +26,7 @@ export class NotFoundError extends DomainError {
     readonly resource: string,
     readonly id: string,
   ) {
-    super(`${resource} "${id}" not found`);
+    super(`${resource} ${quoted(id)} not found`);
   }
 }
 

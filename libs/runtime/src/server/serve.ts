@@ -3,6 +3,7 @@ import { DEFAULT_SERVER_LIMITS, type ServerLimits } from '../config/server-limit
 import { http2ServersOf } from './grpc-http2-servers';
 import { toGrpcImplementation } from './handler-adapter';
 import { guardPingRateOf } from './ping-rate-guard';
+import { deferDecodingErrors } from './request-decoding';
 import { serverOptionsFor } from './server-limits';
 import type { ServerMiddleware } from './server-middleware';
 import type { ServiceRegistration } from './service-handlers';
@@ -34,7 +35,8 @@ export async function serve(services: ServiceRegistration[], options: ServeOptio
   const server = new Server(serverOptionsFor(limits, options.serverOptions));
   options.configure?.(server);
   for (const service of services) {
-    server.addService(service.definition as never, toGrpcImplementation(service, options.middleware ?? []));
+    // Requests that fail to decode reach the middleware as INVALID_ARGUMENT (request-decoding.ts).
+    server.addService(deferDecodingErrors(service.definition) as never, toGrpcImplementation(service, options.middleware ?? []));
   }
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${options.host}:${options.port}`, options.credentials ?? ServerCredentials.createInsecure(), (error, boundPort) => {
