@@ -3,7 +3,7 @@ import { registryV1 } from '@switchyard/proto';
 import { defineService, systemClock, type Clock, type ServiceRegistration } from '@switchyard/runtime';
 import { requireBearerToken } from './bearer-token';
 import type { InstanceRecord, RegistryStore, StoreEvent } from './registry-store';
-import { parseHeartbeatRequest, parseRegisterRequest, requireInstanceId, requireServiceName } from './request-validation';
+import { parseDeregisterRequest, parseHeartbeatRequest, parseRegisterRequest, requireServiceName } from './request-validation';
 
 export interface RegistryServiceOptions {
   store: RegistryStore;
@@ -110,20 +110,21 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceR
         instance: toInstance(instance),
         leaseTtl: toDuration(store.leaseTtlMs),
         heartbeatInterval: toDuration(store.heartbeatIntervalMs),
+        leaseSecret: instance.leaseSecret,
       };
     },
 
     async heartbeat(request, ctx) {
       authorize(ctx.metadata);
-      const { instanceId, state } = parseHeartbeatRequest(request);
-      const instance = await store.heartbeat(instanceId, state);
+      const { instanceId, leaseSecret, state } = parseHeartbeatRequest(request);
+      const instance = await store.heartbeat(instanceId, leaseSecret, state);
       return { leaseExpireTime: new Date(instance.leaseExpiresAt) };
     },
 
     async deregister(request, ctx) {
       authorize(ctx.metadata);
-      requireInstanceId(request.instanceId);
-      await store.deregister(request.instanceId);
+      const { instanceId, leaseSecret } = parseDeregisterRequest(request);
+      await store.deregister(instanceId, leaseSecret);
       return {};
     },
 

@@ -13,6 +13,12 @@ const MAX_NAME_LENGTH = 63;
 const MAX_VERSION_LENGTH = 64;
 const MAX_METADATA_ENTRIES = 32;
 const MAX_METADATA_VALUE_LENGTH = 256;
+// Register hands out 43 characters; anything much longer is not a secret of ours.
+const MAX_LEASE_SECRET_LENGTH = 128;
+
+function checkLeaseSecret(violations: FieldViolations, secret: string): void {
+  if (secret.length > MAX_LEASE_SECRET_LENGTH) violations.add('lease_secret', `must be at most ${MAX_LEASE_SECRET_LENGTH} characters`);
+}
 
 function checkServiceName(violations: FieldViolations, value: string, field = 'service_name'): void {
   if (value === '') violations.add(field, 'is required');
@@ -66,8 +72,10 @@ export function parseRegisterRequest(request: registryV1.RegisterRequest): Regis
     violations.add('zone', 'must be lowercase letters, digits and dashes (e.g. "eu-west-1a")');
   }
   const state = stateOf(violations, request.state);
+  checkLeaseSecret(violations, request.leaseSecret);
   violations.throwIfAny();
   return {
+    leaseSecret: request.leaseSecret === '' ? undefined : request.leaseSecret,
     serviceName: request.serviceName,
     address: request.address,
     version: request.version,
@@ -77,17 +85,25 @@ export function parseRegisterRequest(request: registryV1.RegisterRequest): Regis
   };
 }
 
-/** Checks a HeartbeatRequest; returns the state to set, if any. */
-export function parseHeartbeatRequest(request: registryV1.HeartbeatRequest): { instanceId: string; state: InstanceState | undefined } {
+/**
+ * Checks a HeartbeatRequest; returns the state to set, if any. A missing lease secret is not a
+ * malformed request: the store answers it (NOT_FOUND for an unknown id, else PERMISSION_DENIED).
+ */
+export function parseHeartbeatRequest(request: registryV1.HeartbeatRequest): { instanceId: string; leaseSecret: string; state: InstanceState | undefined } {
   const violations = new FieldViolations();
   if (request.instanceId === '') violations.add('instance_id', 'is required');
+  checkLeaseSecret(violations, request.leaseSecret);
   const state = stateOf(violations, request.state);
   violations.throwIfAny();
-  return { instanceId: request.instanceId, state };
+  return { instanceId: request.instanceId, leaseSecret: request.leaseSecret, state };
 }
 
-export function requireInstanceId(instanceId: string): void {
-  if (instanceId === '') new FieldViolations().add('instance_id', 'is required').throwIfAny();
+export function parseDeregisterRequest(request: registryV1.DeregisterRequest): { instanceId: string; leaseSecret: string } {
+  const violations = new FieldViolations();
+  if (request.instanceId === '') violations.add('instance_id', 'is required');
+  checkLeaseSecret(violations, request.leaseSecret);
+  violations.throwIfAny();
+  return { instanceId: request.instanceId, leaseSecret: request.leaseSecret };
 }
 
 /** For Resolve and Watch: a service name in the same form Register accepts. */

@@ -30,16 +30,16 @@ export class RegistryCalls {
 
   register(request: Pick<registryV1.RegisterRequest, 'serviceName' | 'address'>): Promise<registryV1.RegisterResponse> {
     return this.unary((done) =>
-      this.client.register({ version: '1.0.0', metadata: {}, zone: '', state: registryV1.InstanceState.INSTANCE_STATE_SERVING, ...request }, this.metadata, this.options(), done),
+      this.client.register({ version: '1.0.0', metadata: {}, zone: '', state: registryV1.InstanceState.INSTANCE_STATE_SERVING, leaseSecret: '', ...request }, this.metadata, this.options(), done),
     );
   }
 
-  heartbeat(instanceId: string): Promise<registryV1.HeartbeatResponse> {
-    return this.unary((done) => this.client.heartbeat({ instanceId, state: registryV1.InstanceState.INSTANCE_STATE_SERVING }, this.metadata, this.options(), done));
+  heartbeat(instanceId: string, leaseSecret: string): Promise<registryV1.HeartbeatResponse> {
+    return this.unary((done) => this.client.heartbeat({ instanceId, leaseSecret, state: registryV1.InstanceState.INSTANCE_STATE_SERVING }, this.metadata, this.options(), done));
   }
 
-  deregister(instanceId: string): Promise<registryV1.DeregisterResponse> {
-    return this.unary((done) => this.client.deregister({ instanceId }, this.metadata, this.options(), done));
+  deregister(instanceId: string, leaseSecret: string): Promise<registryV1.DeregisterResponse> {
+    return this.unary((done) => this.client.deregister({ instanceId, leaseSecret }, this.metadata, this.options(), done));
   }
 
   close(): void {

@@ -114,12 +114,12 @@ async function timePropagation(spec: ProbeSpec, fleet: WatcherFleet, calls: Regi
     const address = simulatedAddress(200, round);
     const sighting = fleet.expect(fleet.upserts, address);
     const sentAt = performance.now();
-    const { instance } = await calls.register({ serviceName: spec.service, address });
+    const { instance, leaseSecret } = await calls.register({ serviceName: spec.service, address });
     await sighting.wait(PROPAGATION_TIMEOUT_MS);
     fleet.upserts.delete(address);
     for (const seenAt of sighting.seenAt) if (seenAt !== undefined) samples.push(seenAt - sentAt);
     missing += sighting.missing;
-    await calls.deregister(instance!.instanceId);
+    await calls.deregister(instance!.instanceId, leaseSecret);
     await sleep(spec.roundGapMs);
   }
   return summarize(samples, missing);
@@ -137,7 +137,7 @@ async function timeExpiry(spec: ProbeSpec, fleet: WatcherFleet, calls: RegistryC
     await Promise.all(
       ids.map((id, n) => {
         lastBeatSentAt[n] = performance.now();
-        return calls.heartbeat(id);
+        return calls.heartbeat(id, registered[n].leaseSecret);
       }),
     );
   }
