@@ -3,6 +3,7 @@ import { registryV1 } from '@switchyard/proto';
 import { startTestServer, type TestServer } from '@switchyard/testing';
 import { startEvictionSweep } from './eviction-sweep';
 import { LeaseTable } from './lease-table';
+import { tokenAccess } from './registry-access';
 import { createRegistryService } from './registry-handlers';
 import { eventually } from '@switchyard/testing';
 import { ManualClock } from '@switchyard/runtime/testing';
@@ -210,7 +211,7 @@ describe('RegistryService with a token', () => {
   };
 
   beforeAll(async () => {
-    server = await startTestServer([createRegistryService({ store, token: 's3cret' })]);
+    server = await startTestServer([createRegistryService({ store, access: tokenAccess({ fleetToken: 's3cret', readAccess: 'open' }) })]);
     client = new registryV1.RegistryServiceClient(server.address, credentials.createInsecure());
   });
   afterAll(() => {
@@ -237,7 +238,7 @@ describe('RegistryService with a token', () => {
     expect(store.resolve('user')).toEqual([]);
   });
 
-  it('keeps reads open', async () => {
+  it('keeps reads open when REGISTRY_READ_ACCESS=open', async () => {
     await register(client, valid, bearer('s3cret'));
     expect((await resolveService(client, 'user')).instances).toHaveLength(1);
     expect((await listServices(client)).services).toEqual([{ serviceName: 'user', instanceCount: 1 }]);
