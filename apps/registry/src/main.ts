@@ -4,11 +4,14 @@ import { LeaseTable } from './lease-table';
 import { tokenAccess } from './registry-access';
 import { loadRegistrySettings } from './registry-config';
 import { createRegistryService } from './registry-handlers';
+import { ensureRegistryTokenFile } from './registry-token-file';
 
 runMain(async () => {
   const settings = loadRegistrySettings();
+  const wroteToken = ensureRegistryTokenFile();
   const app = createAppContext('registry');
   const { config, logger } = app;
+  if (wroteToken) logger.info({ path: process.env.REGISTRY_TOKEN_FILE }, 'wrote a new registry token to REGISTRY_TOKEN_FILE');
   const store = new LeaseTable({
     leaseTtlMs: settings.leaseTtlMs,
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
