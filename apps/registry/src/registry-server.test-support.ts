@@ -4,6 +4,7 @@ import { startEvictionSweep } from './eviction-sweep';
 import { LeaseTable, type LeaseTableOptions } from './lease-table';
 import { tokenAccess, type TokenAccessOptions } from './registry-access';
 import { createRegistryService } from './registry-handlers';
+import type { RegistryLimits } from './registry-limits';
 
 export interface TestRegistry {
   address: string;
@@ -18,13 +19,24 @@ export interface TestRegistryOptions extends LeaseTableOptions, TokenAccessOptio
   /** The fleet token (REGISTRY_TOKEN). */
   token?: string;
   sweepIntervalMs?: number;
+  /** Field limits of Register; the instance caps come from maxInstances and maxInstancesPerService. */
+  limits?: RegistryLimits;
+  maxWatchesPerPeer?: number;
+  watchStallMs?: number;
 }
 
 export async function startRegistry(options: TestRegistryOptions = {}): Promise<TestRegistry> {
   const store = new LeaseTable(options);
   const shutdown = new AbortController();
   const access = tokenAccess({ fleetToken: options.token, serviceTokens: options.serviceTokens, readAccess: options.readAccess });
-  const service = createRegistryService({ store, access, shutdownSignal: shutdown.signal });
+  const service = createRegistryService({
+    store,
+    access,
+    shutdownSignal: shutdown.signal,
+    limits: options.limits,
+    maxWatchesPerPeer: options.maxWatchesPerPeer,
+    watchStallMs: options.watchStallMs,
+  });
   const { server, port } = await serve([service], {
     host: '127.0.0.1',
     port: options.port ?? 0,
