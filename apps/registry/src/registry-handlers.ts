@@ -168,12 +168,10 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceR
     async watch(request, ctx) {
       requireRead(ctx);
       requireServiceName(request.serviceName);
-      const release = watchesPerPeer.acquire(ctx.peer);
-      try {
-        await watchService(request.serviceName, ctx);
-      } finally {
-        release();
-      }
+      // The slot is held until the transport is done with the stream, not just this handler: a
+      // stream whose client stopped reading holds its buffers until the client reads or leaves.
+      ctx.onClosed(watchesPerPeer.acquire(ctx.peer));
+      await watchService(request.serviceName, ctx);
     },
   });
 

@@ -65,6 +65,8 @@ function adaptServerStream(method: string, handler: ServerStreamHandler<unknown,
         call.once('drain', listener);
         return () => void call.off('drain', listener);
       },
+      // grpc-js emits 'cancelled' when a call is over, also after a status was delivered.
+      onClosed: (listener) => (call.cancelled ? queueMicrotask(listener) : void call.once('cancelled', listener)),
     };
     const handle = () => settle(context, () => handler(call.request, streamContext), () => undefined);
     void composeServerMiddleware(middleware, context, handle).then((outcome) => {

@@ -9,6 +9,11 @@ export interface ServerStreamContext<Res> extends CallContext {
   send(message: Res): boolean;
   /** Calls `listener` once, the next time a full buffer has room again; returns a function that cancels it. */
   onDrain(listener: () => void): () => void;
+  /**
+   * Calls `listener` once the call is over for the transport: its status was delivered or the
+   * client left. A stream whose client stopped reading stays open after the handler returned.
+   */
+  onClosed(listener: () => void): void;
 }
 
 /** A server-streaming handler: sends messages, resolves to end the stream, throws to fail it. */
