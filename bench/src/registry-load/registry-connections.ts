@@ -20,12 +20,19 @@ export function connectRegistryClients(target: string, count: number): registryV
   );
 }
 
+/** `authorization: Bearer <token>`, or nothing without a token. */
+export function registryMetadata(token: string): Metadata {
+  const metadata = new Metadata();
+  if (token) metadata.set('authorization', `Bearer ${token}`);
+  return metadata;
+}
+
 /** The calls an instance makes, with the token and a deadline, as promises. */
 export class RegistryCalls {
-  private readonly metadata = new Metadata();
+  private readonly metadata: Metadata;
 
   constructor(private readonly client: registryV1.RegistryServiceClient, token: string) {
-    if (token) this.metadata.set('authorization', `Bearer ${token}`);
+    this.metadata = registryMetadata(token);
   }
 
   register(request: Pick<registryV1.RegisterRequest, 'serviceName' | 'address'>): Promise<registryV1.RegisterResponse> {

@@ -6,7 +6,7 @@
 //   of the last watcher to see it, to compare with the lease TTL plus one interval.
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import { registryV1 } from '@switchyard/proto';
-import { connectRegistryClients, RegistryCalls, simulatedAddress } from './registry-connections';
+import { connectRegistryClients, RegistryCalls, registryMetadata, simulatedAddress } from './registry-connections';
 import type { HarnessToProbe, LatencySummary, ProbeSpec, ProbeToHarness } from './registry-messages';
 
 const READY_TIMEOUT_MS = 20_000;
@@ -75,7 +75,8 @@ class WatcherFleet {
     const snapshots = clients.map(
       (client, watcher) =>
         new Promise<void>((resolve) => {
-          const stream = client.watch({ serviceName: this.spec.service });
+          // Reads need the token once the registry has one.
+          const stream = client.watch({ serviceName: this.spec.service }, registryMetadata(this.spec.token));
           this.streams.push(stream);
           stream.on('data', (response: registryV1.WatchResponse) => {
             const now = performance.now();
