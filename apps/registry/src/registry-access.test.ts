@@ -23,6 +23,10 @@ describe('tokenAccess', () => {
     expect([fleet.mayRegister('anything'), fleet.description]).toEqual([true, 'the fleet token']);
   });
 
+  it('lets the fleet token register anything even when it is also a service token', () => {
+    expect(tokenAccess({ fleetToken: 'same', serviceTokens: { user: 'same' } })(call('Bearer same')).mayRegister('order')).toBe(true);
+  });
+
   it('with tokens, leaves a caller without one nothing but reads, and those only when read access is open', () => {
     const anonymous = tokenAccess({ fleetToken: 'fleet' })(call());
     expect([anonymous.mayRegister('user'), anonymous.mayRenew, anonymous.mayRead]).toEqual([false, false, false]);

@@ -70,9 +70,13 @@ export function tokenAccess(options: TokenAccessOptions): RegistryAccess {
       throw new UnauthenticatedError('the authorization metadata must be "Bearer <REGISTRY_TOKEN>"');
     }
     // Digests have one length, so every comparison takes the same time; all grants are compared.
+    // The first match wins: the fleet token's grant comes first.
     const presented = digest(header.slice('Bearer '.length));
     let match: (typeof grants)[number] | undefined;
-    for (const grant of grants) if (timingSafeEqual(grant.digest, presented)) match = grant;
+    for (const grant of grants) {
+      const equal = timingSafeEqual(grant.digest, presented);
+      if (equal && !match) match = grant;
+    }
     if (!match) throw new UnauthenticatedError('the registry token was rejected (check REGISTRY_TOKEN)');
     const services = match.services;
     return {

@@ -42,6 +42,9 @@ const DEFAULT_HEARTBEAT_INTERVAL_MS = 2000;
 // Capped at one default heartbeat interval: after a registry outage of any length, every
 // instance is registered again within two intervals of the registry's return.
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 2000 };
+// While an earlier lease holds our address (this instance before a crash), ask often: the
+// address is unregistered from the old lease's expiry until our next attempt.
+const ADDRESS_HELD_RETRY_MS = 250;
 
 function durationMs(duration: { seconds: number; nanos: number } | undefined): number | undefined {
   if (!duration) return undefined;
@@ -136,7 +139,8 @@ export function startRegistration(options: RegistrationOptions): Registration {
     } catch (error) {
       if (stopped) return;
       noteFailure('register', error);
-      schedule(reconnectDelayMs(failures, backoff));
+      const delay = reconnectDelayMs(failures, backoff);
+      schedule(codeOf(error) === Status.ALREADY_EXISTS ? Math.min(delay, ADDRESS_HELD_RETRY_MS) : delay);
     }
   };
 
