@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { dialAddressVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable, secretVariable } from './env-config';
+import { ConfigError, dialAddressVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable, secretVariable } from './env-config';
 import { parseRetryPolicy, type RetryPolicyConfig } from '../client/retry-policy-config';
 import { faultsVariable, type FaultRule } from './fault-injection-config';
 import { loadTlsConfig, type TlsFiles } from './tls-config';
@@ -19,6 +20,7 @@ export interface ServiceConfig {
   /** What other apps dial to reach this instance; unset means `127.0.0.1:<bound port>`. */
   advertiseAddress: string | undefined;
   registryAddress: string;
+  /** REGISTRY_TOKEN, else the contents of REGISTRY_TOKEN_FILE. */
   registryToken: string | undefined;
   dataDir: string;
   databaseUrl: string | undefined;
@@ -43,6 +45,20 @@ export interface ServiceConfig {
   limits: ServerLimits;
 }
 
+/** The token in REGISTRY_TOKEN_FILE (the docker secrets `*_FILE` convention), trimmed. */
+function readTokenFile(path: string): string {
+  let token: string;
+  try {
+    token = readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError(
+      `invalid configuration:\n  REGISTRY_TOKEN_FILE=${JSON.stringify(path)}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)}); the registry writes it at its first start, or set REGISTRY_TOKEN`,
+    );
+  }
+  if (token === '') throw new ConfigError(`invalid configuration:\n  REGISTRY_TOKEN_FILE=${JSON.stringify(path)}: the file is empty; put the registry token in it, or delete it for the registry to write a new one`);
+  return token;
+}
+
 export function loadServiceConfig(app: AppName, env: Record<string, string | undefined> = process.env): ServiceConfig {
   const parsed = parseEnv(
     {
@@ -51,6 +67,7 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
       ADVERTISE_ADDRESS: hostPortVariable().optional(),
       REGISTRY_ADDRESS: dialAddressVariable().default('127.0.0.1:50051'),
       REGISTRY_TOKEN: secretVariable(z.string().optional()),
+      REGISTRY_TOKEN_FILE: z.string().optional(),
       DATA_DIR: z.string().default('./data'),
       // May carry a password, in the userinfo or as ?password=.
       DATABASE_URL: secretVariable(z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user@host:port/database').optional()),
@@ -72,7 +89,7 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
     grpcPort: parsed.GRPC_PORT,
     advertiseAddress: parsed.ADVERTISE_ADDRESS,
     registryAddress: parsed.REGISTRY_ADDRESS,
-    registryToken: parsed.REGISTRY_TOKEN,
+    registryToken: parsed.REGISTRY_TOKEN ?? (parsed.REGISTRY_TOKEN_FILE === undefined ? undefined : readTokenFile(parsed.REGISTRY_TOKEN_FILE)),
     dataDir: parsed.DATA_DIR,
     databaseUrl: parsed.DATABASE_URL,
     databaseStatementTimeoutMs: parsed.DATABASE_STATEMENT_TIMEOUT_MS,

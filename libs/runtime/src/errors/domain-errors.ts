@@ -39,6 +39,9 @@ export class FailedPreconditionError extends DomainError {}
 /** The caller did not prove who it is. Maps to UNAUTHENTICATED. */
 export class UnauthenticatedError extends DomainError {}
 
+/** The caller is known but may not do this. Maps to PERMISSION_DENIED. */
+export class PermissionDeniedError extends DomainError {}
+
 /** A quota or rate limit is used up. Maps to RESOURCE_EXHAUSTED. */
 export class ResourceExhaustedError extends DomainError {}
 

@@ -55,7 +55,21 @@ function adaptServerStream(method: string, handler: ServerStreamHandler<unknown,
   return (call: ServerWritableStream<unknown, unknown>) => {
     const context = new IncomingCallContext(call, method);
     const { method: path, metadata, peer, peerIdentity, deadline, signal } = context;
-    const streamContext: ServerStreamContext<unknown> = { method: path, metadata, peer, peerIdentity, deadline, signal, send: (message) => void call.write(message) };
+    const streamContext: ServerStreamContext<unknown> = {
+      method: path,
+      metadata,
+      peer,
+      peerIdentity,
+      deadline,
+      signal,
+      send: (message) => call.write(message),
+      onDrain: (listener) => {
+        call.once('drain', listener);
+        return () => void call.off('drain', listener);
+      },
+      // grpc-js emits 'cancelled' when a call is over, also after a status was delivered.
+      onClosed: (listener) => (call.cancelled ? queueMicrotask(listener) : void call.once('cancelled', listener)),
+    };
     const handle = () => settle(context, () => handler(call.request, streamContext), () => undefined);
     void composeServerMiddleware(middleware, context, handle).then((outcome) => {
       // Read before release: a stream whose client left ends with nothing more to write.
