@@ -39,7 +39,9 @@ describe('garbage through the gateway', () => {
   let registry: ReflectionConnection;
 
   const userAddresses = async () => {
-    const response = (await registry.invoke('switchyard.registry.v1.RegistryService/Resolve', { serviceName: 'user' })).json as {
+    const response = (
+      await registry.invoke('switchyard.registry.v1.RegistryService/Resolve', { serviceName: 'user' }, { metadata: { authorization: `Bearer ${stack.registryToken}` } })
+    ).json as {
       instances?: { address: string; state: string }[];
     };
     return (response.instances ?? []).filter((i) => i.state === 'INSTANCE_STATE_SERVING').map((i) => i.address);

@@ -1,5 +1,6 @@
 // No secret reaches a log line, a span or an error message: the BUILT apps run with known secret
-// values (a registry token, a DATABASE_URL with a password in its userinfo and as ?password=),
+// values (a registry token, a DATABASE_URL with a password in its userinfo and as ?password=, a
+// lease secret handed out and one guessed),
 // serve calls through the gateway, fail to start on a bad or unreachable database, and every line
 // they wrote and every span they exported is searched for each secret.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -101,6 +102,22 @@ describe('secrets never leak', () => {
     await expect(
       registry.invoke('switchyard.registry.v1.RegistryService/Register', { serviceName: 'user', address: '127.0.0.1:1' }),
     ).rejects.toMatchObject({ code: Status.UNAUTHENTICATED });
+    // An instance of the test's own: the lease secret its Register answer hands out, used to
+    // heartbeat and deregister, and a guessed secret that is refused; neither may be echoed.
+    const withToken = { metadata: { authorization: `Bearer ${SECRETS.REGISTRY_TOKEN}` } };
+    const registered = (await registry.invoke('switchyard.registry.v1.RegistryService/Register', { serviceName: 'probe', address: '127.0.0.1:9', version: '1' }, withToken)).json as {
+      instance: { instanceId: string };
+      leaseSecret: string;
+    };
+    expect(registered.leaseSecret.length).toBeGreaterThanOrEqual(22);
+    const guessed = 'guessed-lease-secret-41b7c2';
+    secretsToFind.push({ name: 'LEASE_SECRET', value: registered.leaseSecret }, { name: 'GUESSED_LEASE_SECRET', value: guessed });
+    const instanceId = registered.instance.instanceId;
+    await registry.invoke('switchyard.registry.v1.RegistryService/Heartbeat', { instanceId, leaseSecret: registered.leaseSecret }, withToken);
+    await expect(registry.invoke('switchyard.registry.v1.RegistryService/Deregister', { instanceId, leaseSecret: guessed }, withToken)).rejects.toMatchObject({
+      code: Status.PERMISSION_DENIED,
+    });
+    await registry.invoke('switchyard.registry.v1.RegistryService/Deregister', { instanceId, leaseSecret: registered.leaseSecret }, withToken);
     await receiver.waitForSpans((spans) => spans.some((s) => s.name === 'switchyard.gateway.v1.GatewayService/GetUserWithOrders' && s.kindName === 'SERVER'), 10_000);
 
     // Start-up failures: a DATABASE_URL that is not a postgres URL (a config error) and one whose
