@@ -11,6 +11,8 @@ module.exports = {
   testEnvironment: 'node',
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', E2E_TESTS],
+  // Keeps SQLite errors real errors in every test file of a process (see the file).
+  setupFiles: [`${workspaceRoot}/jest.setup.js`],
   transform: {
     '^.+\\.ts$': [
       '@swc/jest',
