@@ -8,6 +8,8 @@ export interface LocalStackOptions {
   workspaceRoot: string;
   /** Fixed ports (npm start uses the defaults); unset ones are picked free. */
   ports?: Partial<Record<App, number>>;
+  /** The gateway's HTTP/JSON port (npm start: its default, 8080); unset picks a free one. */
+  httpPort?: number;
   /** PostgreSQL URL for user and order; unset means SQLite files under DATA_DIR. */
   databaseUrl?: string;
   /** OTLP/gRPC endpoint for traces; unset means no export. */
@@ -65,6 +67,7 @@ export class LocalStack {
   private constructor(
     private readonly options: LocalStackOptions,
     readonly ports: Record<App, number>,
+    readonly httpPort: number,
     private readonly composeEnv: Record<App, Record<string, string>>,
     private readonly reservations: PortReservations,
   ) {}
@@ -73,8 +76,9 @@ export class LocalStack {
   static async prepare(options: LocalStackOptions): Promise<LocalStack> {
     const ports = {} as Record<App, number>;
     for (const app of APPS) ports[app] = options.ports?.[app] ?? (await freePort());
-    const reservations = await PortReservations.hold(Object.values(ports));
-    return new LocalStack(options, ports, readComposeEnvironment(options.workspaceRoot), reservations);
+    const httpPort = options.httpPort ?? (await freePort());
+    const reservations = await PortReservations.hold([...Object.values(ports), httpPort]);
+    return new LocalStack(options, ports, httpPort, readComposeEnvironment(options.workspaceRoot), reservations);
   }
 
   /** prepare() and startAll(); on failure every app started so far is stopped. */
@@ -124,6 +128,7 @@ export class LocalStack {
     const otlp = compose && otlpEndpoint ? asComposeHost(otlpEndpoint, 'jaeger') : undefined;
     const owned = stackOwnedVariables(this.composeEnv[app], app, {
       ports: this.ports,
+      httpPort: this.httpPort,
       hostOf: (other) => this.hostOf(other),
       databaseUrl: database?.url ?? databaseUrl,
       otlpEndpoint: otlp?.url ?? otlpEndpoint,
@@ -151,6 +156,7 @@ export class LocalStack {
   async startApp(app: App, overrides: Record<string, string> = {}): Promise<AppProcess> {
     const env = this.environmentFor(app, overrides);
     await this.reservations.release(Number(env.GRPC_PORT));
+    if (env.HTTP_PORT) await this.reservations.release(Number(env.HTTP_PORT));
     if (this.stopping) throw new StackStoppedError();
     const process = new AppProcess({
       workspaceRoot: this.options.workspaceRoot,

@@ -140,9 +140,10 @@ export async function startHttpFace(options: HttpFaceOptions): Promise<HttpFace>
         }
         // Cancels the gRPC call when the HTTP client goes away before the answer.
         const abandoned = new AbortController();
-        const onClose = () => !reply.sent && abandoned.abort();
-        request.raw.once('close', onClose);
-        const answer = await options.invoke(route.grpcPath, toBinary(route.method.input, message), metadata, abandoned.signal).finally(() => request.raw.off('close', onClose));
+        // (The response's close, not the request's: that one fires once the body has been read.)
+        const onClose = () => !reply.raw.writableEnded && abandoned.abort();
+        reply.raw.once('close', onClose);
+        const answer = await options.invoke(route.grpcPath, toBinary(route.method.input, message), metadata, abandoned.signal).finally(() => reply.raw.off('close', onClose));
         const json = toJson(route.method.output, fromBinary(route.method.output, answer), { registry, alwaysEmitImplicit: true });
         return reply.type('application/json').send(json);
       } catch (error) {
