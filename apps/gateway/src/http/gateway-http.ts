@@ -11,8 +11,8 @@ export interface GatewayHttpOptions {
   http: HttpConfig;
   /** The services the gateway serves over gRPC; their annotated methods get HTTP routes. */
   serviceNames: readonly string[];
-  /** Where the gateway's own gRPC server answers, and how to dial it. */
-  grpcAddress: string;
+  /** Where the gateway's own gRPC server answers (once it is bound), and how to dial it. */
+  grpcAddress: string | Promise<string>;
   credentials?: ChannelCredentials;
   deadlineMs: number;
   version: string;

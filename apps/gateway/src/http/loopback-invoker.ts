@@ -5,8 +5,11 @@ import { callUnary, createClientFactory, type Logger } from '@switchyard/runtime
 export type GrpcInvoker = (grpcPath: string, request: Uint8Array, metadata: Metadata, signal: AbortSignal) => Promise<Uint8Array>;
 
 export interface LoopbackOptions {
-  /** The gateway's own gRPC address, e.g. `127.0.0.1:50050`. */
-  address: string;
+  /**
+   * The gateway's own gRPC address, e.g. `127.0.0.1:50050`; a promise while its server is still
+   * binding (GRPC_PORT=0), so HTTP can listen first and be ready once gRPC reports SERVING.
+   */
+  address: string | Promise<string>;
   credentials?: ChannelCredentials;
   logger: Logger;
   /** Deadline of HTTP calls (DEFAULT_DEADLINE_MS); the gateway's calls upstream inherit what is left. */
@@ -30,15 +33,17 @@ export function loopbackInvoker(options: LoopbackOptions): { invoke: GrpcInvoker
     idempotentMethods: new Set(),
     retryPolicy: { retryThrottling: false, backupAttempts: false },
   });
-  const client = clients.get(RawClient, `dns:///${options.address}`);
+  const client = Promise.resolve(options.address).then((address) => clients.get(RawClient, `dns:///${address}`));
   return {
-    invoke: (grpcPath, request, metadata, signal) =>
-      callUnary<Uint8Array, Buffer>(
+    invoke: async (grpcPath, request, metadata, signal) => {
+      const loopback = await client;
+      return callUnary<Uint8Array, Buffer>(
         (message: Uint8Array, md: Metadata, callOptions: Partial<CallOptions>, callback: (error: ServiceError | null, response: Buffer) => void): ClientUnaryCall =>
-          client.makeUnaryRequest(grpcPath, passThrough, (bytes: Buffer) => bytes, message, md, callOptions, (error, response) => callback(error, response as Buffer)),
+          loopback.makeUnaryRequest(grpcPath, passThrough, (bytes: Buffer) => bytes, message, md, callOptions, (error, response) => callback(error, response as Buffer)),
         request,
         { metadata, signal },
-      ),
+      );
+    },
     close: () => clients.close(),
   };
 }
