@@ -22,6 +22,7 @@ runMain(async () => {
     serviceNames: services.map((service) => service.name),
     grpcAddress: new Promise<string>((resolve) => (grpcBound = resolve)),
     credentials: channelCredentials(app.config.tls),
+    serverLimits: app.config.limits,
     deadlineMs: app.config.defaultDeadlineMs,
     version: app.config.version,
     toEdgeError,

@@ -1,7 +1,7 @@
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { descriptorSetBase64, gatewayV1, orderV1, userV1 } from '@switchyard/proto';
 import { callUnary, createClientFactory, defineService, idempotentMethodPaths, NotFoundError, statusError } from '@switchyard/runtime';
-import { startTestServer, type TestServer } from '@switchyard/testing';
+import { badRequestFields, startTestServer, type TestServer } from '@switchyard/testing';
 import pino from 'pino';
 import { grpcUpstream } from './grpc-upstream';
 import { createGatewayService } from './user-with-orders';
@@ -123,6 +123,18 @@ describe('GatewayService.GetUserWithOrders', () => {
     expect(error.code).toBe(Status.INVALID_ARGUMENT);
     expect(error.details).toBe('user_id: is required; page_size: must be from 0 to 100');
     expect(error.metadata.get('grpc-status-details-bin')).toHaveLength(1);
+    expect(state.maxInFlight).toBe(0);
+  });
+
+  it.each([
+    ['NUL', 'u1\u0000'],
+    ['a line break', 'u1\nforged log line'],
+    ['200 characters', 'u'.repeat(200)],
+  ])('rejects a user_id holding %s with INVALID_ARGUMENT on user_id, without echoing it or calling upstream', async (_case, userId) => {
+    const { state, call } = await gatewayOver({});
+    const error = (await call({ userId }).catch((e: ServiceError) => e)) as ServiceError;
+    expect({ code: error.code, fields: badRequestFields(error) }).toEqual({ code: Status.INVALID_ARGUMENT, fields: ['user_id'] });
+    expect(error.details).not.toContain(userId);
     expect(state.maxInFlight).toBe(0);
   });
 });

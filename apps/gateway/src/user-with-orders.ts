@@ -1,6 +1,7 @@
 import { status as Status } from '@grpc/grpc-js';
 import { gatewayV1, type orderV1, type userV1 } from '@switchyard/proto';
-import { FieldViolations, defineService, isStatusError, type ServiceRegistration } from '@switchyard/runtime';
+import { FieldViolations, MAX_ID_LENGTH, checkTextField, defineService, type ServiceRegistration } from '@switchyard/runtime';
+import { toEdgeError } from './edge-errors';
 
 /** What the gateway needs from the services behind it; main.ts wires them over gRPC. */
 export interface UpstreamServices {
@@ -13,13 +14,14 @@ const MAX_PAGE_SIZE = 100;
 function validate(request: gatewayV1.GetUserWithOrdersRequest): void {
   const violations = new FieldViolations();
   if (request.userId.trim() === '') violations.add('user_id', 'is required');
+  else checkTextField(violations, 'user_id', request.userId, { maxLength: MAX_ID_LENGTH });
   if (request.pageSize < 0 || request.pageSize > MAX_PAGE_SIZE) violations.add('page_size', `must be from 0 to ${MAX_PAGE_SIZE}`);
   violations.throwIfAny();
 }
 
 function describeFailure(source: string, error: unknown): gatewayV1.PartialFailure {
-  if (isStatusError(error)) return { source, code: Status[error.code] ?? String(error.code), message: error.details };
-  return { source, code: 'UNKNOWN', message: error instanceof Error ? error.message : String(error) };
+  const edge = toEdgeError(error);
+  return { source, code: Status[edge.code] ?? String(edge.code), message: edge.details };
 }
 
 /**
@@ -35,7 +37,7 @@ export function createGatewayService(upstream: UpstreamServices): ServiceRegistr
         upstream.getUser(request.userId),
         upstream.listOrders(request.userId, request.pageSize),
       ]);
-      if (user.status === 'rejected') throw user.reason;
+      if (user.status === 'rejected') throw toEdgeError(user.reason);
       if (orders.status === 'rejected') {
         return { user: user.value, orders: [], nextPageToken: '', partialFailures: [describeFailure('order', orders.reason)] };
       }

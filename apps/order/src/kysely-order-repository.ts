@@ -10,6 +10,7 @@ function toRecord(row: OrderRow, items: OrderItemRecord[]): OrderRecord {
     items,
     totalCents: row.total_cents,
     requestId: row.request_id ?? undefined,
+    requestFingerprint: row.request_fingerprint ?? undefined,
     createTime: new Date(row.create_time),
   };
 }
@@ -43,8 +44,7 @@ export function createKyselyOrderRepository(db: Kysely<OrderDatabase>): OrderRep
     return orders.map((order) => toRecord(order, itemsByOrder.get(order.id) ?? []));
   }
 
-  async function findOne(column: 'id' | 'request_id', value: string): Promise<OrderRecord | undefined> {
-    const row = await db.selectFrom('orders').selectAll().where(column, '=', value).executeTakeFirst();
+  async function withItemsOf(row: OrderRow | undefined): Promise<OrderRecord | undefined> {
     if (!row) return undefined;
     const [order] = await withItems([row]);
     return order;
@@ -61,6 +61,7 @@ export function createKyselyOrderRepository(db: Kysely<OrderDatabase>): OrderRep
               user_id: order.userId,
               total_cents: order.totalCents,
               request_id: order.requestId ?? null,
+              request_fingerprint: order.requestFingerprint ?? null,
               create_time: order.createTime.getTime(),
             })
             .execute();
@@ -78,16 +79,17 @@ export function createKyselyOrderRepository(db: Kysely<OrderDatabase>): OrderRep
             .execute();
         });
       } catch (error) {
-        // With a request id, the unique index is what settles a race between two creates.
+        // With a request id, the unique index on (user_id, request_id) settles a race between two creates.
         if (order.requestId !== undefined && isUniqueViolation(error)) return { inserted: false, reason: 'request-id-taken' };
         throw error;
       }
       return { inserted: true };
     },
 
-    findById: (id) => findOne('id', id),
+    findById: async (id) => withItemsOf(await db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst()),
 
-    findByRequestId: (requestId) => findOne('request_id', requestId),
+    findByRequestId: async (userId, requestId) =>
+      withItemsOf(await db.selectFrom('orders').selectAll().where('user_id', '=', userId).where('request_id', '=', requestId).executeTakeFirst()),
 
     async listByUser(userId: string, pageSize: number, cursor: KeysetCursor | undefined): Promise<Page<OrderRecord>> {
       let query = db.selectFrom('orders').selectAll().where('user_id', '=', userId);

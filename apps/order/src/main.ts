@@ -14,6 +14,7 @@ runMain(async () => {
     serviceName: 'order',
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
     migrations: orderMigrations,
     logger,
   });

@@ -29,4 +29,15 @@ export const orderMigrations: Migrations = {
         .execute();
     },
   },
+  '0002_scope_request_id_to_user': {
+    async up(db: Kysely<unknown>) {
+      // A request id is the client's key for one of its own creates: another user sending the same
+      // key is another request, never a way to read someone's order.
+      await db.schema.dropIndex('orders_request_id_key').execute();
+      await db.schema.createIndex('orders_user_id_request_id_key').unique().on('orders').columns(['user_id', 'request_id']).execute();
+      // What the key was used for, so a reuse with another payload is refused rather than answered
+      // with the first order. Orders from before have none; their fingerprint is computed from the row.
+      await db.schema.alterTable('orders').addColumn('request_fingerprint', 'text').execute();
+    },
+  },
 };

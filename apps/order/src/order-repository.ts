@@ -14,10 +14,12 @@ export interface OrderRecord {
   totalCents: number;
   /** undefined when the client sent no request_id. */
   requestId: string | undefined;
+  /** requestFingerprint() of the request that created it; undefined for orders stored before fingerprints. */
+  requestFingerprint?: string;
   createTime: Date;
 }
 
-/** What `insert` did: wrote the order, or found its request id taken by another order. */
+/** What `insert` did: wrote the order, or found its user's request id taken by another order. */
 export type InsertOrderOutcome = { inserted: true } | { inserted: false; reason: 'request-id-taken' };
 
 /** Where orders are kept. */
@@ -25,7 +27,8 @@ export interface OrderRepository {
   /** Writes the order and its items in one transaction: all of it or nothing. */
   insert(order: OrderRecord): Promise<InsertOrderOutcome>;
   findById(id: string): Promise<OrderRecord | undefined>;
-  findByRequestId(requestId: string): Promise<OrderRecord | undefined>;
+  /** The order `userId` created with idempotency key `requestId`: keys are scoped to their user. */
+  findByRequestId(userId: string, requestId: string): Promise<OrderRecord | undefined>;
   /** One user's orders oldest first, after `cursor` (the start when undefined). */
   listByUser(userId: string, pageSize: number, cursor: KeysetCursor | undefined): Promise<Page<OrderRecord>>;
 }

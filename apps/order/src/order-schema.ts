@@ -8,8 +8,10 @@ export interface OrderRow {
   id: string;
   user_id: string;
   total_cents: number;
-  /** The client's idempotency key; null when it sent none. Unique. */
+  /** The client's idempotency key; null when it sent none. Unique per user_id. */
   request_id: string | null;
+  /** Hash of the request that created the order (request-fingerprint.ts); null before migration 0002. */
+  request_fingerprint: string | null;
   /** ms since the epoch. */
   create_time: number;
 }

@@ -1,9 +1,9 @@
 import { credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { orderV1 } from '@switchyard/proto';
 import { callUnary, NotFoundError, statusError, type CallContext } from '@switchyard/runtime';
-import { openDatabase, type StorageEngine } from '@switchyard/storage';
+import { encodePageToken, openDatabase, type StorageEngine } from '@switchyard/storage';
 import { createScratchStorage, type ScratchStorage } from '@switchyard/storage/testing';
-import { startTestServer, type TestServer } from '@switchyard/testing';
+import { badRequestFields, startTestServer, type TestServer } from '@switchyard/testing';
 import type { Kysely } from 'kysely';
 import pino from 'pino';
 import { createKyselyOrderRepository } from './kysely-order-repository';
@@ -162,12 +162,35 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('OrderService on %s', (engi
       expect(await rowCounts()).toEqual({ orders: 0, items: 0 });
     });
 
-    it('returns the first order for a repeated request_id, even with a different payload, without a second write or user check', async () => {
-      const first = (await createOrder({ items: [book], requestId: 'r-same' })).order;
-      const retry = (await createOrder({ userId: 'bob', items: [pen, pen], requestId: 'r-same' })).order;
+    it('returns the first order for a retried create with the same request_id and payload, without a second write or user check', async () => {
+      const first = (await createOrder({ items: [book, pen], requestId: 'r-same' })).order;
+      const retry = (await createOrder({ items: [book, pen], requestId: 'r-same' })).order;
       expect(retry).toEqual(first);
       expect(directory.calls).toBe(1);
-      expect(await rowCounts()).toEqual({ orders: 1, items: 1 });
+      expect(await rowCounts()).toEqual({ orders: 1, items: 2 });
+    });
+
+    it.each<[string, Partial<orderV1.CreateOrderRequest>]>([
+      ['other items', { items: [pen] }],
+      ['the items in another order', { items: [pen, book] }],
+      ['another quantity', { items: [{ ...book, quantity: 3 }, pen] }],
+      ['another unit price', { items: [book, { ...pen, unitPriceCents: 1 }] }],
+    ])('refuses a request_id its user reuses with %s with FAILED_PRECONDITION naming the key, and writes nothing', async (_case, request) => {
+      const first = (await createOrder({ items: [book, pen], requestId: 'r-reused' })).order;
+      const error = await failureOf(createOrder({ ...request, requestId: 'r-reused' }));
+      expect(error.code).toBe(Status.FAILED_PRECONDITION);
+      expect(error.details).toBe('request_id "r-reused" was already used for a different order; send a new request_id');
+      expect(error.details).not.toContain(first!.id);
+      expect(await rowCounts()).toEqual({ orders: 1, items: 2 });
+    });
+
+    it("gives another user's create with the same request_id its own order, never the first user's", async () => {
+      const adas = (await createOrder({ userId: 'ada', items: [book], requestId: 'r-shared' })).order;
+      const bobs = (await createOrder({ userId: 'bob', items: [book], requestId: 'r-shared' })).order;
+      expect(bobs).toMatchObject({ userId: 'bob', requestId: 'r-shared' });
+      expect(bobs?.id).not.toBe(adas?.id);
+      expect((await createOrder({ userId: 'bob', items: [book], requestId: 'r-shared' })).order).toEqual(bobs);
+      expect(await rowCounts()).toEqual({ orders: 2, items: 2 });
     });
 
     it('creates exactly one order for 20 concurrent creates with the same request_id', async () => {
@@ -185,12 +208,27 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('OrderService on %s', (engi
       let lookups = 0;
       const staleFirstRead = {
         ...repository,
-        findByRequestId: async (requestId: string) => (lookups++ === 0 ? undefined : repository.findByRequestId(requestId)),
+        findByRequestId: async (userId: string, requestId: string) => (lookups++ === 0 ? undefined : repository.findByRequestId(userId, requestId)),
       };
       const loser = orderServiceHandlers({ orders: staleFirstRead, users: directory, logger, now });
-      const response = await loser.createOrder({ userId: 'ada', items: [book], requestId: 'r-lost' }, contextWith(new AbortController().signal));
+      const response = await loser.createOrder({ userId: 'ada', items: [pen], requestId: 'r-lost' }, contextWith(new AbortController().signal));
       expect(response.order).toEqual(winner);
       expect(lookups).toBe(2);
+      expect(await rowCounts()).toEqual({ orders: 1, items: 1 });
+    });
+
+    it('refuses the loser of a unique-index race that sent other items with FAILED_PRECONDITION, and writes nothing', async () => {
+      const repository = createKyselyOrderRepository(db);
+      await createOrder({ items: [pen], requestId: 'r-lost-other' });
+      let lookups = 0;
+      const staleFirstRead = {
+        ...repository,
+        findByRequestId: async (userId: string, requestId: string) => (lookups++ === 0 ? undefined : repository.findByRequestId(userId, requestId)),
+      };
+      const loser = orderServiceHandlers({ orders: staleFirstRead, users: directory, logger, now });
+      await expect(loser.createOrder({ userId: 'ada', items: [book], requestId: 'r-lost-other' }, contextWith(new AbortController().signal))).rejects.toThrow(
+        'request_id "r-lost-other" was already used for a different order',
+      );
       expect(await rowCounts()).toEqual({ orders: 1, items: 1 });
     });
 
@@ -289,13 +327,62 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('OrderService on %s', (engi
     });
   });
 
+  describe('hostile input', () => {
+    it.each<[string, () => Promise<unknown>, string]>([
+      ['NUL in CreateOrder.user_id', () => createOrder({ userId: 'ada\u0000' }), 'user_id'],
+      ['an escape sequence in a sku', () => createOrder({ items: [book, { ...pen, sku: 'pen\u001b[2J' }] }), 'items[1].sku'],
+      ['a sku over 100 characters', () => createOrder({ items: [{ ...book, sku: 's'.repeat(101) }] }), 'items[0].sku'],
+      ['NUL in request_id', () => createOrder({ requestId: 'r\u0000' }), 'request_id'],
+      ['a unit price of 2^53, which a number cannot hold', () => createOrder({ items: [{ ...book, unitPriceCents: 2 ** 53 }] }), 'items[0].unit_price_cents'],
+      ['NUL in GetOrder.id', () => getOrder('o\u0000'), 'id'],
+      ['an id of 100,000 characters', () => getOrder('o'.repeat(100_000)), 'id'],
+      ['NUL in ListOrders.user_id', () => listOrders('ada\u0000', 10), 'user_id'],
+      ['a page token whose id holds NUL', () => listOrders('ada', 10, encodePageToken({ createTimeMs: 1, id: '\u0000' })), 'page_token'],
+      ['a page token of 100,000 characters', () => listOrders('ada', 10, encodePageToken({ createTimeMs: 1, id: 'x'.repeat(100_000) })), 'page_token'],
+    ])('refuses %s with INVALID_ARGUMENT naming the field, without echoing it, and writes nothing', async (_case, call, field) => {
+      const error = await failureOf(call());
+      expect({ code: error.code, fields: badRequestFields(error) }).toEqual({ code: Status.INVALID_ARGUMENT, fields: [field] });
+      expect(error.details.length).toBeLessThan(200);
+      expect(directory.calls).toBe(0);
+      expect(await rowCounts()).toEqual({ orders: 0, items: 0 });
+    });
+  });
+
   it('keeps orders and request_id idempotency across a restart', async () => {
     const { order } = await createOrder({ items: [book, pen], requestId: 'r-restart' });
     await stop();
     await start();
     expect(await getOrder(order!.id)).toEqual({ order });
-    expect((await createOrder({ requestId: 'r-restart' })).order).toEqual(order);
+    expect((await createOrder({ items: [book, pen], requestId: 'r-restart' })).order).toEqual(order);
     expect(await rowCounts()).toEqual({ orders: 1, items: 2 });
+  });
+
+  it('keeps the retry path for orders stored before request ids were scoped to users, and refuses their keys for other payloads', async () => {
+    await stop();
+    await scratch.dispose();
+    scratch = await createScratchStorage(engine, 'order_upgrade');
+    const before = await openDatabase<OrderDatabase>({
+      serviceName: 'order',
+      dataDir: scratch.dataDir,
+      databaseUrl: scratch.databaseUrl,
+      migrations: { '0001_create_orders': orderMigrations['0001_create_orders']! },
+      logger,
+    });
+    await before.insertInto('orders').values({ id: 'o-old', user_id: 'ada', total_cents: 3360, request_id: 'r-old', create_time: Date.parse('2025-12-01T00:00:00Z') }).execute();
+    await before
+      .insertInto('order_items')
+      .values([
+        { order_id: 'o-old', position: 0, sku: book.sku, quantity: book.quantity, unit_price_cents: book.unitPriceCents },
+        { order_id: 'o-old', position: 1, sku: pen.sku, quantity: pen.quantity, unit_price_cents: pen.unitPriceCents },
+      ])
+      .execute();
+    await before.destroy();
+    await start();
+
+    expect((await createOrder({ items: [book, pen], requestId: 'r-old' })).order).toMatchObject({ id: 'o-old', userId: 'ada' });
+    expect((await failureOf(createOrder({ items: [book], requestId: 'r-old' }))).code).toBe(Status.FAILED_PRECONDITION);
+    expect((await createOrder({ userId: 'bob', items: [book, pen], requestId: 'r-old' })).order).toMatchObject({ userId: 'bob' });
+    expect(await rowCounts()).toEqual({ orders: 2, items: 4 });
   });
 
   it('writes an order and its items in one transaction: a failing item leaves no order behind', async () => {
@@ -311,6 +398,6 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('OrderService on %s', (engi
     };
     await expect(orders.insert(broken)).rejects.toThrow();
     expect(await rowCounts()).toEqual({ orders: 0, items: 0 });
-    expect(await orders.findByRequestId('r-broken')).toBeUndefined();
+    expect(await orders.findByRequestId('ada', 'r-broken')).toBeUndefined();
   });
 });

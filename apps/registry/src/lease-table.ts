@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { NotFoundError } from '@switchyard/runtime';
-import type { InstanceRecord, InstanceState, RegisterInput, RegistryStore, ServiceCount, StoreEvent } from './registry-store';
+import { AlreadyExistsError, NotFoundError, PermissionDeniedError, ResourceExhaustedError } from '@switchyard/runtime';
+import { leaseSecretDigest, matchesLeaseSecret, newLeaseSecret } from './lease-secret';
+import type { InstanceRecord, InstanceState, RegisterInput, RegisteredInstance, RegistryStore, ServiceCount, StoreEvent } from './registry-store';
 
 export interface LeaseTableOptions {
   /** Clock in ms since the epoch. Default `Date.now`; tests pass a fake one. */
@@ -11,24 +12,38 @@ export interface LeaseTableOptions {
   leaseTtlMs?: number;
   /** How often instances are asked to heartbeat. Default 2000. */
   heartbeatIntervalMs?: number;
+  /** A new lease secret. Default 32 random bytes, base64url. */
+  newSecret?: () => string;
+  /** Live instances of all services together. Default 10000 (REGISTRY_MAX_INSTANCES). */
+  maxInstances?: number;
+  /** Live instances of one service. Default 256 (REGISTRY_MAX_INSTANCES_PER_SERVICE). */
+  maxInstancesPerService?: number;
 }
 
 export const DEFAULT_LEASE_TTL_MS = 6000;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 2000;
+export const DEFAULT_MAX_INSTANCES = 10_000;
+export const DEFAULT_MAX_INSTANCES_PER_SERVICE = 256;
 
 type Listener = (event: StoreEvent) => void;
 
 /**
  * The in-memory registry store: instances with leases that heartbeats renew. An expired lease is
  * invisible at once (resolve, heartbeat) and removed, with a REMOVE event, by the next sweep().
- * One instance per (service, address): registering an address again replaces the old entry,
- * so a restarted process does not leave a ghost of itself behind for a whole TTL.
+ * One instance per (service, address), owned by whoever holds its lease secret: an address held by
+ * a live lease is refused to anyone else, and the holder (a restarted process presenting its old
+ * secret) replaces its old entry at once instead of leaving a ghost of itself for a whole TTL.
  */
 export class LeaseTable implements RegistryStore {
   readonly leaseTtlMs: number;
   readonly heartbeatIntervalMs: number;
   private readonly now: () => number;
   private readonly newId: () => string;
+  private readonly newSecret: () => string;
+  private readonly maxInstances: number;
+  private readonly maxInstancesPerService: number;
+  /** SHA-256 of each instance's lease secret, by instance id; never in a record, so never in a response. */
+  private readonly secretDigests = new Map<string, Buffer>();
   private readonly instances = new Map<string, InstanceRecord>();
   /**
    * Instance ids by service, then by address: Register finds the entry an address replaces, and
@@ -41,6 +56,9 @@ export class LeaseTable implements RegistryStore {
   constructor(options: LeaseTableOptions = {}) {
     this.now = options.now ?? Date.now;
     this.newId = options.newId ?? randomUUID;
+    this.newSecret = options.newSecret ?? newLeaseSecret;
+    this.maxInstances = options.maxInstances ?? DEFAULT_MAX_INSTANCES;
+    this.maxInstancesPerService = options.maxInstancesPerService ?? DEFAULT_MAX_INSTANCES_PER_SERVICE;
     this.leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
     if (this.heartbeatIntervalMs >= this.leaseTtlMs) {
@@ -48,12 +66,21 @@ export class LeaseTable implements RegistryStore {
     }
   }
 
-  register(input: RegisterInput): InstanceRecord {
+  register(input: RegisterInput): RegisteredInstance {
+    const heldBy = this.idsByService.get(input.serviceName)?.get(input.address);
+    const holder = heldBy === undefined ? undefined : this.live(heldBy);
+    if (holder && !matchesLeaseSecret(this.secretDigests.get(holder.instanceId)!, input.leaseSecret)) {
+      throw new AlreadyExistsError(
+        `address ${input.address} is held by a live instance of ${input.serviceName}; present its lease_secret, or wait until its lease expires (at most ${this.leaseTtlMs} ms)`,
+      );
+    }
+    if (!holder) this.checkRoomFor(input.serviceName);
+    else this.remove(holder);
     const now = this.now();
-    const replaced = this.idsByService.get(input.serviceName)?.get(input.address);
-    if (replaced !== undefined) this.remove(this.instances.get(replaced)!);
+    const instanceId = this.newId();
+    const leaseSecret = this.newSecret();
     const instance: InstanceRecord = {
-      instanceId: this.newId(),
+      instanceId,
       serviceName: input.serviceName,
       address: input.address,
       version: input.version,
@@ -64,16 +91,18 @@ export class LeaseTable implements RegistryStore {
       leaseExpiresAt: now + this.leaseTtlMs,
     };
     this.instances.set(instance.instanceId, instance);
+    this.secretDigests.set(instance.instanceId, leaseSecretDigest(leaseSecret));
     let ids = this.idsByService.get(instance.serviceName);
     if (!ids) this.idsByService.set(instance.serviceName, (ids = new Map()));
     ids.set(instance.address, instance.instanceId);
     this.emit(instance.serviceName, { type: 'upsert', instance });
-    return instance;
+    return { ...instance, leaseSecret };
   }
 
-  heartbeat(instanceId: string, state?: InstanceState): InstanceRecord {
+  heartbeat(instanceId: string, leaseSecret: string, state?: InstanceState): InstanceRecord {
     const current = this.live(instanceId);
     if (!current) throw new NotFoundError('instance', instanceId);
+    this.requireSecret(current, leaseSecret);
     const renewed: InstanceRecord = { ...current, state: state ?? current.state, leaseExpiresAt: this.now() + this.leaseTtlMs };
     this.instances.set(instanceId, renewed);
     // A renewal alone is not news to watchers; a state change is.
@@ -81,9 +110,11 @@ export class LeaseTable implements RegistryStore {
     return renewed;
   }
 
-  deregister(instanceId: string): void {
-    const instance = this.instances.get(instanceId);
-    if (instance) this.remove(instance);
+  deregister(instanceId: string, leaseSecret: string): void {
+    const instance = this.live(instanceId);
+    if (!instance) return;
+    this.requireSecret(instance, leaseSecret);
+    this.remove(instance);
   }
 
   resolve(serviceName: string): InstanceRecord[] {
@@ -129,6 +160,30 @@ export class LeaseTable implements RegistryStore {
     };
   }
 
+  private requireSecret(instance: InstanceRecord, leaseSecret: string): void {
+    if (!matchesLeaseSecret(this.secretDigests.get(instance.instanceId)!, leaseSecret)) {
+      throw new PermissionDeniedError(
+        `instance "${instance.instanceId}" belongs to another lease: send the lease_secret its Register returned`,
+      );
+    }
+  }
+
+  /** Throws ResourceExhaustedError when one more instance of `serviceName` would pass a cap. */
+  private checkRoomFor(serviceName: string): void {
+    const full = () =>
+      this.instances.size >= this.maxInstances || (this.idsByService.get(serviceName)?.size ?? 0) >= this.maxInstancesPerService;
+    // Expired leases still count until swept; sweep before refusing anyone.
+    if (full()) this.sweep();
+    if (this.instances.size >= this.maxInstances) {
+      throw new ResourceExhaustedError(`the registry holds its limit of ${this.maxInstances} instances (REGISTRY_MAX_INSTANCES)`);
+    }
+    if ((this.idsByService.get(serviceName)?.size ?? 0) >= this.maxInstancesPerService) {
+      throw new ResourceExhaustedError(
+        `service ${serviceName} has its limit of ${this.maxInstancesPerService} instances (REGISTRY_MAX_INSTANCES_PER_SERVICE)`,
+      );
+    }
+  }
+
   private live(instanceId: string): InstanceRecord | undefined {
     const instance = this.instances.get(instanceId);
     if (instance && instance.leaseExpiresAt <= this.now()) {
@@ -140,6 +195,7 @@ export class LeaseTable implements RegistryStore {
 
   private remove(instance: InstanceRecord): void {
     this.instances.delete(instance.instanceId);
+    this.secretDigests.delete(instance.instanceId);
     const ids = this.idsByService.get(instance.serviceName);
     if (ids?.get(instance.address) === instance.instanceId) {
       ids.delete(instance.address);

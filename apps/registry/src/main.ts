@@ -1,23 +1,24 @@
-import { ConfigError, createAppContext, millisecondsVariable, parseEnv, runMain, startService } from '@switchyard/runtime';
-import { DEFAULT_SWEEP_INTERVAL_MS, startEvictionSweep } from './eviction-sweep';
-import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_LEASE_TTL_MS, LeaseTable } from './lease-table';
+import { createAppContext, runMain, startService } from '@switchyard/runtime';
+import { startEvictionSweep } from './eviction-sweep';
+import { LeaseTable } from './lease-table';
+import { tokenAccess } from './registry-access';
+import { loadRegistrySettings } from './registry-config';
 import { createRegistryService } from './registry-handlers';
+import { ensureRegistryTokenFile } from './registry-token-file';
 
 runMain(async () => {
-  const leases = parseEnv({
-    LEASE_TTL_MS: millisecondsVariable(DEFAULT_LEASE_TTL_MS),
-    HEARTBEAT_INTERVAL_MS: millisecondsVariable(DEFAULT_HEARTBEAT_INTERVAL_MS),
-    EVICTION_SWEEP_MS: millisecondsVariable(DEFAULT_SWEEP_INTERVAL_MS),
-  });
-  if (leases.HEARTBEAT_INTERVAL_MS >= leases.LEASE_TTL_MS) {
-    throw new ConfigError(
-      `invalid configuration:\n  HEARTBEAT_INTERVAL_MS=${leases.HEARTBEAT_INTERVAL_MS} must be shorter than LEASE_TTL_MS=${leases.LEASE_TTL_MS} (three beats per TTL is the default)`,
-    );
-  }
+  const settings = loadRegistrySettings();
+  const wroteToken = ensureRegistryTokenFile();
   const app = createAppContext('registry');
   const { config, logger } = app;
-  const store = new LeaseTable({ leaseTtlMs: leases.LEASE_TTL_MS, heartbeatIntervalMs: leases.HEARTBEAT_INTERVAL_MS });
-  const stopSweep = startEvictionSweep(store, leases.EVICTION_SWEEP_MS, logger);
+  if (wroteToken) logger.info({ path: process.env.REGISTRY_TOKEN_FILE }, 'wrote a new registry token to REGISTRY_TOKEN_FILE');
+  const store = new LeaseTable({
+    leaseTtlMs: settings.leaseTtlMs,
+    heartbeatIntervalMs: settings.heartbeatIntervalMs,
+    maxInstances: settings.limits.maxInstances,
+    maxInstancesPerService: settings.limits.maxInstancesPerService,
+  });
+  const stopSweep = startEvictionSweep(store, settings.sweepIntervalMs, logger);
   const shutdown = new AbortController();
   await startService({
     ...app,
@@ -27,10 +28,13 @@ runMain(async () => {
     services: [
       createRegistryService({
         store,
-        token: config.registryToken,
+        access: tokenAccess({ fleetToken: config.registryToken, serviceTokens: settings.serviceTokens, readAccess: settings.readAccess }),
+        limits: settings.limits,
+        maxWatchesPerPeer: settings.maxWatchesPerPeer,
+        watchStallMs: settings.watchStallMs,
         shutdownSignal: shutdown.signal,
         // Instances re-register within one heartbeat of a restart; hold Watch snapshots until then.
-        watchWarmUpMs: leases.HEARTBEAT_INTERVAL_MS + 500,
+        watchWarmUpMs: settings.heartbeatIntervalMs + 500,
       }),
     ],
     onShutdown: () => stopSweep(),

@@ -1,6 +1,6 @@
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { registryV1 } from '@switchyard/proto';
-import { startRegistration, type Registration } from '@switchyard/runtime';
+import { NotFoundError, startRegistration, type Registration } from '@switchyard/runtime';
 import pino from 'pino';
 import { ManualClock } from '@switchyard/runtime/testing';
 import { eventually, freePort } from '@switchyard/testing';
@@ -131,6 +131,45 @@ describe('startRegistration against a real registry', () => {
     await eventually(() => refused.lines.some((l) => l.msg.includes('check REGISTRY_TOKEN')), 10_000, 'the token error');
     expect(without.instanceId()).toBeUndefined();
     expect(registry.store.resolve('user').map((i) => i.address)).toEqual(['127.0.0.1:50099']);
+  });
+
+  it('waits out another live lease at its address, warning once, and takes the address when it expires', async () => {
+    const clock = new ManualClock();
+    let issued = 0;
+    const registry = track(await startRegistry({ heartbeatIntervalMs: 100, leaseTtlMs: 1000, now: clock.now, newSecret: () => `known-secret-${++issued}` }));
+    // An earlier run of this instance that died without deregistering.
+    const ghost = registry.store.register(app);
+    const { logger, lines } = capturingLogger();
+    const registration = track(startRegistration({ ...app, ...fast, registryAddress: registry.address, logger }));
+    await eventually(() => lines.filter((l) => l.msg.includes('failed again')).length >= 3, 10_000, 'repeated attempts');
+    const warnings = lines.filter((l) => l.level >= WARN);
+    expect(warnings.map((l) => l.msg)).toEqual([expect.stringContaining(`another live lease holds ${app.address}`)]);
+    expect(registry.store.resolve('user').map((i) => i.instanceId)).toEqual([ghost.instanceId]);
+
+    clock.advance(1000);
+    await registration.registered;
+    expect(registry.store.resolve('user').map((i) => i.instanceId)).toEqual([registration.instanceId()]);
+    // Its own lease: it heartbeats and deregisters with the secret it got, and never logs it.
+    clock.advance(500);
+    await eventually(() => registry.store.resolve('user')[0]?.leaseExpiresAt === clock.now() + 1000, 10_000, 'a heartbeat');
+    await registration.stop();
+    expect(registry.store.resolve('user')).toEqual([]);
+    expect(JSON.stringify(lines)).not.toContain('known-secret');
+  });
+
+  it('takes its own address back with its old secret when the registry forgot its id', async () => {
+    const registry = track(await startRegistry({ heartbeatIntervalMs: 100, leaseTtlMs: 60_000 }));
+    const registration = track(startRegistration({ ...app, ...fast, registryAddress: registry.address, logger: pino({ level: 'silent' }) }));
+    await registration.registered;
+    const firstId = registration.instanceId();
+    // The id is unknown to heartbeats now, while the address is still held by a live lease (e.g. a
+    // registry that lost only its id index): the re-register must present the secret to win it back.
+    const heartbeats = jest.spyOn(registry.store, 'heartbeat').mockImplementationOnce(() => {
+      throw new NotFoundError('instance', firstId!);
+    });
+    await eventually(() => registration.instanceId() !== undefined && registration.instanceId() !== firstId, 10_000, 'a new id');
+    heartbeats.mockRestore();
+    expect(registry.store.resolve('user').map((i) => i.instanceId)).toEqual([registration.instanceId()]);
   });
 
   it('evicts an instance that stops heartbeating once its TTL is over, by the sweep, telling watchers', async () => {

@@ -3,6 +3,7 @@ import { registryV1 } from '@switchyard/proto';
 import { startTestServer, type TestServer } from '@switchyard/testing';
 import { startEvictionSweep } from './eviction-sweep';
 import { LeaseTable } from './lease-table';
+import { tokenAccess } from './registry-access';
 import { createRegistryService } from './registry-handlers';
 import { eventually } from '@switchyard/testing';
 import { ManualClock } from '@switchyard/runtime/testing';
@@ -21,8 +22,8 @@ const register = (client: Client, request: Partial<registryV1.RegisterRequest>, 
   call<registryV1.RegisterRequest, registryV1.RegisterResponse>(client, 'register', registryV1.RegisterRequest.fromPartial(request), metadata);
 const heartbeat = (client: Client, request: Partial<registryV1.HeartbeatRequest>, metadata?: Metadata) =>
   call<registryV1.HeartbeatRequest, registryV1.HeartbeatResponse>(client, 'heartbeat', registryV1.HeartbeatRequest.fromPartial(request), metadata);
-const deregister = (client: Client, instanceId: string, metadata?: Metadata) =>
-  call<registryV1.DeregisterRequest, registryV1.DeregisterResponse>(client, 'deregister', { instanceId }, metadata);
+const deregister = (client: Client, instanceId: string, leaseSecret: string, metadata?: Metadata) =>
+  call<registryV1.DeregisterRequest, registryV1.DeregisterResponse>(client, 'deregister', { instanceId, leaseSecret }, metadata);
 const resolveService = (client: Client, serviceName: string) =>
   call<registryV1.ResolveRequest, registryV1.ResolveResponse>(client, 'resolve', { serviceName });
 const listServices = (client: Client) => call<registryV1.ListServicesRequest, registryV1.ListServicesResponse>(client, 'listServices', {});
@@ -77,14 +78,16 @@ describe('RegistryService', () => {
     expect((await listServices(client)).services).toEqual([{ serviceName: 'user', instanceCount: 1 }]);
 
     now += 1000;
-    expect((await heartbeat(client, { instanceId: instance.instanceId })).leaseExpireTime).toEqual(new Date(now + 6000));
-    await heartbeat(client, { instanceId: instance.instanceId, state: InstanceState.INSTANCE_STATE_DRAINING });
+    const { leaseSecret } = registered;
+    expect(leaseSecret).toMatch(/^[A-Za-z0-9_-]{43}$/); // 256 random bits, base64url
+    expect((await heartbeat(client, { instanceId: instance.instanceId, leaseSecret })).leaseExpireTime).toEqual(new Date(now + 6000));
+    await heartbeat(client, { instanceId: instance.instanceId, leaseSecret, state: InstanceState.INSTANCE_STATE_DRAINING });
     expect((await resolveService(client, 'user')).instances[0].state).toBe(InstanceState.INSTANCE_STATE_DRAINING);
 
-    await deregister(client, instance.instanceId);
-    await deregister(client, instance.instanceId); // idempotent
+    await deregister(client, instance.instanceId, leaseSecret);
+    await deregister(client, instance.instanceId, leaseSecret); // idempotent
     expect((await resolveService(client, 'user')).instances).toEqual([]);
-    const gone = await failure(heartbeat(client, { instanceId: instance.instanceId }));
+    const gone = await failure(heartbeat(client, { instanceId: instance.instanceId, leaseSecret }));
     expect(gone.code).toBe(Status.NOT_FOUND);
     expect(gone.details).toBe(`instance "${instance.instanceId}" not found`);
   });
@@ -128,14 +131,14 @@ describe('RegistryService', () => {
 
   it('accepts hostnames and bracketed IPv6 addresses', async () => {
     for (const address of ['user:50052', 'user.svc.cluster.local:50052', '[::1]:50052']) {
-      const { instance } = await register(client, { ...valid, serviceName: 'hosts', address });
-      await deregister(client, instance!.instanceId);
+      const { instance, leaseSecret } = await register(client, { ...valid, serviceName: 'hosts', address });
+      await deregister(client, instance!.instanceId, leaseSecret);
     }
   });
 
   it.each([
     ['Heartbeat', () => heartbeat(client, { instanceId: '' }), 'instance_id: is required'],
-    ['Deregister', () => deregister(client, ''), 'instance_id: is required'],
+    ['Deregister', () => deregister(client, '', ''), 'instance_id: is required'],
     ['Resolve', () => resolveService(client, ''), 'service_name: is required'],
     ['Resolve', () => resolveService(client, 'Not Valid'), 'service_name: must be lowercase'],
   ])('rejects a bad %s as INVALID_ARGUMENT', async (_name, attempt, message) => {
@@ -152,15 +155,17 @@ describe('RegistryService', () => {
   });
 
   it('Watch sends a snapshot, then upserts and removes, including evictions of expired leases', async () => {
-    const first = (await register(client, { ...valid, serviceName: 'watched', address: '10.0.0.1:1' })).instance!;
+    const firstLease = await register(client, { ...valid, serviceName: 'watched', address: '10.0.0.1:1' });
+    const first = firstLease.instance!;
     const w = watch(client, 'watched');
     await eventually(() => w.messages.length === 1, 10_000, 'the snapshot');
     expect(w.messages[0]).toEqual({ type: WatchEventType.WATCH_EVENT_TYPE_SNAPSHOT, instances: [first] });
 
-    const second = (await register(client, { ...valid, serviceName: 'watched', address: '10.0.0.2:1' })).instance!;
+    const secondLease = await register(client, { ...valid, serviceName: 'watched', address: '10.0.0.2:1' });
+    const second = secondLease.instance!;
     await register(client, { ...valid, serviceName: 'other', address: '10.0.0.3:1' }); // not this watch's business
-    await heartbeat(client, { instanceId: second.instanceId, state: InstanceState.INSTANCE_STATE_DRAINING });
-    await deregister(client, first.instanceId);
+    await heartbeat(client, { instanceId: second.instanceId, leaseSecret: secondLease.leaseSecret, state: InstanceState.INSTANCE_STATE_DRAINING });
+    await deregister(client, first.instanceId, firstLease.leaseSecret);
     await eventually(() => w.messages.length === 4, 10_000, 'three changes');
     expect(w.messages.slice(1).map((m) => [m.type, m.instances.map((i) => [i.instanceId, i.state])])).toEqual([
       [WatchEventType.WATCH_EVENT_TYPE_UPSERT, [[second.instanceId, InstanceState.INSTANCE_STATE_SERVING]]],
@@ -206,7 +211,7 @@ describe('RegistryService with a token', () => {
   };
 
   beforeAll(async () => {
-    server = await startTestServer([createRegistryService({ store, token: 's3cret' })]);
+    server = await startTestServer([createRegistryService({ store, access: tokenAccess({ fleetToken: 's3cret', readAccess: 'open' }) })]);
     client = new registryV1.RegistryServiceClient(server.address, credentials.createInsecure());
   });
   afterAll(() => {
@@ -215,11 +220,11 @@ describe('RegistryService with a token', () => {
   });
 
   it('refuses Register, Heartbeat and Deregister without the token, or with a wrong one', async () => {
-    const { instance } = await register(client, valid, bearer('s3cret'));
+    const { instance, leaseSecret } = await register(client, valid, bearer('s3cret'));
     const attempts: [string, (m?: Metadata) => Promise<unknown>][] = [
       ['Register', (m) => register(client, valid, m)],
-      ['Heartbeat', (m) => heartbeat(client, { instanceId: instance!.instanceId }, m)],
-      ['Deregister', (m) => deregister(client, instance!.instanceId, m)],
+      ['Heartbeat', (m) => heartbeat(client, { instanceId: instance!.instanceId, leaseSecret }, m)],
+      ['Deregister', (m) => deregister(client, instance!.instanceId, leaseSecret, m)],
     ];
     for (const [name, attempt] of attempts) {
       const missing = await failure(attempt());
@@ -228,12 +233,12 @@ describe('RegistryService with a token', () => {
       expect([name, wrong.code, wrong.details]).toEqual([name, Status.UNAUTHENTICATED, expect.stringContaining('rejected')]);
     }
     expect(store.resolve('user')).toHaveLength(1); // nothing above changed anything
-    await heartbeat(client, { instanceId: instance!.instanceId }, bearer('s3cret'));
-    await deregister(client, instance!.instanceId, bearer('s3cret'));
+    await heartbeat(client, { instanceId: instance!.instanceId, leaseSecret }, bearer('s3cret'));
+    await deregister(client, instance!.instanceId, leaseSecret, bearer('s3cret'));
     expect(store.resolve('user')).toEqual([]);
   });
 
-  it('keeps reads open', async () => {
+  it('keeps reads open when REGISTRY_READ_ACCESS=open', async () => {
     await register(client, valid, bearer('s3cret'));
     expect((await resolveService(client, 'user')).instances).toHaveLength(1);
     expect((await listServices(client)).services).toEqual([{ serviceName: 'user', instanceCount: 1 }]);

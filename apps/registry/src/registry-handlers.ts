@@ -1,14 +1,16 @@
-import type { Metadata } from '@grpc/grpc-js';
 import { registryV1 } from '@switchyard/proto';
-import { defineService, systemClock, type Clock, type ServiceRegistration } from '@switchyard/runtime';
-import { requireBearerToken } from './bearer-token';
+import { defineService, PermissionDeniedError, systemClock, UnauthenticatedError, type CallContext, type Clock, type ServerStreamContext, type ServiceRegistration } from '@switchyard/runtime';
+import { tokenAccess, type Caller, type RegistryAccess } from './registry-access';
+import { DEFAULT_REGISTRY_LIMITS, type RegistryLimits } from './registry-limits';
+import { WatchDelivery } from './watch-delivery';
+import { WatchPeerLimit } from './watch-peer-limit';
 import type { InstanceRecord, RegistryStore, StoreEvent } from './registry-store';
-import { parseHeartbeatRequest, parseRegisterRequest, requireInstanceId, requireServiceName } from './request-validation';
+import { parseDeregisterRequest, parseHeartbeatRequest, parseRegisterRequest, requireServiceName } from './request-validation';
 
 export interface RegistryServiceOptions {
   store: RegistryStore;
-  /** When set, Register, Heartbeat and Deregister need `authorization: Bearer <token>`; reads stay open. */
-  token?: string;
+  /** Who may register which service, renew leases and read. Default: everyone may do everything. */
+  access?: RegistryAccess;
   /** Aborting it ends every open Watch stream (with OK), e.g. when the registry shuts down. */
   shutdownSignal?: AbortSignal;
   /**
@@ -18,9 +20,18 @@ export interface RegistryServiceOptions {
    * heartbeat interval plus a margin.
    */
   watchWarmUpMs?: number;
-  /** Times the warm-up. Default the system's; tests pass a manual one. */
+  /** Times the warm-up and stalled watchers. Default the system's; tests pass a manual one. */
   clock?: Clock;
+  /** Field limits of Register. Default DEFAULT_REGISTRY_LIMITS (the instance caps are the store's). */
+  limits?: RegistryLimits;
+  /** Open Watch streams per peer host. Default 64 (REGISTRY_MAX_WATCHES_PER_PEER). */
+  maxWatchesPerPeer?: number;
+  /** How long a Watch stream's buffer may stay full before it is dropped. Default 15000 (REGISTRY_WATCH_STALL_MS). */
+  watchStallMs?: number;
 }
+
+export const DEFAULT_MAX_WATCHES_PER_PEER = 64;
+export const DEFAULT_WATCH_STALL_MS = 15_000;
 
 const { InstanceState, WatchEventType } = registryV1;
 
@@ -88,7 +99,9 @@ class WatchEndings {
 
 /** The RegistryService handlers over a store: the transport face of the registry, nothing more. */
 export function createRegistryService(options: RegistryServiceOptions): ServiceRegistration {
-  const { store, token, clock = systemClock } = options;
+  const { store, access = tokenAccess({}), clock = systemClock, limits = DEFAULT_REGISTRY_LIMITS } = options;
+  const watchStallMs = options.watchStallMs ?? DEFAULT_WATCH_STALL_MS;
+  const watchesPerPeer = new WatchPeerLimit(options.maxWatchesPerPeer ?? DEFAULT_MAX_WATCHES_PER_PEER);
   const warmUpEndsAt = clock.now() + (options.watchWarmUpMs ?? 0);
   const endings = new WatchEndings(options.shutdownSignal);
   // Every watcher of a service gets the same change: convert it once, not once per watcher.
@@ -98,62 +111,109 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceR
     if (!response) responses.set(event, (response = toWatchResponse(event)));
     return response;
   };
-  const authorize = (metadata: Metadata) => {
-    if (token !== undefined && token !== '') requireBearerToken(metadata, token);
+  const callerOf = (ctx: CallContext): Caller => access({ metadata: ctx.metadata, peer: ctx.peer });
+  const refuse = (caller: Caller, what: string) =>
+    caller.authenticated
+      ? new PermissionDeniedError(`${caller.description} may not ${what}`)
+      : new UnauthenticatedError(`this registry requires a token to ${what}: send metadata "authorization: Bearer <REGISTRY_TOKEN>"`);
+  const requireRenew = (ctx: CallContext) => {
+    const caller = callerOf(ctx);
+    if (!caller.mayRenew) throw refuse(caller, 'renew or remove leases');
+  };
+  const requireRead = (ctx: CallContext) => {
+    const caller = callerOf(ctx);
+    if (!caller.mayRead) throw refuse(caller, 'read the registry (REGISTRY_READ_ACCESS=token)');
   };
 
   return defineService('switchyard.registry.v1.RegistryService', registryV1.RegistryServiceService, {
     async register(request, ctx) {
-      authorize(ctx.metadata);
-      const instance = await store.register(parseRegisterRequest(request));
+      const caller = callerOf(ctx);
+      if (!caller.authenticated && !caller.mayRenew) throw refuse(caller, 'register');
+      const input = parseRegisterRequest(request, limits);
+      if (!caller.mayRegister(input.serviceName)) throw refuse(caller, `register service ${input.serviceName}`);
+      const instance = await store.register(input);
       return {
         instance: toInstance(instance),
         leaseTtl: toDuration(store.leaseTtlMs),
         heartbeatInterval: toDuration(store.heartbeatIntervalMs),
+        leaseSecret: instance.leaseSecret,
       };
     },
 
     async heartbeat(request, ctx) {
-      authorize(ctx.metadata);
-      const { instanceId, state } = parseHeartbeatRequest(request);
-      const instance = await store.heartbeat(instanceId, state);
+      requireRenew(ctx);
+      const { instanceId, leaseSecret, state } = parseHeartbeatRequest(request);
+      const instance = await store.heartbeat(instanceId, leaseSecret, state);
       return { leaseExpireTime: new Date(instance.leaseExpiresAt) };
     },
 
     async deregister(request, ctx) {
-      authorize(ctx.metadata);
-      requireInstanceId(request.instanceId);
-      await store.deregister(request.instanceId);
+      requireRenew(ctx);
+      const { instanceId, leaseSecret } = parseDeregisterRequest(request);
+      await store.deregister(instanceId, leaseSecret);
       return {};
     },
 
-    async resolve(request) {
+    async resolve(request, ctx) {
+      requireRead(ctx);
       requireServiceName(request.serviceName);
       return { instances: (await store.resolve(request.serviceName)).map(toInstance) };
     },
 
-    async listServices() {
+    async listServices(_request, ctx) {
+      requireRead(ctx);
       return { services: await store.listServices() };
     },
 
     async watch(request, ctx) {
+      requireRead(ctx);
       requireServiceName(request.serviceName);
-      const warmUpLeft = warmUpEndsAt - clock.now();
-      if (warmUpLeft > 0) {
-        let cancel: (() => void) | undefined;
-        await Promise.race([new Promise<void>((resolve) => (cancel = clock.schedule(warmUpLeft, resolve))), endings.until(ctx.signal)]);
-        cancel?.();
-        if (ctx.signal.aborted || endings.shuttingDown) return;
-      }
-      // The store calls back with the snapshot first, synchronously, then with every change.
-      const unsubscribe = store.watch(request.serviceName, (event) => {
-        if (!ctx.signal.aborted) ctx.send(watchResponse(event));
-      });
-      try {
-        await endings.until(ctx.signal);
-      } finally {
-        unsubscribe();
-      }
+      // The slot is held until the transport is done with the stream, not just this handler: a
+      // stream whose client stopped reading holds its buffers until the client reads or leaves.
+      ctx.onClosed(watchesPerPeer.acquire(ctx.peer));
+      await watchService(request.serviceName, ctx);
     },
   });
+
+  /** Streams one service's snapshot and changes until the caller leaves, the registry stops or the stream stalls. */
+  async function watchService(serviceName: string, ctx: ServerStreamContext<registryV1.WatchResponse>): Promise<void> {
+    const warmUpLeft = warmUpEndsAt - clock.now();
+    if (warmUpLeft > 0) {
+      let cancel: (() => void) | undefined;
+      await Promise.race([new Promise<void>((resolve) => (cancel = clock.schedule(warmUpLeft, resolve))), endings.until(ctx.signal)]);
+      cancel?.();
+      if (ctx.signal.aborted || endings.shuttingDown) return;
+    }
+    // What this watcher has been told, by id: the snapshot that replaces events skipped while
+    // its buffer was full. References to the store's records, not copies.
+    const seen = new Map<string, InstanceRecord>();
+    let stalled: Error | undefined;
+    const stall = new AbortController();
+    const delivery = new WatchDelivery({
+      stream: ctx,
+      snapshot: () => toWatchResponse({ type: 'snapshot', instances: [...seen.values()] }),
+      stallTimeoutMs: watchStallMs,
+      clock,
+      onStalled: (error) => {
+        stalled = error;
+        stall.abort();
+      },
+    });
+    // The store calls back with the snapshot first, synchronously, then with every change.
+    const unsubscribe = store.watch(serviceName, (event) => {
+      if (event.type === 'snapshot') {
+        seen.clear();
+        for (const instance of event.instances) seen.set(instance.instanceId, instance);
+      } else if (event.type === 'upsert') seen.set(event.instance.instanceId, event.instance);
+      else seen.delete(event.instance.instanceId);
+      if (!ctx.signal.aborted) delivery.deliver(watchResponse(event));
+    });
+    try {
+      await endings.until(AbortSignal.any([ctx.signal, stall.signal]));
+    } finally {
+      unsubscribe();
+      delivery.close();
+    }
+    if (stalled) throw stalled;
+  }
 }

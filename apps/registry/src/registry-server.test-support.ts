@@ -2,7 +2,9 @@
 import { serve } from '@switchyard/runtime';
 import { startEvictionSweep } from './eviction-sweep';
 import { LeaseTable, type LeaseTableOptions } from './lease-table';
+import { tokenAccess, type TokenAccessOptions } from './registry-access';
 import { createRegistryService } from './registry-handlers';
+import type { RegistryLimits } from './registry-limits';
 
 export interface TestRegistry {
   address: string;
@@ -12,10 +14,29 @@ export interface TestRegistry {
   stop(): void;
 }
 
-export async function startRegistry(options: LeaseTableOptions & { port?: number; token?: string; sweepIntervalMs?: number } = {}): Promise<TestRegistry> {
+export interface TestRegistryOptions extends LeaseTableOptions, TokenAccessOptions {
+  port?: number;
+  /** The fleet token (REGISTRY_TOKEN). */
+  token?: string;
+  sweepIntervalMs?: number;
+  /** Field limits of Register; the instance caps come from maxInstances and maxInstancesPerService. */
+  limits?: RegistryLimits;
+  maxWatchesPerPeer?: number;
+  watchStallMs?: number;
+}
+
+export async function startRegistry(options: TestRegistryOptions = {}): Promise<TestRegistry> {
   const store = new LeaseTable(options);
   const shutdown = new AbortController();
-  const service = createRegistryService({ store, token: options.token, shutdownSignal: shutdown.signal });
+  const access = tokenAccess({ fleetToken: options.token, serviceTokens: options.serviceTokens, readAccess: options.readAccess });
+  const service = createRegistryService({
+    store,
+    access,
+    shutdownSignal: shutdown.signal,
+    limits: options.limits,
+    maxWatchesPerPeer: options.maxWatchesPerPeer,
+    watchStallMs: options.watchStallMs,
+  });
   const { server, port } = await serve([service], {
     host: '127.0.0.1',
     port: options.port ?? 0,

@@ -29,6 +29,13 @@ export interface RegisterInput {
   zone?: string;
   /** Default SERVING. */
   state?: InstanceState;
+  /** The secret of the live lease at this address, if the caller holds it: it replaces that lease. */
+  leaseSecret?: string;
+}
+
+/** A new lease: the instance and the secret that Heartbeat and Deregister need. Only Register sees the secret. */
+export interface RegisteredInstance extends InstanceRecord {
+  readonly leaseSecret: string;
 }
 
 export interface ServiceCount {
@@ -48,11 +55,18 @@ export interface RegistryStore {
   /** Lease length and the heartbeat interval the registry asks of its instances. */
   readonly leaseTtlMs: number;
   readonly heartbeatIntervalMs: number;
-  register(input: RegisterInput): Awaitable<InstanceRecord>;
-  /** Renews the lease (and changes the state when given); throws NotFoundError for unknown or expired ids. */
-  heartbeat(instanceId: string, state?: InstanceState): Awaitable<InstanceRecord>;
-  /** Removes the instance; unknown ids are fine (deregistering twice is not an error). */
-  deregister(instanceId: string): Awaitable<void>;
+  /**
+   * Adds an instance with a new lease secret. Throws AlreadyExistsError when another live lease
+   * holds the address (unless `input.leaseSecret` is its secret), ResourceExhaustedError at a cap.
+   */
+  register(input: RegisterInput): Awaitable<RegisteredInstance>;
+  /**
+   * Renews the lease (and changes the state when given); throws NotFoundError for unknown or
+   * expired ids, PermissionDeniedError when `leaseSecret` is not the lease's.
+   */
+  heartbeat(instanceId: string, leaseSecret: string, state?: InstanceState): Awaitable<InstanceRecord>;
+  /** Removes the instance; unknown ids are fine (deregistering twice is not an error), a wrong secret is not. */
+  deregister(instanceId: string, leaseSecret: string): Awaitable<void>;
   /** The live instances of one service. */
   resolve(serviceName: string): Awaitable<InstanceRecord[]>;
   /** Every service with at least one live instance, by name. */

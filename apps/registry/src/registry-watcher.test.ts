@@ -26,8 +26,8 @@ describe('RegistryWatcher', () => {
 
     await eventually(() => seen.length === 1, 10_000, 'the snapshot');
     const second = registry.store.register({ serviceName: 'user', address: '10.0.0.2:1', version: '1' });
-    registry.store.heartbeat(second.instanceId, 'DRAINING');
-    registry.store.deregister(second.instanceId);
+    registry.store.heartbeat(second.instanceId, second.leaseSecret, 'DRAINING');
+    registry.store.deregister(second.instanceId, second.leaseSecret);
     await eventually(() => seen.length === 4, 10_000, 'three changes');
     expect(seen).toEqual([['10.0.0.1:1'], ['10.0.0.1:1', '10.0.0.2:1'], ['10.0.0.1:1', '10.0.0.2:1'], ['10.0.0.1:1']]);
   });

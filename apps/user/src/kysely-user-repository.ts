@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { AlreadyExistsError } from '@switchyard/runtime';
+import { AlreadyExistsError, quoted } from '@switchyard/runtime';
 import { isUniqueViolation, toKeysetPage, type KeysetCursor, type Page } from '@switchyard/storage';
 import type { UserRecord, UserRepository } from './user-repository';
 import type { UserDatabase, UserRow } from './user-schema';
@@ -19,7 +19,7 @@ export function createKyselyUserRepository(db: Kysely<UserDatabase>): UserReposi
           .execute();
       } catch (error) {
         // The unique index decides, so a create racing another with the same email loses here.
-        if (isUniqueViolation(error)) throw new AlreadyExistsError(`a user with email "${user.email}" already exists`);
+        if (isUniqueViolation(error)) throw new AlreadyExistsError(`a user with email ${quoted(user.email)} already exists`);
         throw error;
       }
     },

@@ -12,6 +12,7 @@ runMain(async () => {
     serviceName: 'user',
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
     migrations: userMigrations,
     logger,
   });

@@ -1,9 +1,9 @@
 import { credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { userV1 } from '@switchyard/proto';
 import { callUnary, type CallContext } from '@switchyard/runtime';
-import { openDatabase, type StorageEngine } from '@switchyard/storage';
+import { encodePageToken, openDatabase, type StorageEngine } from '@switchyard/storage';
 import { createScratchStorage, type ScratchStorage } from '@switchyard/storage/testing';
-import { startTestServer, type TestServer } from '@switchyard/testing';
+import { badRequestFields, startTestServer, type TestServer } from '@switchyard/testing';
 import type { Kysely } from 'kysely';
 import pino from 'pino';
 import { createKyselyUserRepository } from './kysely-user-repository';
@@ -239,6 +239,43 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('UserService on %s', (engin
       const badToken = await failureOf(listUsers(10, 'not-a-token!'));
       expect(badToken.code).toBe(Status.INVALID_ARGUMENT);
       expect(badToken.details).toContain('page_token: ');
+    });
+  });
+
+  describe('hostile input', () => {
+    it('refuses NUL and control characters in every string field with INVALID_ARGUMENT naming it, and writes nothing', async () => {
+      const cases: Array<[Promise<unknown>, string]> = [
+        [getUser('ada\u0000'), 'id'],
+        [getUser('line\nforged'), 'id'],
+        [batchGetUsers(['ok', 'bell\u0007']), 'ids[1]'],
+        [createUser({ name: 'Ada\u0000', email: 'ada@example.com' }), 'name'],
+        [createUser({ name: 'Ada', email: 'ada\u0000@example.com' }), 'email'],
+        [createUser({ name: 'Ada\u009b31m', email: 'ada@example.com' }), 'name'],
+      ];
+      for (const [call, field] of cases) {
+        const error = await failureOf(call);
+        expect({ field, code: error.code, fields: badRequestFields(error) }).toEqual({ field, code: Status.INVALID_ARGUMENT, fields: [field] });
+      }
+      expect(await userCount()).toBe(0);
+    });
+
+    it('refuses over-long ids and page tokens with INVALID_ARGUMENT, without echoing them', async () => {
+      const long = 'x'.repeat(100_000);
+      for (const [call, field] of [
+        [getUser(long), 'id'],
+        [batchGetUsers([long]), 'ids[0]'],
+        [listUsers(10, long), 'page_token'],
+      ] as const) {
+        const error = await failureOf(call);
+        expect({ field, code: error.code, fields: badRequestFields(error) }).toEqual({ field, code: Status.INVALID_ARGUMENT, fields: [field] });
+        expect(error.details.length).toBeLessThan(200);
+      }
+    });
+
+    it('refuses a page token whose id holds NUL with INVALID_ARGUMENT on page_token', async () => {
+      const error = await failureOf(listUsers(10, encodePageToken({ createTimeMs: 1, id: 'a\u0000b' })));
+      expect(error.code).toBe(Status.INVALID_ARGUMENT);
+      expect(badRequestFields(error)).toEqual(['page_token']);
     });
   });
 

@@ -1,4 +1,4 @@
-import { FieldViolations } from '@switchyard/runtime';
+import { FieldViolations, MAX_ID_LENGTH, checkTextField } from '@switchyard/runtime';
 
 export const MAX_NAME_LENGTH = 200;
 // RFC 5321 caps a forward path at 256 octets including the angle brackets.
@@ -25,27 +25,26 @@ export function validateCreateUser(request: { name: string; email: string }): Ne
   const violations = new FieldViolations();
   const name = request.name.trim();
   const email = normalizeEmail(request.email);
-  if (name === '') violations.add('name', 'is required');
-  else if ([...name].length > MAX_NAME_LENGTH) violations.add('name', `must be at most ${MAX_NAME_LENGTH} characters`);
-  if (email === '') violations.add('email', 'is required');
-  else if (email.length > MAX_EMAIL_LENGTH) violations.add('email', `must be at most ${MAX_EMAIL_LENGTH} characters`);
-  else if (!EMAIL_FORMAT.test(email)) violations.add('email', 'is not a valid email address');
+  checkTextField(violations, 'name', name, { required: true, maxLength: MAX_NAME_LENGTH });
+  if (checkTextField(violations, 'email', email, { required: true, maxLength: MAX_EMAIL_LENGTH }) && !EMAIL_FORMAT.test(email)) {
+    violations.add('email', 'is not a valid email address');
+  }
   violations.throwIfAny();
   return { name, email };
 }
 
 /** Checks a GetUser request's id. */
 export function validateUserId(id: string): void {
-  if (id === '') new FieldViolations().add('id', 'is required').throwIfAny();
+  const violations = new FieldViolations();
+  checkTextField(violations, 'id', id, { required: true, maxLength: MAX_ID_LENGTH });
+  violations.throwIfAny();
 }
 
-/** Checks a BatchGetUsers request's ids: 1 to 100, none empty. Repeated ids are allowed. */
+/** Checks a BatchGetUsers request's ids: 1 to 100, each a valid id. Repeated ids are allowed. */
 export function validateBatchIds(ids: readonly string[]): void {
   const violations = new FieldViolations();
   if (ids.length === 0) violations.add('ids', 'must name at least one user');
   else if (ids.length > MAX_BATCH_IDS) violations.add('ids', `must name at most ${MAX_BATCH_IDS} users`);
-  ids.forEach((id, index) => {
-    if (id === '') violations.add(`ids[${index}]`, 'is required');
-  });
+  else ids.forEach((id, index) => checkTextField(violations, `ids[${index}]`, id, { required: true, maxLength: MAX_ID_LENGTH }));
   violations.throwIfAny();
 }

@@ -37,8 +37,8 @@ export class Http2Heartbeats {
     };
   }
 
-  heartbeat(instanceId: string): Promise<void> {
-    const message = registryV1.HeartbeatRequest.encode({ instanceId, state: registryV1.InstanceState.INSTANCE_STATE_SERVING }).finish();
+  heartbeat(instanceId: string, leaseSecret: string): Promise<void> {
+    const message = registryV1.HeartbeatRequest.encode({ instanceId, leaseSecret, state: registryV1.InstanceState.INSTANCE_STATE_SERVING }).finish();
     const frame = Buffer.allocUnsafe(5 + message.length);
     frame.writeUInt8(0, 0);
     frame.writeUInt32BE(message.length, 1);

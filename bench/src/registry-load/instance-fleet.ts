@@ -19,6 +19,8 @@ const WARM_UP_INSTANCES = 50;
 const KEEP_ALIVE_WINDOW_MS = 250;
 const MAX_IN_FLIGHT = 1000;
 const REGISTER_ATTEMPTS = 3;
+/** Each registered instance's lease secret, by instance id: heartbeats need it. */
+const secrets = new Map<string, string>();
 
 function tell(message: FleetToHarness): void {
   process.send?.(message);
@@ -39,9 +41,9 @@ async function warmUp(calls: RegistryCalls[]): Promise<void> {
   await Promise.all(
     Array.from({ length: WARM_UP_INSTANCES }, async (_, n) => {
       const connection = calls[n % calls.length];
-      const { instance } = await connection.register({ serviceName: 'fleet-warm-up', address: simulatedAddress(250, n) });
-      await connection.heartbeat(instance!.instanceId);
-      await connection.deregister(instance!.instanceId);
+      const { instance, leaseSecret } = await connection.register({ serviceName: 'fleet-warm-up', address: simulatedAddress(250, n) });
+      await connection.heartbeat(instance!.instanceId, leaseSecret);
+      await connection.deregister(instance!.instanceId, leaseSecret);
     }),
   );
 }
@@ -52,6 +54,7 @@ async function register(spec: FleetSpec, calls: RegistryCalls[], ids: Array<stri
     try {
       const response = await calls[n % calls.length].register({ serviceName: `fleet-${n % spec.services}`, address: simulatedAddress(1, n) });
       ids[n] = response.instance!.instanceId;
+      secrets.set(response.instance!.instanceId, response.leaseSecret);
       return durationToMs(response.heartbeatInterval);
     } catch (error) {
       if (attempt === REGISTER_ATTEMPTS) throw error;
@@ -81,7 +84,7 @@ async function main(): Promise<void> {
     const id = ids[n];
     if (id === undefined) return;
     try {
-      await beaters[n % beaters.length].heartbeat(id);
+      await beaters[n % beaters.length].heartbeat(id, secrets.get(id) ?? '');
     } catch (error) {
       if ((error as { code?: number }).code === Status.NOT_FOUND && ids[n] === id) {
         ids[n] = undefined;

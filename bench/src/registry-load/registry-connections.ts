@@ -20,26 +20,33 @@ export function connectRegistryClients(target: string, count: number): registryV
   );
 }
 
+/** `authorization: Bearer <token>`, or nothing without a token. */
+export function registryMetadata(token: string): Metadata {
+  const metadata = new Metadata();
+  if (token) metadata.set('authorization', `Bearer ${token}`);
+  return metadata;
+}
+
 /** The calls an instance makes, with the token and a deadline, as promises. */
 export class RegistryCalls {
-  private readonly metadata = new Metadata();
+  private readonly metadata: Metadata;
 
   constructor(private readonly client: registryV1.RegistryServiceClient, token: string) {
-    if (token) this.metadata.set('authorization', `Bearer ${token}`);
+    this.metadata = registryMetadata(token);
   }
 
   register(request: Pick<registryV1.RegisterRequest, 'serviceName' | 'address'>): Promise<registryV1.RegisterResponse> {
     return this.unary((done) =>
-      this.client.register({ version: '1.0.0', metadata: {}, zone: '', state: registryV1.InstanceState.INSTANCE_STATE_SERVING, ...request }, this.metadata, this.options(), done),
+      this.client.register({ version: '1.0.0', metadata: {}, zone: '', state: registryV1.InstanceState.INSTANCE_STATE_SERVING, leaseSecret: '', ...request }, this.metadata, this.options(), done),
     );
   }
 
-  heartbeat(instanceId: string): Promise<registryV1.HeartbeatResponse> {
-    return this.unary((done) => this.client.heartbeat({ instanceId, state: registryV1.InstanceState.INSTANCE_STATE_SERVING }, this.metadata, this.options(), done));
+  heartbeat(instanceId: string, leaseSecret: string): Promise<registryV1.HeartbeatResponse> {
+    return this.unary((done) => this.client.heartbeat({ instanceId, leaseSecret, state: registryV1.InstanceState.INSTANCE_STATE_SERVING }, this.metadata, this.options(), done));
   }
 
-  deregister(instanceId: string): Promise<registryV1.DeregisterResponse> {
-    return this.unary((done) => this.client.deregister({ instanceId }, this.metadata, this.options(), done));
+  deregister(instanceId: string, leaseSecret: string): Promise<registryV1.DeregisterResponse> {
+    return this.unary((done) => this.client.deregister({ instanceId, leaseSecret }, this.metadata, this.options(), done));
   }
 
   close(): void {

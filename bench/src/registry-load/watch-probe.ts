@@ -6,7 +6,7 @@
 //   of the last watcher to see it, to compare with the lease TTL plus one interval.
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import { registryV1 } from '@switchyard/proto';
-import { connectRegistryClients, RegistryCalls, simulatedAddress } from './registry-connections';
+import { connectRegistryClients, RegistryCalls, registryMetadata, simulatedAddress } from './registry-connections';
 import type { HarnessToProbe, LatencySummary, ProbeSpec, ProbeToHarness } from './registry-messages';
 
 const READY_TIMEOUT_MS = 20_000;
@@ -75,7 +75,8 @@ class WatcherFleet {
     const snapshots = clients.map(
       (client, watcher) =>
         new Promise<void>((resolve) => {
-          const stream = client.watch({ serviceName: this.spec.service });
+          // Reads need the token once the registry has one.
+          const stream = client.watch({ serviceName: this.spec.service }, registryMetadata(this.spec.token));
           this.streams.push(stream);
           stream.on('data', (response: registryV1.WatchResponse) => {
             const now = performance.now();
@@ -114,12 +115,12 @@ async function timePropagation(spec: ProbeSpec, fleet: WatcherFleet, calls: Regi
     const address = simulatedAddress(200, round);
     const sighting = fleet.expect(fleet.upserts, address);
     const sentAt = performance.now();
-    const { instance } = await calls.register({ serviceName: spec.service, address });
+    const { instance, leaseSecret } = await calls.register({ serviceName: spec.service, address });
     await sighting.wait(PROPAGATION_TIMEOUT_MS);
     fleet.upserts.delete(address);
     for (const seenAt of sighting.seenAt) if (seenAt !== undefined) samples.push(seenAt - sentAt);
     missing += sighting.missing;
-    await calls.deregister(instance!.instanceId);
+    await calls.deregister(instance!.instanceId, leaseSecret);
     await sleep(spec.roundGapMs);
   }
   return summarize(samples, missing);
@@ -137,7 +138,7 @@ async function timeExpiry(spec: ProbeSpec, fleet: WatcherFleet, calls: RegistryC
     await Promise.all(
       ids.map((id, n) => {
         lastBeatSentAt[n] = performance.now();
-        return calls.heartbeat(id);
+        return calls.heartbeat(id, registered[n].leaseSecret);
       }),
     );
   }

@@ -143,6 +143,9 @@ export const registryScenario: RowScenario = {
           ...SWITCHYARD_SERVER_ENV,
           ...TRACING_10_PERCENT,
           REGISTRY_TOKEN: TOKEN,
+          // The fleet is larger than the default caps, and every watcher comes from this one host.
+          REGISTRY_MAX_INSTANCES: String(2 * Math.max(...INSTANCE_COUNTS.full)),
+          REGISTRY_MAX_WATCHES_PER_PEER: String(2 * WATCHERS.full),
           LEASE_TTL_MS: String(leases.LEASE_TTL_MS),
           HEARTBEAT_INTERVAL_MS: String(leases.HEARTBEAT_INTERVAL_MS),
           EVICTION_SWEEP_MS: String(leases.EVICTION_SWEEP_MS),

@@ -79,7 +79,8 @@ describe('chaos: no call is lost', () => {
   const userIds: string[] = [];
 
   const addresses = async (service: string) => {
-    const response = (await registry.invoke('switchyard.registry.v1.RegistryService/Resolve', { serviceName: service })).json as {
+    const metadata = { authorization: `Bearer ${stack.registryToken}` };
+    const response = (await registry.invoke('switchyard.registry.v1.RegistryService/Resolve', { serviceName: service }, { metadata })).json as {
       instances?: { address: string; state: string }[];
     };
     return (response.instances ?? []).filter((i) => i.state === 'INSTANCE_STATE_SERVING').map((i) => i.address);

@@ -26,11 +26,22 @@ export function readComposeEnvironment(workspaceRoot: string): Record<App, Recor
 /**
  * The variables the stack sets for each app itself, whatever the compose file or the caller's
  * environment say: where the app listens, how it reaches the others, its database, the trace
- * collector and its data directory. Compose's values address containers on one network, and one
- * value from the caller would give all four apps the same port, so neither is used as is. Every
- * other variable comes from the caller's environment, else from the compose file.
+ * collector, its data directory and the registry token's file (unset: the stack gives every app
+ * REGISTRY_TOKEN). Compose's values address containers on one network, and one value from the
+ * caller would give all four apps the same port, so neither is used as is. Every other variable
+ * comes from the caller's environment, else from the compose file.
  */
-export const STACK_OWNED_VARIABLES = ['GRPC_PORT', 'HTTP_PORT', 'ADVERTISE_ADDRESS', 'REGISTRY_ADDRESS', 'DATABASE_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'DATA_DIR'] as const;
+export const STACK_OWNED_VARIABLES = [
+  'GRPC_PORT',
+  'HTTP_PORT',
+  'ADVERTISE_ADDRESS',
+  'REGISTRY_ADDRESS',
+  'DATABASE_URL',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'DATA_DIR',
+  // Compose shares the token through a file in a volume; the stack passes REGISTRY_TOKEN instead.
+  'REGISTRY_TOKEN_FILE',
+] as const;
 
 export interface StackAddressing {
   /** gRPC port of each app on this machine. */

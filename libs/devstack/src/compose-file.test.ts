@@ -9,6 +9,8 @@ const workspaceRoot = resolve(__dirname, '../../..');
 interface ComposeService {
   ports?: string[];
   depends_on?: Record<string, { condition: string }>;
+  environment?: Record<string, string>;
+  volumes?: string[];
 }
 const compose = parse(readFileSync(join(workspaceRoot, 'docker-compose.yml'), 'utf8')) as { services: Record<string, ComposeService> };
 
@@ -20,6 +22,22 @@ describe('docker-compose.yml', () => {
     const published = Object.entries(compose.services).flatMap(([name, service]) => (service.ports ?? []).map((port) => [name, withDefaults(port)]));
     expect(published.length).toBeGreaterThan(0);
     for (const [name, port] of published) expect(`${name} ${port}`).toMatch(new RegExp(`^${name} 127\\.0\\.0\\.1:\\d+:\\d+$`));
+  });
+
+  it('does not publish the registry: only the apps talk to it', () => {
+    expect(compose.services.registry.ports).toBeUndefined();
+  });
+
+  it('runs with a registry token by default: the registry writes it to a shared volume, every app reads it', () => {
+    const tokenFile = compose.services.registry.environment?.REGISTRY_TOKEN_FILE;
+    expect(tokenFile).toMatch(/^\/run\/switchyard\//);
+    for (const app of APPS) {
+      expect([app, compose.services[app].environment?.REGISTRY_TOKEN_FILE]).toEqual([app, tokenFile]);
+      // A token the user sets wins; unset, compose gives an empty value, which the apps treat as unset.
+      expect([app, compose.services[app].environment?.REGISTRY_TOKEN]).toEqual([app, '${REGISTRY_TOKEN:-}']);
+      const mount = app === 'registry' ? 'registry-token:/run/switchyard' : 'registry-token:/run/switchyard:ro';
+      expect([app, compose.services[app].volumes]).toEqual([app, [mount]]);
+    }
   });
 
   it('starts every app after jaeger, so that stop ends the apps before the collector they flush to', () => {

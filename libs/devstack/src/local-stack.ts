@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { AppProcess } from './app-process';
 import { APPS, appEnvironment, readComposeEnvironment, stackOwnedVariables, type App } from './compose-environment';
@@ -17,6 +18,11 @@ export interface LocalStackOptions {
   dataDir: string;
   /** Variables every app gets over the compose file's (e.g. LOG_FORMAT); `callerEnv` wins over them. */
   extraEnv?: Record<string, string>;
+  /**
+   * The fleet's registry token, given to every app as REGISTRY_TOKEN unless `callerEnv` sets one.
+   * Default: a new random one per stack, so nothing outside the stack can register or read.
+   */
+  registryToken?: string;
   /**
    * The caller's environment, passed to every app over the compose file's variables (except
    * STACK_OWNED_VARIABLES). Default: PATH alone, so tests run the apps with compose's variables.
@@ -62,6 +68,8 @@ export class StackStoppedError extends Error {
  */
 export class LocalStack {
   readonly processes: AppProcess[] = [];
+  /** The REGISTRY_TOKEN every app of this stack has. */
+  readonly registryToken: string;
   private stopping: Promise<void> | undefined;
 
   private constructor(
@@ -70,7 +78,9 @@ export class LocalStack {
     readonly httpPort: number,
     private readonly composeEnv: Record<App, Record<string, string>>,
     private readonly reservations: PortReservations,
-  ) {}
+  ) {
+    this.registryToken = options.callerEnv?.REGISTRY_TOKEN || options.registryToken || randomBytes(32).toString('base64url');
+  }
 
   /** Picks and holds every app's port; starts nothing yet. */
   static async prepare(options: LocalStackOptions): Promise<LocalStack> {
@@ -136,7 +146,7 @@ export class LocalStack {
     });
     const env = appEnvironment({
       compose: this.composeEnv[app],
-      defaults: this.options.extraEnv ?? {},
+      defaults: { REGISTRY_TOKEN: this.registryToken, ...this.options.extraEnv },
       caller: this.options.callerEnv ?? { PATH: process.env.PATH },
       owned,
     });

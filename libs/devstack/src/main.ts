@@ -9,7 +9,8 @@
 // The apps run in process groups of their own, so a terminal's Ctrl-C reaches only this runner,
 // which stops the gateway first and the registry last (each app deregisters while the registry
 // is still there). An app that dies is restarted; one that loses this runner stops on its own.
-import { resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { DEFAULT_PORTS } from '@switchyard/runtime';
 import { LocalStack, StackStoppedError } from './local-stack';
 import { superviseRestarts } from './restart-supervisor';
@@ -22,12 +23,13 @@ async function main() {
   const useColor = process.stdout.isTTY;
   const label = (app: string) => (useColor ? `\x1b[${COLORS[app]}m${app.padEnd(8)}\x1b[0m` : app.padEnd(8));
   const print = (app: string, line: string) => process.stdout.write(`${label(app)} | ${line}\n`);
+  const dataDir = resolve(workspaceRoot, process.env.DATA_DIR ?? 'data');
   const stack = await LocalStack.prepare({
     workspaceRoot,
     ports: DEFAULT_PORTS,
     // The gateway's default HTTP_PORT.
     httpPort: 8080,
-    dataDir: resolve(workspaceRoot, process.env.DATA_DIR ?? 'data'),
+    dataDir,
     databaseUrl: process.env.DATABASE_URL,
     otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT,
     extraEnv: { LOG_FORMAT: 'pretty' },
@@ -51,6 +53,10 @@ async function main() {
     throw error;
   }
   superviseRestarts(stack, (app, message) => print(app, `[npm start] ${message}`));
+  // This run's registry token (new each run unless REGISTRY_TOKEN is set), for grpcurl on the registry.
+  mkdirSync(dataDir, { recursive: true });
+  const tokenFile = join(dataDir, 'registry-token');
+  writeFileSync(tokenFile, `${stack.registryToken}\n`, { mode: 0o600 });
   process.stdout.write(
     [
       '',
@@ -58,6 +64,7 @@ async function main() {
       ...(['gateway', 'registry', 'user', 'order'] as const).map((app) => `  ${app.padEnd(8)} ${stack.address(app)}`),
       '',
       'Try:  grpcurl -plaintext 127.0.0.1:50050 list',
+      `      grpcurl -plaintext -H "authorization: Bearer $(cat ${tokenFile})" -d '{"service_name":"user"}' ${stack.address('registry')} switchyard.registry.v1.RegistryService/Resolve`,
       'Stop: Ctrl-C',
       '',
     ].join('\n'),

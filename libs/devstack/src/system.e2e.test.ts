@@ -31,7 +31,9 @@ describe('Switchyard end to end', () => {
   };
   const resolveInstances = async (serviceName: string) => {
     const registry = await connect(stack.address('registry'));
-    const response = (await registry.call('switchyard.registry.v1.RegistryService/Resolve', { serviceName })) as {
+    // The stack runs with a registry token, and reads need it.
+    const metadata = { authorization: `Bearer ${stack.registryToken}` };
+    const response = (await registry.invoke('switchyard.registry.v1.RegistryService/Resolve', { serviceName }, { metadata })).json as {
       instances?: { address: string; state: string }[];
     };
     return response.instances ?? [];
@@ -71,6 +73,13 @@ describe('Switchyard end to end', () => {
       const services = await client.listServices();
       expect(services).toEqual(expect.arrayContaining([service, 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection']));
     }
+  });
+
+  it('runs the registry with a token of its own: without it, reads are refused', async () => {
+    const registry = await connect(stack.address('registry'));
+    await expect(registry.invoke('switchyard.registry.v1.RegistryService/Resolve', { serviceName: 'user' })).rejects.toMatchObject({
+      code: Status.UNAUTHENTICATED,
+    });
   });
 
   it('user, order and gateway registered themselves with the registry', async () => {

@@ -3,6 +3,7 @@
 
 // errors
 export * from './errors/domain-errors';
+export { checkTextField, MAX_ID_LENGTH, quoted, type TextFieldRules } from './errors/text-field-rules';
 
 // server
 export type { CallContext } from './server/call-context';
@@ -52,6 +53,7 @@ export { loadTlsConfig, type TlsFiles } from './config/tls-config';
 // security
 export { channelCredentials, serverCredentials } from './security/transport-credentials';
 export type { PeerIdentity } from './security/peer-identity';
+export { DEFAULT_SERVER_LIMITS, loadServerLimits, type ServerLimits } from './config/server-limits-config';
 export { createLogger, type Logger, type LoggerOptions } from './logging/create-logger';
 export { FINAL_EXPORT_TIMEOUT_MS, startTelemetry, type FinalExport, type Telemetry, type TelemetryOptions } from './telemetry/start-telemetry';
 export type { SpanCounts } from './telemetry/span-accounting';

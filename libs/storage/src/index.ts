@@ -7,5 +7,5 @@ export { isUniqueViolation } from './unique-violation';
 
 // paging, shared by every List RPC
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, resolvePageSize } from './page-size';
-export { decodePageToken, encodePageToken, type KeysetCursor } from './page-token';
+export { decodePageToken, encodePageToken, MAX_PAGE_TOKEN_LENGTH, type KeysetCursor } from './page-token';
 export { toKeysetPage, type Page } from './keyset-page';

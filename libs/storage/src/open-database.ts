@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { openPostgresDialect, redactDatabaseUrl } from './postgres-dialect';
 import { runMigrations, type Migrations } from './run-migrations';
 import { openSqliteDialect } from './sqlite-dialect';
+import { withStatementTimeoutErrors } from './statement-timeout-dialect';
 
 export interface OpenDatabaseOptions {
   /** Names the SQLite file and the migration tables, e.g. `user`: lower case, digits, `_`. */
@@ -11,12 +12,18 @@ export interface OpenDatabaseOptions {
   dataDir: string;
   /** `postgres://…` (DATABASE_URL): use PostgreSQL instead of SQLite. */
   databaseUrl?: string;
+  /**
+   * PostgreSQL cancels a statement running longer (DATABASE_STATEMENT_TIMEOUT_MS); it then fails as
+   * a DeadlineExceededError. Default 5000, the default call deadline.
+   */
+  statementTimeoutMs?: number;
   /** Applied at open, in name order; already-applied ones are skipped. */
   migrations: Migrations;
   logger: Logger;
 }
 
 const SERVICE_NAME = /^[a-z][a-z0-9_]*$/;
+const DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
 
 /**
  * Opens the service's database, SQLite at `<dataDir>/<serviceName>.sqlite` or PostgreSQL when
@@ -35,8 +42,9 @@ export async function openDatabase<DB>(options: OpenDatabaseOptions): Promise<Ky
     return typed<DB>(db);
   }
 
-  const { dialect } = openPostgresDialect(serviceName, databaseUrl, logger);
-  const db = new Kysely<unknown>({ dialect });
+  const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  const { dialect } = openPostgresDialect(serviceName, databaseUrl, logger, statementTimeoutMs);
+  const db = new Kysely<unknown>({ dialect: withStatementTimeoutErrors(dialect, statementTimeoutMs) });
   const schema = await currentPostgresSchema(db, serviceName, databaseUrl);
   await migrateOrClose(db, { serviceName, migrations, logger, schema });
   logger.info({ engine: 'postgres', url: redactDatabaseUrl(databaseUrl), schema }, 'database ready');

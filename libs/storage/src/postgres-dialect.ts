@@ -41,11 +41,21 @@ export function redactDatabaseUrl(databaseUrl: string): string {
   return url.toString();
 }
 
-/** A pg pool for `databaseUrl`; connections are made lazily, `openDatabase` checks the first one. */
-export function openPostgresDialect(serviceName: string, databaseUrl: string, logger: Logger): { dialect: PostgresDialect; pool: pg.Pool } {
+/**
+ * A pg pool for `databaseUrl`; connections are made lazily, `openDatabase` checks the first one.
+ * The server cancels any statement running past `statementTimeoutMs`, so a slow or hostile query
+ * cannot hold a connection (and the pool) long after its caller stopped waiting.
+ */
+export function openPostgresDialect(
+  serviceName: string,
+  databaseUrl: string,
+  logger: Logger,
+  statementTimeoutMs: number,
+): { dialect: PostgresDialect; pool: pg.Pool } {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    statement_timeout: statementTimeoutMs,
     application_name: serviceName,
     types: typeParsers,
   });

@@ -5,3 +5,6 @@ export * from './otlp-receiver';
 export * from './grpcurl';
 export { eventually } from './eventually';
 export { freePort } from './free-port';
+export * from './http2-attacks';
+export { badRequestFields } from './bad-request-fields';
+export { AnswerTally, callRaw, hostileRequests, methodsOf, randomMessageBytes, rawClient, sendFrames, truncatedFrames, uncleanAnswer, type FuzzedMethod, type RawAnswer } from './hostile-requests';

@@ -1,6 +1,6 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { descriptorSetBase64 } from '@switchyard/proto';
-import type { Logger, StatusError } from '@switchyard/runtime';
+import type { Logger, ServerLimits, StatusError } from '@switchyard/runtime';
 import type { HttpConfig } from './http-config';
 import { startHttpFace, type HttpFace } from './http-face';
 import { descriptorRegistry, httpRoutes } from './http-rules';
@@ -14,6 +14,7 @@ export interface GatewayHttpOptions {
   /** Where the gateway's own gRPC server answers (once it is bound), and how to dial it. */
   grpcAddress: string | Promise<string>;
   credentials?: ChannelCredentials;
+  serverLimits?: ServerLimits;
   deadlineMs: number;
   version: string;
   toEdgeError: (error: unknown) => StatusError;
@@ -30,7 +31,7 @@ export function loopbackAddress(host: string, port: number): string {
 export async function startGatewayHttp(options: GatewayHttpOptions): Promise<HttpFace> {
   const registry = descriptorRegistry(descriptorSetBase64);
   const routes = httpRoutes(registry, options.serviceNames);
-  const loopback = loopbackInvoker({ address: options.grpcAddress, credentials: options.credentials, logger: options.logger, deadlineMs: options.deadlineMs });
+  const loopback = loopbackInvoker({ address: options.grpcAddress, credentials: options.credentials, serverLimits: options.serverLimits, logger: options.logger, deadlineMs: options.deadlineMs });
   let face: HttpFace;
   try {
     face = await startHttpFace({

@@ -1,5 +1,5 @@
 import { Metadata, makeGenericClientConstructor, type CallOptions, type ChannelCredentials, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
-import { callUnary, createClientFactory, type Logger } from '@switchyard/runtime';
+import { callUnary, createClientFactory, type Logger, type ServerLimits } from '@switchyard/runtime';
 
 /** Calls a gRPC method of the gateway with an encoded request; resolves to the encoded response. */
 export type GrpcInvoker = (grpcPath: string, request: Uint8Array, metadata: Metadata, signal: AbortSignal) => Promise<Uint8Array>;
@@ -11,6 +11,8 @@ export interface LoopbackOptions {
    */
   address: string | Promise<string>;
   credentials?: ChannelCredentials;
+  /** The gateway server's limits (GRPC_MAX_*), which its own client must keep to. */
+  serverLimits?: ServerLimits;
   logger: Logger;
   /** Deadline of HTTP calls (DEFAULT_DEADLINE_MS); the gateway's calls upstream inherit what is left. */
   deadlineMs: number;
@@ -29,6 +31,7 @@ export function loopbackInvoker(options: LoopbackOptions): { invoke: GrpcInvoker
   const clients = createClientFactory({
     logger: options.logger,
     credentials: options.credentials,
+    serverLimits: options.serverLimits,
     defaultDeadlineMs: options.deadlineMs,
     idempotentMethods: new Set(),
     retryPolicy: { retryThrottling: false, backupAttempts: false },

@@ -1,6 +1,8 @@
 import { credentials, type ChannelCredentials, type ChannelOptions, type Client, type Interceptor } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import type { ServerLimits } from '../config/server-limits-config';
 import { BackupBudget, DEFAULT_BACKUP_BUDGET } from './backup-budget';
+import { allowedKeepaliveTimeMs, clientLimitOptions } from './client-limits';
 import { deadlineInterceptor } from './deadline-interceptor';
 import { loggingInterceptor } from './logging-interceptor';
 import { retryInterceptor, type RetryPolicy } from './retry-interceptor';
@@ -24,6 +26,8 @@ export interface ClientFactoryOptions {
    * backup attempt, within DEFAULT_BACKUP_BUDGET per target.
    */
   retryPolicy?: RetryPolicyConfig;
+  /** The limits the servers called enforce (GRPC_MAX_*): message sizes and ping pacing follow them. Default DEFAULT_SERVER_LIMITS. */
+  serverLimits?: ServerLimits;
   channelOptions?: ChannelOptions;
   /** How clients dial (see channelCredentials for mutual TLS). Default: plaintext. */
   credentials?: ChannelCredentials;
@@ -70,12 +74,13 @@ export function createClientFactory(options: ClientFactoryOptions) {
     return chain;
   };
   const channelOptions: ChannelOptions = {
+    ...clientLimitOptions(options.serverLimits),
     // Channelz bookkeeping costs time on every call and nothing here reads it.
     'grpc.enable_channelz': 0,
     // Pings find a hung peer (SIGSTOP, a dead host with no RST) in about 2 s instead of the TCP
     // timeout, even with no calls to it; calls on that connection then fail UNAVAILABLE and are
     // retried elsewhere. Under load, backup attempts find it sooner (retrying-call.ts).
-    'grpc.keepalive_time_ms': 1_000,
+    'grpc.keepalive_time_ms': allowedKeepaliveTimeMs(1_000, options.serverLimits),
     'grpc.keepalive_timeout_ms': 1_000,
     'grpc.keepalive_permit_without_calls': 1,
     ...options.channelOptions,

@@ -19,5 +19,6 @@ export function createPeerClients({ config, logger }: AppContext): ClientFactory
     defaultDeadlineMs: config.defaultDeadlineMs,
     idempotentMethods: idempotentMethodPaths(descriptorSetBase64),
     retryPolicy: config.retryPolicy,
+    serverLimits: config.limits,
   });
 }

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError } from './env-config';
+import { DEFAULT_SERVER_LIMITS } from './server-limits-config';
 import { loadServiceConfig } from './service-config';
 
 describe('loadServiceConfig', () => {
@@ -15,6 +19,8 @@ describe('loadServiceConfig', () => {
       logLevel: 'info',
       logFormat: 'json',
       defaultDeadlineMs: 5000,
+      databaseStatementTimeoutMs: 5000,
+      limits: DEFAULT_SERVER_LIMITS,
     });
     expect(loadServiceConfig('gateway', {}).grpcPort).toBe(50050);
     expect(Object.isFrozen(config)).toBe(true);
@@ -30,8 +36,12 @@ describe('loadServiceConfig', () => {
       LOG_LEVEL: 'debug',
       LOG_FORMAT: 'pretty',
       DEFAULT_DEADLINE_MS: '750',
+      DATABASE_STATEMENT_TIMEOUT_MS: '2500',
+      GRPC_MAX_CONCURRENT_STREAMS: '500',
     });
     expect(config).toMatchObject({
+      databaseStatementTimeoutMs: 2500,
+      limits: { ...DEFAULT_SERVER_LIMITS, maxConcurrentStreams: 500 },
       grpcPort: 6000,
       advertiseAddress: 'user:6000',
       registryAddress: 'registry:50051',
@@ -82,5 +92,31 @@ describe('loadServiceConfig', () => {
 
   it('rejects a port out of range', () => {
     expect(() => loadServiceConfig('user', { GRPC_PORT: '70000' })).toThrow('GRPC_PORT="70000": expected a port from 0 to 65535');
+  });
+
+  describe('REGISTRY_TOKEN_FILE', () => {
+    let dir: string;
+    beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'registry-token-'))));
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('reads the token from the file, trimmed, when REGISTRY_TOKEN is unset', () => {
+      const file = join(dir, 'token');
+      writeFileSync(file, 'from-the-file\n');
+      expect(loadServiceConfig('user', { REGISTRY_TOKEN_FILE: file }).registryToken).toBe('from-the-file');
+      expect(loadServiceConfig('user', { REGISTRY_TOKEN_FILE: file, REGISTRY_TOKEN: '' }).registryToken).toBe('from-the-file');
+    });
+
+    it('lets REGISTRY_TOKEN win', () => {
+      expect(loadServiceConfig('user', { REGISTRY_TOKEN_FILE: join(dir, 'missing'), REGISTRY_TOKEN: 'mine' }).registryToken).toBe('mine');
+    });
+
+    it('names the variable when the file is missing or empty', () => {
+      const missing = join(dir, 'missing');
+      expect(() => loadServiceConfig('user', { REGISTRY_TOKEN_FILE: missing })).toThrow(new ConfigError(
+        `invalid configuration:\n  REGISTRY_TOKEN_FILE=${JSON.stringify(missing)}: cannot read it (ENOENT); the registry writes it at its first start, or set REGISTRY_TOKEN`,
+      ));
+      writeFileSync(join(dir, 'empty'), '\n');
+      expect(() => loadServiceConfig('user', { REGISTRY_TOKEN_FILE: join(dir, 'empty') })).toThrow(/REGISTRY_TOKEN_FILE=.*the file is empty/);
+    });
   });
 });

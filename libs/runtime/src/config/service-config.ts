@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { dialAddressVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable, secretVariable } from './env-config';
+import { ConfigError, dialAddressVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable, secretVariable } from './env-config';
 import { parseRetryPolicy, type RetryPolicyConfig } from '../client/retry-policy-config';
 import { faultsVariable, type FaultRule } from './fault-injection-config';
 import { loadTlsConfig, type TlsFiles } from './tls-config';
+import { loadServerLimits, type ServerLimits } from './server-limits-config';
 
 /** Default gRPC port of each app: several instances of one app need GRPC_PORT set apart. */
 export const DEFAULT_PORTS = { gateway: 50050, registry: 50051, user: 50052, order: 50053 } as const;
@@ -18,9 +20,12 @@ export interface ServiceConfig {
   /** What other apps dial to reach this instance; unset means `127.0.0.1:<bound port>`. */
   advertiseAddress: string | undefined;
   registryAddress: string;
+  /** REGISTRY_TOKEN, else the contents of REGISTRY_TOKEN_FILE. */
   registryToken: string | undefined;
   dataDir: string;
   databaseUrl: string | undefined;
+  /** How long one SQL statement may run before the database cancels it. */
+  databaseStatementTimeoutMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   logFormat: 'json' | 'pretty';
   /** Deadline given to outgoing calls whose caller set none. */
@@ -36,6 +41,22 @@ export interface ServiceConfig {
   retryPolicy: RetryPolicyConfig | undefined;
   /** TLS_CERT, TLS_KEY, TLS_CA: mutual TLS on every server and client of the app; undefined means plaintext. */
   tls: TlsFiles | undefined;
+  /** GRPC_MAX_*, GRPC_KEEPALIVE_*: what one peer may cost the server; clients size their messages to match. */
+  limits: ServerLimits;
+}
+
+/** The token in REGISTRY_TOKEN_FILE (the docker secrets `*_FILE` convention), trimmed. */
+function readTokenFile(path: string): string {
+  let token: string;
+  try {
+    token = readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError(
+      `invalid configuration:\n  REGISTRY_TOKEN_FILE=${JSON.stringify(path)}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)}); the registry writes it at its first start, or set REGISTRY_TOKEN`,
+    );
+  }
+  if (token === '') throw new ConfigError(`invalid configuration:\n  REGISTRY_TOKEN_FILE=${JSON.stringify(path)}: the file is empty; put the registry token in it, or delete it for the registry to write a new one`);
+  return token;
 }
 
 export function loadServiceConfig(app: AppName, env: Record<string, string | undefined> = process.env): ServiceConfig {
@@ -46,9 +67,12 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
       ADVERTISE_ADDRESS: hostPortVariable().optional(),
       REGISTRY_ADDRESS: dialAddressVariable().default('127.0.0.1:50051'),
       REGISTRY_TOKEN: secretVariable(z.string().optional()),
+      REGISTRY_TOKEN_FILE: z.string().optional(),
       DATA_DIR: z.string().default('./data'),
       // May carry a password, in the userinfo or as ?password=.
       DATABASE_URL: secretVariable(z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user@host:port/database').optional()),
+      // As long as the default call deadline: a statement the caller no longer waits for stops too.
+      DATABASE_STATEMENT_TIMEOUT_MS: millisecondsVariable(5000),
       LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
       DEFAULT_DEADLINE_MS: millisecondsVariable(5000),
@@ -65,9 +89,10 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
     grpcPort: parsed.GRPC_PORT,
     advertiseAddress: parsed.ADVERTISE_ADDRESS,
     registryAddress: parsed.REGISTRY_ADDRESS,
-    registryToken: parsed.REGISTRY_TOKEN,
+    registryToken: parsed.REGISTRY_TOKEN ?? (parsed.REGISTRY_TOKEN_FILE === undefined ? undefined : readTokenFile(parsed.REGISTRY_TOKEN_FILE)),
     dataDir: parsed.DATA_DIR,
     databaseUrl: parsed.DATABASE_URL,
+    databaseStatementTimeoutMs: parsed.DATABASE_STATEMENT_TIMEOUT_MS,
     logLevel: parsed.LOG_LEVEL,
     logFormat: parsed.LOG_FORMAT,
     defaultDeadlineMs: parsed.DEFAULT_DEADLINE_MS,
@@ -77,5 +102,6 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
     faults: parsed.FAULTS,
     retryPolicy: parseRetryPolicy(env.RETRY_POLICY),
     tls: loadTlsConfig(env),
+    limits: loadServerLimits(env),
   });
 }

@@ -1,5 +1,6 @@
 // Domain errors are plain classes that business code throws without knowing about gRPC.
 // The server's error mapping (status-mapping.ts) turns each into its gRPC status.
+import { quoted } from './text-field-rules';
 
 /** One bad field of a request, as google.rpc.BadRequest.FieldViolation. */
 export interface FieldViolation {
@@ -25,7 +26,7 @@ export class NotFoundError extends DomainError {
     readonly resource: string,
     readonly id: string,
   ) {
-    super(`${resource} "${id}" not found`);
+    super(`${resource} ${quoted(id)} not found`);
   }
 }
 
@@ -38,8 +39,14 @@ export class FailedPreconditionError extends DomainError {}
 /** The caller did not prove who it is. Maps to UNAUTHENTICATED. */
 export class UnauthenticatedError extends DomainError {}
 
+/** The caller is known but may not do this. Maps to PERMISSION_DENIED. */
+export class PermissionDeniedError extends DomainError {}
+
 /** A quota or rate limit is used up. Maps to RESOURCE_EXHAUSTED. */
 export class ResourceExhaustedError extends DomainError {}
+
+/** The work took longer than this server allows it (e.g. a database statement timeout). Maps to DEADLINE_EXCEEDED. */
+export class DeadlineExceededError extends DomainError {}
 
 /** Collects field violations and throws them together, so a client sees every bad field at once. */
 export class FieldViolations {

@@ -1,9 +1,11 @@
 import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import {
   AlreadyExistsError,
+  DeadlineExceededError,
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
+  PermissionDeniedError,
   ResourceExhaustedError,
   UnauthenticatedError,
 } from './domain-errors';
@@ -44,7 +46,9 @@ export function toStatusError(error: unknown): StatusError {
   if (error instanceof AlreadyExistsError) return statusError(Status.ALREADY_EXISTS, error.message);
   if (error instanceof FailedPreconditionError) return statusError(Status.FAILED_PRECONDITION, error.message);
   if (error instanceof UnauthenticatedError) return statusError(Status.UNAUTHENTICATED, error.message);
+  if (error instanceof PermissionDeniedError) return statusError(Status.PERMISSION_DENIED, error.message);
   if (error instanceof ResourceExhaustedError) return statusError(Status.RESOURCE_EXHAUSTED, error.message);
+  if (error instanceof DeadlineExceededError) return statusError(Status.DEADLINE_EXCEEDED, error.message);
   return statusError(Status.INTERNAL, 'internal error');
 }
 

@@ -44,6 +44,9 @@ const DEFAULT_HEARTBEAT_INTERVAL_MS = 2000;
 // Capped at one default heartbeat interval: after a registry outage of any length, every
 // instance is registered again within two intervals of the registry's return.
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 2000 };
+// While an earlier lease holds our address (this instance before a crash), ask often: the
+// address is unregistered from the old lease's expiry until our next attempt.
+const ADDRESS_HELD_RETRY_MS = 250;
 
 function durationMs(duration: { seconds: number; nanos: number } | undefined): number | undefined {
   if (!duration) return undefined;
@@ -59,6 +62,7 @@ function codeOf(error: unknown): number | undefined {
  * Keeps this instance registered: registers (retrying with backoff while the registry is down, so
  * start order does not matter), heartbeats at the interval the registry asks for, registers again
  * at once when a heartbeat answers NOT_FOUND (the registry restarted empty, or the lease lapsed),
+ * presenting its lease secret so that it takes its own address back,
  * and deregisters on stop().
  */
 export function startRegistration(options: RegistrationOptions): Registration {
@@ -70,6 +74,9 @@ export function startRegistration(options: RegistrationOptions): Registration {
   const inFlight = new AbortController();
 
   let instanceId: string | undefined;
+  // Proves this lease is ours to Heartbeat and Deregister, and lets a later Register take our
+  // address back at once. Never logged.
+  let leaseSecret = '';
   let desiredState = registryV1.InstanceState.INSTANCE_STATE_SERVING;
   let heartbeatMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
   let failures = 0;
@@ -100,9 +107,13 @@ export function startRegistration(options: RegistrationOptions): Registration {
   const noteFailure = (action: string, error: unknown) => {
     failures += 1;
     const fields = { err: error, attempt: failures };
+    const code = codeOf(error);
     if (failures > 1) log.debug(fields, `${action} failed again; still retrying`);
-    else if (codeOf(error) === Status.UNAUTHENTICATED) log.error(fields, `the registry refused the ${action}: check REGISTRY_TOKEN; retrying`);
-    else log.warn(fields, `cannot reach the registry at ${registryAddress} (${action}); retrying with backoff`);
+    else if (code === Status.UNAUTHENTICATED || code === Status.PERMISSION_DENIED) {
+      log.error(fields, `the registry refused the ${action}: check REGISTRY_TOKEN (a token for ${options.serviceName}); retrying`);
+    } else if (code === Status.ALREADY_EXISTS) {
+      log.warn(fields, `another live lease holds ${options.address} (an earlier run of this instance, or an impostor); retrying until it expires`);
+    } else log.warn(fields, `cannot reach the registry at ${registryAddress} (${action}); retrying with backoff`);
   };
 
   const register = async () => {
@@ -116,10 +127,12 @@ export function startRegistration(options: RegistrationOptions): Registration {
           metadata: options.metadata ?? {},
           zone: options.zone ?? '',
           state: desiredState,
+          leaseSecret,
         },
         { metadata: metadata(), deadline: deadline(), signal: inFlight.signal },
       );
       instanceId = response.instance?.instanceId;
+      leaseSecret = response.leaseSecret;
       heartbeatMs = durationMs(response.heartbeatInterval) ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
       log.info({ instance_id: instanceId, heartbeat_interval_ms: heartbeatMs, after_failures: failures }, 'registered with the registry');
       failures = 0;
@@ -128,7 +141,8 @@ export function startRegistration(options: RegistrationOptions): Registration {
     } catch (error) {
       if (stopped) return;
       noteFailure('register', error);
-      schedule(reconnectDelayMs(failures, backoff));
+      const delay = reconnectDelayMs(failures, backoff);
+      schedule(codeOf(error) === Status.ALREADY_EXISTS ? Math.min(delay, ADDRESS_HELD_RETRY_MS) : delay);
     }
   };
 
@@ -136,7 +150,7 @@ export function startRegistration(options: RegistrationOptions): Registration {
     try {
       await callUnary(
         client.heartbeat.bind(client),
-        { instanceId: id, state: desiredState },
+        { instanceId: id, state: desiredState, leaseSecret },
         { metadata: metadata(), deadline: deadline(), signal: inFlight.signal },
       );
       if (failures > 0) log.info({ instance_id: id, after_failures: failures }, 'registry reachable again; lease renewed');
@@ -182,7 +196,7 @@ export function startRegistration(options: RegistrationOptions): Registration {
       if (id !== undefined) {
         const stopTimeoutMs = options.stopTimeoutMs ?? 2000;
         try {
-          await callUnary(client.deregister.bind(client), { instanceId: id }, { metadata: metadata(), deadline: new Date(Date.now() + stopTimeoutMs) });
+          await callUnary(client.deregister.bind(client), { instanceId: id, leaseSecret }, { metadata: metadata(), deadline: new Date(Date.now() + stopTimeoutMs) });
           log.info({ instance_id: id }, 'deregistered from the registry');
         } catch (error) {
           log.warn({ err: error, instance_id: id }, 'deregister failed; the registry drops this instance when its lease expires');

@@ -15,7 +15,7 @@ export const REGISTRY_SCHEME = 'registry';
 export interface RegistryResolverOptions {
   /** host:port of the registry. */
   registryAddress: string;
-  /** The registry token, if Watch needs one (reads are normally open). */
+  /** The registry token, sent on every Watch (reads need one unless the registry has REGISTRY_READ_ACCESS=open). */
   token?: string;
   /** Credentials of the watchers' registry clients. Default: plaintext. */
   credentials?: ChannelCredentials;

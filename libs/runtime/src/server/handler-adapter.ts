@@ -2,6 +2,7 @@ import { status as Status, type ServerUnaryCall, type ServerWritableStream, type
 import { statusError, toStatusError } from '../errors/status-mapping';
 import { runInCallContext, type CallContext } from './call-context';
 import { IncomingCallContext } from './incoming-call-context';
+import { rejectingUndecodable } from './request-decoding';
 import { composeServerMiddleware, type CallOutcome, type ServerMiddleware } from './server-middleware';
 import type { ServerStreamContext, ServerStreamHandler, ServiceRegistration, UnaryHandler } from './service-handlers';
 
@@ -54,7 +55,21 @@ function adaptServerStream(method: string, handler: ServerStreamHandler<unknown,
   return (call: ServerWritableStream<unknown, unknown>) => {
     const context = new IncomingCallContext(call, method);
     const { method: path, metadata, peer, peerIdentity, deadline, signal } = context;
-    const streamContext: ServerStreamContext<unknown> = { method: path, metadata, peer, peerIdentity, deadline, signal, send: (message) => void call.write(message) };
+    const streamContext: ServerStreamContext<unknown> = {
+      method: path,
+      metadata,
+      peer,
+      peerIdentity,
+      deadline,
+      signal,
+      send: (message) => call.write(message),
+      onDrain: (listener) => {
+        call.once('drain', listener);
+        return () => void call.off('drain', listener);
+      },
+      // grpc-js emits 'cancelled' when a call is over, also after a status was delivered.
+      onClosed: (listener) => (call.cancelled ? queueMicrotask(listener) : void call.once('cancelled', listener)),
+    };
     const handle = () => settle(context, () => handler(call.request, streamContext), () => undefined);
     void composeServerMiddleware(middleware, context, handle).then((outcome) => {
       // Read before release: a stream whose client left ends with nothing more to write.
@@ -71,8 +86,8 @@ function adaptServerStream(method: string, handler: ServerStreamHandler<unknown,
 export function toGrpcImplementation(service: ServiceRegistration, middleware: ServerMiddleware[]): UntypedServiceImplementation {
   const implementation: UntypedServiceImplementation = {};
   for (const [name, method] of Object.entries(service.definition)) {
-    const handler = service.handlers[name];
-    if (!handler) throw new Error(`service ${service.name} has no handler for ${name}`);
+    if (!service.handlers[name]) throw new Error(`service ${service.name} has no handler for ${name}`);
+    const handler = rejectingUndecodable(service.handlers[name]);
     if (method.requestStream) throw new Error(`${method.path}: client streaming is not supported`);
     implementation[name] = method.responseStream
       ? adaptServerStream(method.path, handler as ServerStreamHandler<unknown, unknown>, middleware)

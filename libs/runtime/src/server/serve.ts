@@ -1,5 +1,10 @@
 import { Server, ServerCredentials, type ServerOptions } from '@grpc/grpc-js';
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from '../config/server-limits-config';
+import { http2ServersOf } from './grpc-http2-servers';
 import { toGrpcImplementation } from './handler-adapter';
+import { guardPingRateOf } from './ping-rate-guard';
+import { deferDecodingErrors } from './request-decoding';
+import { serverOptionsFor } from './server-limits';
 import type { ServerMiddleware } from './server-middleware';
 import type { ServiceRegistration } from './service-handlers';
 
@@ -8,6 +13,9 @@ export interface ServeOptions {
   /** 0 picks a free port. */
   port: number;
   middleware?: ServerMiddleware[];
+  /** What one peer may cost the server (GRPC_MAX_*, GRPC_KEEPALIVE_*). Default DEFAULT_SERVER_LIMITS. */
+  limits?: ServerLimits;
+  /** Added to the options that enforce `limits`, winning over them; interceptors run after the limits' own. */
   serverOptions?: ServerOptions;
   /** How the server listens (see serverCredentials). Default: plaintext. */
   credentials?: ServerCredentials;
@@ -23,10 +31,12 @@ export interface Serving {
 /** Creates a grpc-js server with the given services behind `middleware` and binds it. */
 export async function serve(services: ServiceRegistration[], options: ServeOptions): Promise<Serving> {
   // Channelz stays on: with it off, grpc-js 1.14.7's forceShutdown leaves open sessions serving.
-  const server = new Server({ ...options.serverOptions });
+  const limits = options.limits ?? DEFAULT_SERVER_LIMITS;
+  const server = new Server(serverOptionsFor(limits, options.serverOptions));
   options.configure?.(server);
   for (const service of services) {
-    server.addService(service.definition as never, toGrpcImplementation(service, options.middleware ?? []));
+    // Requests that fail to decode reach the middleware as INVALID_ARGUMENT (request-decoding.ts).
+    server.addService(deferDecodingErrors(service.definition) as never, toGrpcImplementation(service, options.middleware ?? []));
   }
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${options.host}:${options.port}`, options.credentials ?? ServerCredentials.createInsecure(), (error, boundPort) => {
@@ -35,5 +45,6 @@ export async function serve(services: ServiceRegistration[], options: ServeOptio
       reject(new Error(`cannot listen on ${options.host}:${options.port} (${error.message}); set GRPC_PORT to a free port or GRPC_HOST to a local address`));
     }),
   );
+  for (const http2Server of http2ServersOf(server)) guardPingRateOf(http2Server, { minIntervalMs: limits.keepaliveMinPingIntervalMs });
   return { server, port };
 }

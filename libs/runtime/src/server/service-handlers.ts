@@ -5,7 +5,15 @@ export type UnaryHandler<Req, Res> = (request: Req, context: CallContext) => Pro
 
 /** What a server-streaming handler gets besides the request: a way to send messages. */
 export interface ServerStreamContext<Res> extends CallContext {
-  send(message: Res): void;
+  /** Queues a message; false when the stream's buffer is full: wait for onDrain before sending more. */
+  send(message: Res): boolean;
+  /** Calls `listener` once, the next time a full buffer has room again; returns a function that cancels it. */
+  onDrain(listener: () => void): () => void;
+  /**
+   * Calls `listener` once the call is over for the transport: its status was delivered or the
+   * client left. A stream whose client stopped reading stays open after the handler returned.
+   */
+  onClosed(listener: () => void): void;
 }
 
 /** A server-streaming handler: sends messages, resolves to end the stream, throws to fail it. */

@@ -81,6 +81,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     host: config.grpcHost,
     port: config.grpcPort,
     credentials: serverCredentials(config.tls),
+    limits: config.limits,
     // Faults innermost, so spans and log lines show what the client saw.
     middleware: [
       unlessQuiet(quietMethods, tracingMiddleware),

@@ -1,0 +1,69 @@
+import { ConfigError } from '@switchyard/runtime';
+import { loadRegistrySettings } from './registry-config';
+import { DEFAULT_REGISTRY_LIMITS } from './registry-limits';
+
+describe('loadRegistrySettings', () => {
+  it('applies safe defaults', () => {
+    expect(loadRegistrySettings({})).toEqual({
+      leaseTtlMs: 6000,
+      heartbeatIntervalMs: 2000,
+      sweepIntervalMs: 250,
+      serviceTokens: {},
+      readAccess: undefined,
+      limits: DEFAULT_REGISTRY_LIMITS,
+      maxWatchesPerPeer: 64,
+      watchStallMs: 15_000,
+    });
+  });
+
+  it('reads per-service tokens, read access and limits', () => {
+    const settings = loadRegistrySettings({
+      REGISTRY_TOKENS: ' user=0123456789abcdefUSER , order=0123456789abcdefORDER ',
+      REGISTRY_READ_ACCESS: 'open',
+      REGISTRY_MAX_INSTANCES: '500',
+      REGISTRY_MAX_METADATA_ENTRIES: '4',
+      REGISTRY_ALLOW_LINK_LOCAL: 'true',
+      REGISTRY_MAX_WATCHES_PER_PEER: '8',
+      REGISTRY_WATCH_STALL_MS: '1000',
+    });
+    expect(settings.serviceTokens).toEqual({ user: '0123456789abcdefUSER', order: '0123456789abcdefORDER' });
+    expect(settings).toMatchObject({ readAccess: 'open', maxWatchesPerPeer: 8, watchStallMs: 1000 });
+    expect(settings.limits).toMatchObject({ maxInstances: 500, maxMetadataEntries: 4, allowLinkLocal: true });
+  });
+
+  it.each([
+    ['user:tok', 'REGISTRY_TOKENS=(hidden): expected service=token pairs separated by commas'],
+    ['user=short', 'REGISTRY_TOKENS=(hidden): the token of user must be at least 16 characters'],
+    ['User=0123456789abcdef', 'entry 1 does not start with a service name'],
+    ['user=0123456789abcdef,user=0123456789abcdeg', 'user appears twice'],
+  ])('refuses REGISTRY_TOKENS=%s naming the variable, never the tokens', (value, message) => {
+    expect(() => loadRegistrySettings({ REGISTRY_TOKENS: value })).toThrow(ConfigError);
+    expect(() => loadRegistrySettings({ REGISTRY_TOKENS: value })).toThrow(message);
+    const error = (() => {
+      try {
+        loadRegistrySettings({ REGISTRY_TOKENS: value });
+      } catch (thrown) {
+        return String(thrown);
+      }
+    })();
+    for (const token of value.split(/[,=:]/).filter((part) => part.length >= 5)) expect(error).not.toContain(token);
+  });
+
+  it('names bad limits and read access', () => {
+    expect(() => loadRegistrySettings({ REGISTRY_READ_ACCESS: 'mtls', REGISTRY_MAX_INSTANCES: '0', REGISTRY_ALLOW_LINK_LOCAL: 'yes' })).toThrow(
+      /REGISTRY_READ_ACCESS="mtls": expected open or token\n {2}REGISTRY_MAX_INSTANCES="0": expected a number > 0\n {2}REGISTRY_ALLOW_LINK_LOCAL="yes": expected true or false/,
+    );
+  });
+
+  it('refuses limits whose largest Watch snapshot would not fit a client\'s 4 MiB receive limit', () => {
+    expect(() => loadRegistrySettings({ REGISTRY_MAX_INSTANCES_PER_SERVICE: '1000' })).toThrow(
+      /REGISTRY_MAX_INSTANCES_PER_SERVICE=1000 with the field limits .* allows Watch snapshots of up to \d+ bytes, more than the 4194304 a client receives by default/,
+    );
+    // Smaller metadata makes room for more instances.
+    expect(loadRegistrySettings({ REGISTRY_MAX_INSTANCES_PER_SERVICE: '1000', REGISTRY_MAX_METADATA_ENTRIES: '4' }).limits.maxInstancesPerService).toBe(1000);
+  });
+
+  it('keeps the heartbeat interval below the lease TTL', () => {
+    expect(() => loadRegistrySettings({ HEARTBEAT_INTERVAL_MS: '6000' })).toThrow('HEARTBEAT_INTERVAL_MS=6000 must be shorter than LEASE_TTL_MS=6000');
+  });
+});

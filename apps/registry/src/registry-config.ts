@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { ConfigError, millisecondsVariable, parseEnv, secretVariable } from '@switchyard/runtime';
+import { DEFAULT_SWEEP_INTERVAL_MS } from './eviction-sweep';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_LEASE_TTL_MS } from './lease-table';
+import type { ReadAccess } from './registry-access';
+import { DEFAULT_MAX_WATCHES_PER_PEER, DEFAULT_WATCH_STALL_MS } from './registry-handlers';
+import { CLIENT_MAX_RECEIVE_BYTES, DEFAULT_REGISTRY_LIMITS, largestSnapshotBytes, type RegistryLimits } from './registry-limits';
+
+/** The registry's own settings (the README's configuration table lists them); the common ones are in ServiceConfig. */
+export interface RegistrySettings {
+  leaseTtlMs: number;
+  heartbeatIntervalMs: number;
+  sweepIntervalMs: number;
+  /** REGISTRY_TOKENS: the token that may register each service. */
+  serviceTokens: Readonly<Record<string, string>>;
+  /** REGISTRY_READ_ACCESS; undefined means "token" when any token is configured, else "open". */
+  readAccess: ReadAccess | undefined;
+  limits: RegistryLimits;
+  maxWatchesPerPeer: number;
+  watchStallMs: number;
+}
+
+const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+const MIN_SERVICE_TOKEN_LENGTH = 16;
+
+/** REGISTRY_TOKENS: `user=<token>,order=<token>`; one token may appear for several services. A secret: errors never quote it. */
+const serviceTokensVariable = () =>
+  secretVariable(z
+    .string()
+    .transform((value, ctx) => {
+      const tokens: Record<string, string> = {};
+      for (const [entry, pair] of value.split(',').map((part) => part.trim()).filter((part) => part !== '').entries()) {
+        const equals = pair.indexOf('=');
+        const service = equals > 0 ? pair.slice(0, equals) : '';
+        const token = pair.slice(equals + 1);
+        if (!SERVICE_NAME.test(service)) {
+          ctx.addIssue({ code: 'custom', message: `expected service=token pairs separated by commas (e.g. user=<token>,order=<token>); entry ${entry + 1} does not start with a service name` });
+        } else if (token.length < MIN_SERVICE_TOKEN_LENGTH || /\s/.test(token)) {
+          ctx.addIssue({ code: 'custom', message: `the token of ${service} must be at least ${MIN_SERVICE_TOKEN_LENGTH} characters without spaces (e.g. openssl rand -base64 32)` });
+        } else if (tokens[service] !== undefined) {
+          ctx.addIssue({ code: 'custom', message: `${service} appears twice` });
+        } else tokens[service] = token;
+      }
+      return tokens;
+    })
+    .default({}));
+
+const countVariable = (defaultCount: number) =>
+  z.coerce.number({ error: 'expected a whole number' }).int('expected a whole number').positive('expected a number > 0').default(defaultCount);
+
+const booleanVariable = (defaultValue: boolean) =>
+  z.enum(['true', 'false'], { error: 'expected true or false' }).default(defaultValue ? 'true' : 'false').transform((value) => value === 'true');
+
+export function loadRegistrySettings(env: Record<string, string | undefined> = process.env): RegistrySettings {
+  const d = DEFAULT_REGISTRY_LIMITS;
+  const parsed = parseEnv(
+    {
+      LEASE_TTL_MS: millisecondsVariable(DEFAULT_LEASE_TTL_MS),
+      HEARTBEAT_INTERVAL_MS: millisecondsVariable(DEFAULT_HEARTBEAT_INTERVAL_MS),
+      EVICTION_SWEEP_MS: millisecondsVariable(DEFAULT_SWEEP_INTERVAL_MS),
+      REGISTRY_TOKENS: serviceTokensVariable(),
+      REGISTRY_READ_ACCESS: z.enum(['open', 'token'], { error: 'expected open or token' }).optional(),
+      REGISTRY_MAX_INSTANCES: countVariable(d.maxInstances),
+      REGISTRY_MAX_INSTANCES_PER_SERVICE: countVariable(d.maxInstancesPerService),
+      REGISTRY_MAX_ADDRESS_LENGTH: countVariable(d.maxAddressLength),
+      REGISTRY_MAX_VERSION_LENGTH: countVariable(d.maxVersionLength),
+      REGISTRY_MAX_ZONE_LENGTH: countVariable(d.maxZoneLength),
+      REGISTRY_MAX_METADATA_ENTRIES: countVariable(d.maxMetadataEntries),
+      REGISTRY_MAX_METADATA_KEY_LENGTH: countVariable(d.maxMetadataKeyLength),
+      REGISTRY_MAX_METADATA_VALUE_LENGTH: countVariable(d.maxMetadataValueLength),
+      REGISTRY_ALLOW_LINK_LOCAL: booleanVariable(d.allowLinkLocal),
+      REGISTRY_MAX_WATCHES_PER_PEER: countVariable(DEFAULT_MAX_WATCHES_PER_PEER),
+      REGISTRY_WATCH_STALL_MS: millisecondsVariable(DEFAULT_WATCH_STALL_MS),
+    },
+    env,
+  );
+  if (parsed.HEARTBEAT_INTERVAL_MS >= parsed.LEASE_TTL_MS) {
+    throw new ConfigError(
+      `invalid configuration:\n  HEARTBEAT_INTERVAL_MS=${parsed.HEARTBEAT_INTERVAL_MS} must be shorter than LEASE_TTL_MS=${parsed.LEASE_TTL_MS} (three beats per TTL is the default)`,
+    );
+  }
+  const limits: RegistryLimits = {
+    maxInstances: parsed.REGISTRY_MAX_INSTANCES,
+    maxInstancesPerService: parsed.REGISTRY_MAX_INSTANCES_PER_SERVICE,
+    maxAddressLength: parsed.REGISTRY_MAX_ADDRESS_LENGTH,
+    maxVersionLength: parsed.REGISTRY_MAX_VERSION_LENGTH,
+    maxZoneLength: parsed.REGISTRY_MAX_ZONE_LENGTH,
+    maxMetadataEntries: parsed.REGISTRY_MAX_METADATA_ENTRIES,
+    maxMetadataKeyLength: parsed.REGISTRY_MAX_METADATA_KEY_LENGTH,
+    maxMetadataValueLength: parsed.REGISTRY_MAX_METADATA_VALUE_LENGTH,
+    allowLinkLocal: parsed.REGISTRY_ALLOW_LINK_LOCAL,
+  };
+  // A snapshot larger than a client may receive would make every new client of that service fail.
+  const snapshotBytes = largestSnapshotBytes(limits);
+  if (snapshotBytes > CLIENT_MAX_RECEIVE_BYTES) {
+    throw new ConfigError(
+      `invalid configuration:\n  REGISTRY_MAX_INSTANCES_PER_SERVICE=${limits.maxInstancesPerService} with the field limits (REGISTRY_MAX_ADDRESS_LENGTH, REGISTRY_MAX_VERSION_LENGTH, REGISTRY_MAX_ZONE_LENGTH, REGISTRY_MAX_METADATA_*) allows Watch snapshots of up to ${snapshotBytes} bytes, more than the ${CLIENT_MAX_RECEIVE_BYTES} a client receives by default: lower one of them`,
+    );
+  }
+  return Object.freeze({
+    leaseTtlMs: parsed.LEASE_TTL_MS,
+    heartbeatIntervalMs: parsed.HEARTBEAT_INTERVAL_MS,
+    sweepIntervalMs: parsed.EVICTION_SWEEP_MS,
+    serviceTokens: parsed.REGISTRY_TOKENS,
+    readAccess: parsed.REGISTRY_READ_ACCESS,
+    limits: Object.freeze(limits),
+    maxWatchesPerPeer: parsed.REGISTRY_MAX_WATCHES_PER_PEER,
+    watchStallMs: parsed.REGISTRY_WATCH_STALL_MS,
+  });
+}

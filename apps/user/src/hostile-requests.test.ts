@@ -1,0 +1,95 @@
+import { status as Status, type Client } from '@grpc/grpc-js';
+import { userV1 } from '@switchyard/proto';
+import { openDatabase, type StorageEngine } from '@switchyard/storage';
+import { createScratchStorage, type ScratchStorage } from '@switchyard/storage/testing';
+import { AnswerTally, callRaw, hostileRequests, methodsOf, randomMessageBytes, rawClient, sendFrames, startTestServer, truncatedFrames, uncleanAnswer, type TestServer } from '@switchyard/testing';
+import fc from 'fast-check';
+import type { Kysely } from 'kysely';
+import pino from 'pino';
+import { createKyselyUserRepository } from './kysely-user-repository';
+import { userMigrations } from './user-migrations';
+import type { UserDatabase } from './user-schema';
+import { createUserService } from './user-service';
+
+// Every method of UserService, read from the generated definition, under hostile requests sent as
+// raw bytes to the real handlers on real storage. FUZZ_SEED replays a failure; FUZZ_RUNS scales it.
+const SEED = Number(process.env.FUZZ_SEED ?? 20_261_129);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+jest.setTimeout(120_000);
+
+describe.each<StorageEngine>(['sqlite', 'postgres'])(`UserService under hostile requests on %s (seed ${SEED})`, (engine) => {
+  let scratch: ScratchStorage;
+  let db: Kysely<UserDatabase>;
+  let server: TestServer;
+  let client: Client;
+  const tally = new AnswerTally();
+  const known: string[] = [];
+
+  beforeAll(async () => {
+    scratch = await createScratchStorage(engine, 'user_hostile');
+    db = await openDatabase<UserDatabase>({ serviceName: 'user', dataDir: scratch.dataDir, databaseUrl: scratch.databaseUrl, migrations: userMigrations, logger: pino({ level: 'silent' }) });
+    server = await startTestServer([createUserService({ users: createKyselyUserRepository(db) })]);
+    client = rawClient(server.address);
+    // Users that exist, so random requests also reach past the lookups (GetUser OK, CreateUser ALREADY_EXISTS).
+    const repository = createKyselyUserRepository(db);
+    for (const [id, email] of [
+      ['u-ada', 'ada@example.com'],
+      ['u-bob', 'bob@example.com'],
+    ]) {
+      await repository.create({ id: id!, name: id!, email: email!, createTime: new Date() });
+      known.push(id!, email!);
+    }
+  });
+  afterAll(async () => {
+    process.stdout.write(tally.lines(engine));
+    client?.close();
+    server?.stop();
+    await db?.destroy();
+    await scratch?.dispose();
+  });
+
+  /** Everything the service stores that a request could change. */
+  const stored = async () => db.selectFrom('users').selectAll().orderBy('id').execute();
+
+  for (const method of methodsOf(userV1.UserServiceService)) {
+    it(`${method.name}: random field values get a clean answer, and a refused request stores nothing`, async () => {
+      await fc.assert(
+        fc.asyncProperty(hostileRequests(method, known), async (bytes) => {
+          const before = await stored();
+          const answer = await callRaw(client, method.path, bytes);
+          tally.record(method.name, answer.code);
+          expect(uncleanAnswer(answer)).toBeUndefined();
+          if (answer.code !== Status.OK) expect(await stored()).toEqual(before);
+        }),
+        { seed: SEED, numRuns: RUNS },
+      );
+    });
+
+    it(`${method.name}: random bytes as the message get a clean answer`, async () => {
+      await fc.assert(
+        fc.asyncProperty(randomMessageBytes, async (bytes) => {
+          const before = await stored();
+          const answer = await callRaw(client, method.path, bytes);
+          tally.record(method.name, answer.code);
+          expect(uncleanAnswer(answer)).toBeUndefined();
+          if (answer.code !== Status.OK) expect(await stored()).toEqual(before);
+        }),
+        { seed: SEED, numRuns: RUNS },
+      );
+    });
+
+    it(`${method.name}: truncated frames end the call with a status that is no server fault, and store nothing`, async () => {
+      await fc.assert(
+        fc.asyncProperty(truncatedFrames(method, known), async (frame) => {
+          const before = await stored();
+          const { code } = await sendFrames(server.address, method.path, frame);
+          tally.record(`${method.name} (truncated frames)`, code);
+          // grpc-js itself answers a call whose message never completed: UNIMPLEMENTED or RESOURCE_EXHAUSTED.
+          expect([Status.UNIMPLEMENTED, Status.RESOURCE_EXHAUSTED, Status.INVALID_ARGUMENT]).toContain(code);
+          expect(await stored()).toEqual(before);
+        }),
+        { seed: SEED, numRuns: Math.ceil(RUNS / 3) },
+      );
+    });
+  }
+});
