@@ -12,6 +12,7 @@ import {
   idempotentMethodPaths,
   statusError,
   tracingMiddleware,
+  type ServerMiddleware,
 } from '@switchyard/runtime';
 import { startTestServer, type TestServer } from '@switchyard/testing';
 import { status as Status } from '@grpc/grpc-js';
@@ -103,6 +104,7 @@ describe('the gateway HTTP/JSON face', () => {
   let face: HttpFace;
   let base: string;
   let calls: { user: number; order: number };
+  const seenByMiddleware: { method: string; authorization: string[] }[] = [];
 
   beforeAll(async () => {
     const upstream = fakeUpstreams();
@@ -115,7 +117,12 @@ describe('the gateway HTTP/JSON face', () => {
       createGatewayService(grpcUpstream(factory, targets)),
       ...PUBLIC_SERVICES.map((service) => forwardingService(service, factory.get(service.client, targets[service.app]), { toEdgeError })),
     ];
-    const gateway = await startTestServer(services, [tracingMiddleware]);
+    // Stands for what the gateway's server middleware will hold (auth, limits): it sees every call.
+    const recordCall: ServerMiddleware = (call, next) => {
+      seenByMiddleware.push({ method: call.method, authorization: call.metadata.get('authorization').map(String) });
+      return next();
+    };
+    const gateway = await startTestServer(services, [tracingMiddleware, recordCall]);
     servers.push(gateway);
     face = await startGatewayHttp({
       http: { host: '127.0.0.1', port: 0, bodyLimitBytes: BODY_LIMIT },
@@ -201,6 +208,16 @@ describe('the gateway HTTP/JSON face', () => {
     }
     expect(seen).toEqual(expect.arrayContaining(['p1@example.com', 'p2@example.com', 'p3@example.com']));
     expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it("reaches the gateway's methods through its server middleware, with the caller's authorization", async () => {
+    seenByMiddleware.length = 0;
+    await send('GET', '/v1/users/anyone', undefined, { authorization: 'Bearer http-caller' });
+    await send('GET', '/v1/users/anyone:withOrders');
+    expect(seenByMiddleware).toEqual([
+      { method: '/switchyard.user.v1.UserService/GetUser', authorization: ['Bearer http-caller'] },
+      { method: '/switchyard.gateway.v1.GatewayService/GetUserWithOrders', authorization: [] },
+    ]);
   });
 
   it('answers a missing user with a 404 problem', async () => {
