@@ -31,6 +31,8 @@ export interface HttpFace {
   close(): Promise<void>;
 }
 
+const REQUEST_TIMEOUT_MS = 30_000;
+
 /** HTTP headers that become metadata of the gRPC call, for middleware that reads them (auth). */
 const FORWARDED_HEADERS = ['authorization'] as const;
 
@@ -70,7 +72,14 @@ function findRoute(routes: readonly HttpRoute[], verb: string, path: string): { 
  */
 export async function startHttpFace(options: HttpFaceOptions): Promise<HttpFace> {
   const { routes, registry, logger } = options;
-  const app: FastifyInstance = Fastify({ bodyLimit: options.bodyLimitBytes, logger: false, return503OnClosing: true });
+  const app: FastifyInstance = Fastify({
+    bodyLimit: options.bodyLimitBytes,
+    // Fastify turns Node's request timeout off; a client that trickles its request in (slowloris)
+    // would hold its socket for ever. Far above any call's deadline.
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    logger: false,
+    return503OnClosing: true,
+  });
 
   // Our own JSON reader, so a malformed body is a 400 problem that says so.
   app.removeContentTypeParser('application/json');
