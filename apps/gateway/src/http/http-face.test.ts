@@ -32,6 +32,18 @@ context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 trace.setGlobalTracerProvider(provider);
 
+/** Signals of the call to GetUser("slow"): when it reached the user service, and when it was cancelled there. */
+const slow = (() => {
+  let arrived!: () => void;
+  let cancelled!: () => void;
+  return {
+    reached: new Promise<void>((resolve) => (arrived = resolve)),
+    gone: new Promise<void>((resolve) => (cancelled = resolve)),
+    arrived: () => arrived(),
+    cancelled: () => cancelled(),
+  };
+})();
+
 /** user and order as small in-memory services that answer the way the real ones do. */
 function fakeUpstreams() {
   const users: userV1.User[] = [];
@@ -49,8 +61,15 @@ function fakeUpstreams() {
       users.push(created);
       return { user: created };
     },
-    async getUser(request) {
+    async getUser(request, call) {
       calls.user += 1;
+      if (request.id === 'slow') {
+        // Answers only when its caller goes away, and says so.
+        slow.arrived();
+        await new Promise((resolve) => call.signal.addEventListener('abort', resolve, { once: true }));
+        slow.cancelled();
+        throw new NotFoundError('user', request.id);
+      }
       const found = users.find((candidate) => candidate.id === request.id);
       if (!found) throw new NotFoundError('user', request.id);
       return { user: found };
@@ -100,7 +119,8 @@ const BODY_LIMIT = 4096;
 describe('the gateway HTTP/JSON face', () => {
   const servers: TestServer[] = [];
   const logger = pino({ level: 'silent' });
-  const factory = createClientFactory({ logger, defaultDeadlineMs: 10_000, idempotentMethods: idempotentMethodPaths(descriptorSetBase64) });
+  // Deadlines past the test timeout: a call that is not cancelled waits them out and the test fails.
+  const factory = createClientFactory({ logger, defaultDeadlineMs: 60_000, idempotentMethods: idempotentMethodPaths(descriptorSetBase64) });
   let face: HttpFace;
   let base: string;
   let calls: { user: number; order: number };
@@ -128,7 +148,7 @@ describe('the gateway HTTP/JSON face', () => {
       http: { host: '127.0.0.1', port: 0, bodyLimitBytes: BODY_LIMIT },
       serviceNames: services.map((service) => service.name),
       grpcAddress: gateway.address,
-      deadlineMs: 10_000,
+      deadlineMs: 60_000,
       version: 'test',
       toEdgeError,
       logger,
@@ -218,6 +238,16 @@ describe('the gateway HTTP/JSON face', () => {
       { method: '/switchyard.user.v1.UserService/GetUser', authorization: ['Bearer http-caller'] },
       { method: '/switchyard.gateway.v1.GatewayService/GetUserWithOrders', authorization: [] },
     ]);
+  });
+
+  it('cancels the call behind a request whose client goes away', async () => {
+    const client = new AbortController();
+    const request = fetch(`${base}/v1/users/slow`, { signal: client.signal }).catch((error: Error) => error.name);
+    await slow.reached;
+    client.abort();
+    await expect(request).resolves.toBe('AbortError');
+    // The user service sees its call cancelled (it would otherwise wait for ever).
+    await slow.gone;
   });
 
   it('answers a missing user with a 404 problem', async () => {
