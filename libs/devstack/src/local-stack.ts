@@ -156,7 +156,9 @@ export class LocalStack {
       const preload = join(this.options.workspaceRoot, 'dist', 'libs', 'devstack', 'compose-hosts.js');
       env.NODE_OPTIONS = [env.NODE_OPTIONS, `--require "${preload}"`].filter(Boolean).join(' ');
     }
-    return { ...env, ...overrides };
+    // An extra gateway (its own GRPC_PORT) takes a free HTTP port, not the first one's.
+    const extraGateway = app === 'gateway' && overrides.GRPC_PORT !== undefined && overrides.GRPC_PORT !== String(this.ports.gateway);
+    return { ...env, ...(extraGateway ? { HTTP_PORT: '0' } : {}), ...overrides };
   }
 
   /**
