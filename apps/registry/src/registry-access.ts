@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
-import { UnauthenticatedError } from '@switchyard/runtime';
+import { UnauthenticatedError, type PeerIdentity } from '@switchyard/runtime';
 
 /** What a caller proved, and so what it may do. */
 export interface Caller {
@@ -20,6 +20,8 @@ export interface Caller {
 export interface CallCredentials {
   metadata: Metadata;
   peer: string;
+  /** The verified client certificate's identity; undefined over plaintext. */
+  peerIdentity?: PeerIdentity;
 }
 
 /**
@@ -29,7 +31,8 @@ export interface CallCredentials {
  */
 export type RegistryAccess = (call: CallCredentials) => Caller;
 
-export type ReadAccess = 'open' | 'token';
+/** Who may Resolve, Watch and ListServices: anyone, a caller with a token, or (mutual TLS on) any caller with a certificate. */
+export type ReadAccess = 'open' | 'token' | 'mtls';
 
 export interface TokenAccessOptions {
   /** REGISTRY_TOKEN: may register any service. */

@@ -13,7 +13,7 @@ export interface RegistrySettings {
   sweepIntervalMs: number;
   /** REGISTRY_TOKENS: the token that may register each service. */
   serviceTokens: Readonly<Record<string, string>>;
-  /** REGISTRY_READ_ACCESS; undefined means "token" when any token is configured, else "open". */
+  /** REGISTRY_READ_ACCESS; undefined means "token" when any token is configured, else "mtls" with TLS on, else "open". */
   readAccess: ReadAccess | undefined;
   limits: RegistryLimits;
   maxWatchesPerPeer: number;
@@ -59,7 +59,7 @@ export function loadRegistrySettings(env: Record<string, string | undefined> = p
       HEARTBEAT_INTERVAL_MS: millisecondsVariable(DEFAULT_HEARTBEAT_INTERVAL_MS),
       EVICTION_SWEEP_MS: millisecondsVariable(DEFAULT_SWEEP_INTERVAL_MS),
       REGISTRY_TOKENS: serviceTokensVariable(),
-      REGISTRY_READ_ACCESS: z.enum(['open', 'token'], { error: 'expected open or token' }).optional(),
+      REGISTRY_READ_ACCESS: z.enum(['open', 'token', 'mtls'], { error: 'expected open, token or mtls' }).optional(),
       REGISTRY_MAX_INSTANCES: countVariable(d.maxInstances),
       REGISTRY_MAX_INSTANCES_PER_SERVICE: countVariable(d.maxInstancesPerService),
       REGISTRY_MAX_ADDRESS_LENGTH: countVariable(d.maxAddressLength),

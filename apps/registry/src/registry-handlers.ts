@@ -111,7 +111,7 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceR
     if (!response) responses.set(event, (response = toWatchResponse(event)));
     return response;
   };
-  const callerOf = (ctx: CallContext): Caller => access({ metadata: ctx.metadata, peer: ctx.peer });
+  const callerOf = (ctx: CallContext): Caller => access({ metadata: ctx.metadata, peer: ctx.peer, peerIdentity: ctx.peerIdentity });
   const refuse = (caller: Caller, what: string) =>
     caller.authenticated
       ? new PermissionDeniedError(`${caller.description} may not ${what}`)
@@ -122,7 +122,7 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceR
   };
   const requireRead = (ctx: CallContext) => {
     const caller = callerOf(ctx);
-    if (!caller.mayRead) throw refuse(caller, 'read the registry (REGISTRY_READ_ACCESS=token)');
+    if (!caller.mayRead) throw refuse(caller, 'read the registry (REGISTRY_READ_ACCESS)');
   };
 
   return defineService('switchyard.registry.v1.RegistryService', registryV1.RegistryServiceService, {

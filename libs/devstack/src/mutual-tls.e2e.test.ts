@@ -29,9 +29,15 @@ describe('mutual TLS between the apps', () => {
     Object.fromEntries(Object.entries(composeTls.services[app].environment).map(([key, value]) => [key, value.replace(/^\/certs\//, `${certs}/`)]));
   const asClient = (name: string): ChannelCredentials =>
     credentials.createSsl(readFileSync(join(certs, 'ca.crt')), readFileSync(join(certs, `${name}.key`)), readFileSync(join(certs, `${name}.crt`)));
-  const unary = <Response>(client: Client, method: string, request: unknown): Promise<Response> =>
+  // The registry reads need the fleet's token (LocalStack makes one per run), as they do under npm start.
+  const withToken = () => {
+    const metadata = new Metadata();
+    metadata.set('authorization', `Bearer ${stack.registryToken}`);
+    return metadata;
+  };
+  const unary = <Response>(client: Client, method: string, request: unknown, metadata = new Metadata()): Promise<Response> =>
     new Promise((done, fail) =>
-      (client as unknown as Record<string, (...args: unknown[]) => void>)[method]!(request, new Metadata(), { deadline: Date.now() + 5000 }, (error: ServiceError | null, response: Response) =>
+      (client as unknown as Record<string, (...args: unknown[]) => void>)[method]!(request, metadata, { deadline: Date.now() + 5000 }, (error: ServiceError | null, response: Response) =>
         error ? fail(error) : done(response),
       ),
     );
@@ -74,7 +80,7 @@ describe('mutual TLS between the apps', () => {
     clients.push(registry);
     for (const service of ['user', 'order', 'gateway']) {
       await eventually(async () => {
-        const resolved = await unary<registryV1.ResolveResponse>(registry, 'resolve', registryV1.ResolveRequest.fromPartial({ serviceName: service }));
+        const resolved = await unary<registryV1.ResolveResponse>(registry, 'resolve', registryV1.ResolveRequest.fromPartial({ serviceName: service }), withToken());
         return resolved.instances.length > 0 || undefined;
       }, 10_000, `${service} registered over mTLS`);
     }
@@ -92,6 +98,37 @@ describe('mutual TLS between the apps', () => {
       const serving = app.lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg?: string; mutual_tls?: boolean }).find((line) => line.msg === `${app.options.app} serving`);
       expect(serving?.mutual_tls).toBe(true);
     }
+  });
+
+  it('lets a certificate register only the service it names, even with the fleet token', async () => {
+    const registryAs = (name: string) => {
+      const client = new registryV1.RegistryServiceClient(stack.address('registry'), asClient(name));
+      clients.push(client);
+      return client;
+    };
+    const register = (client: registryV1.RegistryServiceClient, serviceName: string) =>
+      new Promise<registryV1.RegisterResponse>((done, fail) =>
+        client.register(registryV1.RegisterRequest.fromPartial({ serviceName, address: '127.0.0.1:1', version: 'attacker' }), withToken(), { deadline: Date.now() + 5000 }, (error, response) =>
+          error ? fail(error) : done(response),
+        ),
+      );
+    const resolveUser = (client: registryV1.RegistryServiceClient) =>
+      new Promise<registryV1.ResolveResponse>((done, fail) =>
+        client.resolve({ serviceName: 'user' }, withToken(), { deadline: Date.now() + 5000 }, (error, response) => (error ? fail(error) : done(response))),
+      );
+
+    // order's certificate and the fleet token: not enough to pose as user.
+    await expect(register(registryAs('order'), 'user')).rejects.toMatchObject({ code: Status.PERMISSION_DENIED, details: expect.stringContaining('a certificate naming order') });
+    // grpcurl's certificate names no service at all.
+    await expect(register(registryAs('client'), 'user')).rejects.toMatchObject({ code: Status.PERMISSION_DENIED });
+    expect((await resolveUser(registryAs('client'))).instances.map((instance) => instance.version)).not.toContain('attacker');
+
+    // user's own certificate may register user.
+    const own = await register(registryAs('user'), 'user');
+    expect(own.instance?.serviceName).toBe('user');
+    await new Promise<void>((done, fail) =>
+      registryAs('user').deregister({ instanceId: own.instance!.instanceId, leaseSecret: own.leaseSecret }, withToken(), (error) => (error ? fail(error) : done())),
+    );
   });
 
   it('refuses a caller without a client certificate, and a plaintext caller', async () => {
