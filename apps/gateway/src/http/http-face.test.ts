@@ -102,6 +102,8 @@ function fakeUpstreams() {
     async getOrder(request) {
       calls.order += 1;
       if (request.id === 'broken') throw statusError(Status.INTERNAL, 'SQLITE_CORRUPT: database disk image is malformed (/srv/data/order.db)');
+      // What grpc-js says when it cannot reach an instance.
+      if (request.id === 'unreachable') throw statusError(Status.UNAVAILABLE, 'No connection established. Last error: connect ECONNREFUSED 10.0.0.7:50053');
       const found = orders.find((candidate) => candidate.id === request.id);
       if (!found) throw new NotFoundError('order', request.id);
       return { order: found };
@@ -329,6 +331,13 @@ describe('the gateway HTTP/JSON face', () => {
     expect(answer.body).toMatchObject({ status: 500, code: 'INTERNAL', detail: expect.stringMatching(/^internal error/) });
     expect(JSON.stringify(answer.body)).not.toMatch(/SQLITE|\/srv\//);
   });
+  it('answers an unavailable service with a 503 problem that names no address', async () => {
+    const answer = await send('GET', '/v1/orders/unreachable');
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject({ status: 503, title: 'Service Unavailable', code: 'UNAVAILABLE', detail: 'the service is unavailable; retry later' });
+    expect(JSON.stringify(answer.body)).not.toMatch(/10\.0\.0\.7|ECONNREFUSED/);
+  });
+
   it('serves /openapi.json listing every annotated route, with schemas that resolve', async () => {
     const answer = await send('GET', '/openapi.json');
     expect(answer.status).toBe(200);
