@@ -1,14 +1,43 @@
-import { createAppContext, createPeerClients, runMain, startService } from '@switchyard/runtime';
+import { channelCredentials, createAppContext, createPeerClients, runMain, startService } from '@switchyard/runtime';
+import { toEdgeError } from './edge-errors';
+import { forwardingService } from './forwarding-service';
 import { grpcUpstream } from './grpc-upstream';
+import { loadHttpConfig } from './http/http-config';
+import { loopbackAddress, startGatewayHttp } from './http/gateway-http';
+import { PUBLIC_SERVICES } from './public-services';
 import { createGatewayService } from './user-with-orders';
 
 runMain(async () => {
   const app = createAppContext('gateway');
+  const httpConfig = loadHttpConfig();
   const clients = createPeerClients(app);
   const upstream = grpcUpstream(clients, { user: 'registry:///user', order: 'registry:///order' });
-  await startService({
-    ...app,
-    services: [createGatewayService(upstream)],
-    onShutdown: () => clients.close(),
+  const forwarded = PUBLIC_SERVICES.map((service) => forwardingService(service, clients.get(service.client, `registry:///${service.app}`), { toEdgeError }));
+  const services = [createGatewayService(upstream), ...forwarded];
+  // HTTP listens first, so it is ready when gRPC reports SERVING; its calls wait for the gRPC
+  // port (GRPC_PORT=0 picks one while binding).
+  let grpcBound!: (address: string) => void;
+  const http = await startGatewayHttp({
+    http: httpConfig,
+    serviceNames: services.map((service) => service.name),
+    grpcAddress: new Promise<string>((resolve) => (grpcBound = resolve)),
+    credentials: channelCredentials(app.config.tls),
+    serverLimits: app.config.limits,
+    deadlineMs: app.config.defaultDeadlineMs,
+    version: app.config.version,
+    toEdgeError,
+    logger: app.logger,
   });
+  let httpClosed: Promise<void> | undefined;
+  const grpc = await startService({
+    ...app,
+    services,
+    // HTTP stops taking requests when gRPC does; its calls in flight finish first.
+    endStreams: () => void (httpClosed = http.close()),
+    onShutdown: async () => {
+      await httpClosed;
+      clients.close();
+    },
+  });
+  grpcBound(loopbackAddress(app.config.grpcHost, grpc.port));
 });

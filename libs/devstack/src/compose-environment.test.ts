@@ -4,6 +4,7 @@ import { appEnvironment, readComposeEnvironment, stackOwnedVariables, type Stack
 const compose = readComposeEnvironment(resolve(__dirname, '../../..'));
 const addressing = (hostOf: StackAddressing['hostOf']): StackAddressing => ({
   ports: { gateway: 41000, registry: 41001, user: 41002, order: 41003 },
+  httpPort: 41080,
   hostOf,
   databaseUrl: 'postgres://postgres@db.internal:6543/scratch',
   otlpEndpoint: undefined,
@@ -24,6 +25,7 @@ describe('stackOwnedVariables', () => {
   it('names every app 127.0.0.1 for npm start, and sets no variable compose leaves unset', () => {
     expect(stackOwnedVariables(compose.registry, 'registry', addressing(() => '127.0.0.1'))).toEqual({ GRPC_PORT: '41001', DATA_DIR: '/tmp/data' });
     expect(stackOwnedVariables(compose.gateway, 'gateway', addressing(() => '127.0.0.1'))).toMatchObject({
+      HTTP_PORT: '41080',
       ADVERTISE_ADDRESS: '127.0.0.1:41000',
       REGISTRY_ADDRESS: '127.0.0.1:41001',
     });

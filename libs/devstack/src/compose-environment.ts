@@ -33,6 +33,7 @@ export function readComposeEnvironment(workspaceRoot: string): Record<App, Recor
  */
 export const STACK_OWNED_VARIABLES = [
   'GRPC_PORT',
+  'HTTP_PORT',
   'ADVERTISE_ADDRESS',
   'REGISTRY_ADDRESS',
   'DATABASE_URL',
@@ -45,6 +46,8 @@ export const STACK_OWNED_VARIABLES = [
 export interface StackAddressing {
   /** gRPC port of each app on this machine. */
   ports: Record<App, number>;
+  /** The gateway's HTTP/JSON port. */
+  httpPort: number;
   /**
    * The host that names an app in another app's addresses: `127.0.0.1` for `npm start`, or the
    * compose service name itself for the tests, which resolve those names to 127.0.0.1.
@@ -56,9 +59,10 @@ export interface StackAddressing {
   dataDir: string;
 }
 
-/** The value of each of STACK_OWNED_VARIABLES for `app`; those compose does not set stay unset, except GRPC_PORT and DATA_DIR. */
+/** The value of each of STACK_OWNED_VARIABLES for `app`; those compose does not set stay unset, except GRPC_PORT, DATA_DIR and the gateway's HTTP_PORT. */
 export function stackOwnedVariables(composeEnv: Record<string, string>, app: App, addressing: StackAddressing): Record<string, string> {
   const owned: Record<string, string> = { GRPC_PORT: String(addressing.ports[app]), DATA_DIR: addressing.dataDir };
+  if (app === 'gateway') owned.HTTP_PORT = String(addressing.httpPort);
   // Compose writes each as `<service>:<port>`; the service stays, its host and port become this stack's.
   for (const key of ['ADVERTISE_ADDRESS', 'REGISTRY_ADDRESS'] as const) {
     const service = composeEnv[key]?.split(':')[0];

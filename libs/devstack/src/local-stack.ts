@@ -9,6 +9,8 @@ export interface LocalStackOptions {
   workspaceRoot: string;
   /** Fixed ports (npm start uses the defaults); unset ones are picked free. */
   ports?: Partial<Record<App, number>>;
+  /** The gateway's HTTP/JSON port (npm start: its default, 8080); unset picks a free one. */
+  httpPort?: number;
   /** PostgreSQL URL for user and order; unset means SQLite files under DATA_DIR. */
   databaseUrl?: string;
   /** OTLP/gRPC endpoint for traces; unset means no export. */
@@ -73,6 +75,7 @@ export class LocalStack {
   private constructor(
     private readonly options: LocalStackOptions,
     readonly ports: Record<App, number>,
+    readonly httpPort: number,
     private readonly composeEnv: Record<App, Record<string, string>>,
     private readonly reservations: PortReservations,
   ) {
@@ -83,8 +86,9 @@ export class LocalStack {
   static async prepare(options: LocalStackOptions): Promise<LocalStack> {
     const ports = {} as Record<App, number>;
     for (const app of APPS) ports[app] = options.ports?.[app] ?? (await freePort());
-    const reservations = await PortReservations.hold(Object.values(ports));
-    return new LocalStack(options, ports, readComposeEnvironment(options.workspaceRoot), reservations);
+    const httpPort = options.httpPort ?? (await freePort());
+    const reservations = await PortReservations.hold([...Object.values(ports), httpPort]);
+    return new LocalStack(options, ports, httpPort, readComposeEnvironment(options.workspaceRoot), reservations);
   }
 
   /** prepare() and startAll(); on failure every app started so far is stopped. */
@@ -134,6 +138,7 @@ export class LocalStack {
     const otlp = compose && otlpEndpoint ? asComposeHost(otlpEndpoint, 'jaeger') : undefined;
     const owned = stackOwnedVariables(this.composeEnv[app], app, {
       ports: this.ports,
+      httpPort: this.httpPort,
       hostOf: (other) => this.hostOf(other),
       databaseUrl: database?.url ?? databaseUrl,
       otlpEndpoint: otlp?.url ?? otlpEndpoint,
@@ -151,7 +156,9 @@ export class LocalStack {
       const preload = join(this.options.workspaceRoot, 'dist', 'libs', 'devstack', 'compose-hosts.js');
       env.NODE_OPTIONS = [env.NODE_OPTIONS, `--require "${preload}"`].filter(Boolean).join(' ');
     }
-    return { ...env, ...overrides };
+    // An extra gateway (its own GRPC_PORT) takes a free HTTP port, not the first one's.
+    const extraGateway = app === 'gateway' && overrides.GRPC_PORT !== undefined && overrides.GRPC_PORT !== String(this.ports.gateway);
+    return { ...env, ...(extraGateway ? { HTTP_PORT: '0' } : {}), ...overrides };
   }
 
   /**
@@ -161,6 +168,7 @@ export class LocalStack {
   async startApp(app: App, overrides: Record<string, string> = {}): Promise<AppProcess> {
     const env = this.environmentFor(app, overrides);
     await this.reservations.release(Number(env.GRPC_PORT));
+    if (env.HTTP_PORT) await this.reservations.release(Number(env.HTTP_PORT));
     if (this.stopping) throw new StackStoppedError();
     const process = new AppProcess({
       workspaceRoot: this.options.workspaceRoot,

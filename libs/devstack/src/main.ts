@@ -27,6 +27,8 @@ async function main() {
   const stack = await LocalStack.prepare({
     workspaceRoot,
     ports: DEFAULT_PORTS,
+    // The gateway's default HTTP_PORT.
+    httpPort: 8080,
     dataDir,
     databaseUrl: process.env.DATABASE_URL,
     otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT,

@@ -100,6 +100,15 @@ describe('mutual TLS between the apps', () => {
     }
   });
 
+  it("serves HTTP through the gateway, whose own calls to its gRPC port present its certificate", async () => {
+    const user = new userV1.UserServiceClient(stack.address('user'), asClient('client'));
+    clients.push(user);
+    const created = await unary<userV1.CreateUserResponse>(user, 'createUser', userV1.CreateUserRequest.fromPartial({ name: 'Grace', email: `grace-${Date.now()}@example.com` }));
+    const response = await fetch(`http://127.0.0.1:${stack.httpPort}/v1/users/${created.user!.id}:withOrders`);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { user: { id: string } }).user.id).toBe(created.user!.id);
+  });
+
   it('lets a certificate register only the service it names, even with the fleet token', async () => {
     const registryAs = (name: string) => {
       const client = new registryV1.RegistryServiceClient(stack.address('registry'), asClient(name));

@@ -12,6 +12,8 @@ import { expectPortsFree, groupAlive, RunnerProcess, waitFor, type RunnerProcess
 
 const workspaceRoot = resolve(__dirname, '../../..');
 const ports = Object.values(DEFAULT_PORTS);
+// The gateway's HTTP/JSON face (HTTP_PORT, 8080 under npm start) must be freed too.
+const portsToFree = [...ports, 8080];
 // The apps' default: how long a stop may wait for calls in flight.
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 jest.setTimeout(120_000);
@@ -21,7 +23,7 @@ describe('npm start', () => {
   let runner: RunnerProcess | undefined;
 
   beforeEach(async () => {
-    await expectPortsFree(ports);
+    await expectPortsFree(portsToFree);
     dataDir = mkdtempSync(join(tmpdir(), 'switchyard-npm-start-'));
   });
 
@@ -48,7 +50,7 @@ describe('npm start', () => {
     }
     expect(output.filter((line) => line.includes('deregister failed'))).toEqual([]);
     // Nothing is left behind: every port is free again.
-    await expectPortsFree(ports);
+    await expectPortsFree(portsToFree);
   };
 
   /** Sends `signal` to npm, to the runner or to the whole process group (a terminal's Ctrl-C). */
@@ -68,7 +70,7 @@ describe('npm start', () => {
     // Nothing of npm's process group (the shell, the build, the runner) outlives npm for long.
     await waitFor('npm\'s process group gone', () => !groupAlive(started.pid), 3000);
     expect(Date.now() - signalledAt).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 1000);
-    await expectPortsFree(ports);
+    await expectPortsFree(portsToFree);
   };
 
   it.each([

@@ -1,5 +1,6 @@
 import { dirname, join } from 'node:path';
 import {
+  create,
   createFileRegistry,
   fromBinary,
   fromJson,
@@ -13,7 +14,7 @@ import {
   type FileRegistry,
   type JsonValue,
 } from '@bufbuild/protobuf';
-import { FileDescriptorProtoSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
+import { FileDescriptorProtoSchema, FileDescriptorSetSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 
@@ -145,13 +146,33 @@ export function connectReflection(address: string, options: { version?: Reflecti
     }
   };
 
+  /**
+   * `name` and what it imports, transitively, each file after its imports. (createFileRegistry's
+   * resolver form orders them breadth first, which fails when two files share an import, as
+   * user_service.proto and gateway_service.proto share google/api/annotations.proto.)
+   */
+  const importsFirst = (name: string): FileDescriptorProto[] => {
+    const ordered: FileDescriptorProto[] = [];
+    const visited = new Set<string>();
+    const visit = (current: string) => {
+      if (visited.has(current)) return;
+      visited.add(current);
+      const file = fetched.get(current);
+      if (!file) throw new Error(`Cannot find ${current}`);
+      file.dependency.forEach(visit);
+      ordered.push(file);
+    };
+    visit(name);
+    return ordered;
+  };
+
   /** A registry of `name` and only what it imports, so a type it uses without importing fails. */
   const registryOf = (name: string): FileRegistry => {
     let registry = registries.get(name);
     if (!registry) {
       const file = fetched.get(name) as FileDescriptorProto;
       try {
-        registry = createFileRegistry(file, (dependency) => fetched.get(dependency));
+        registry = createFileRegistry(create(FileDescriptorSetSchema, { file: importsFirst(name) }));
       } catch (error) {
         const reason = (error as Error).message || 'a type it references is defined neither in it nor in its imports';
         throw new Error(`reflection: ${name} (imports: ${file.dependency.join(', ') || 'none'}) does not resolve: ${reason}`);

@@ -93,7 +93,11 @@ describe('addReflection', () => {
     const served = response.fileDescriptorResponse?.fileDescriptorProto ?? [];
     const names = served.map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes).name);
     expect(names[0]).toBe('switchyard/gateway/v1/gateway_service.proto');
+    // google/api/annotations.proto is imported for options alone (google.api.http), and served too.
     expect(names.slice(1).sort()).toEqual([
+      'google/api/annotations.proto',
+      'google/api/http.proto',
+      'google/protobuf/descriptor.proto',
       'google/protobuf/timestamp.proto',
       'switchyard/order/v1/order_service.proto',
       'switchyard/user/v1/user_service.proto',
@@ -102,20 +106,20 @@ describe('addReflection', () => {
     for (const [index, bytes] of served.entries()) expect(Buffer.compare(bytes, raw.get(names[index]) ?? Buffer.alloc(0))).toBe(0);
     // The real dependency list is kept, which is what strict clients follow.
     expect(fromBinary(FileDescriptorProtoSchema, served[0]).dependency).toEqual([
+      'google/api/annotations.proto',
       'switchyard/order/v1/order_service.proto',
       'switchyard/user/v1/user_service.proto',
     ]);
   });
 
   it('resolves messages, methods and well-known types to their real files (v1 and v1alpha)', async () => {
-    expect(await fileNames({ fileContainingSymbol: 'switchyard.order.v1.Order' })).toEqual([
-      'switchyard/order/v1/order_service.proto',
-      'google/protobuf/timestamp.proto',
-    ]);
-    expect(await fileNames({ fileContainingSymbol: 'switchyard.user.v1.UserService.CreateUser' }, 'v1alpha')).toEqual([
-      'switchyard/user/v1/user_service.proto',
-      'google/protobuf/timestamp.proto',
-    ]);
+    const annotations = ['google/api/annotations.proto', 'google/api/http.proto', 'google/protobuf/descriptor.proto'];
+    const orderNames = await fileNames({ fileContainingSymbol: 'switchyard.order.v1.Order' });
+    expect(orderNames[0]).toBe('switchyard/order/v1/order_service.proto');
+    expect(orderNames.slice(1).sort()).toEqual([...annotations, 'google/protobuf/timestamp.proto']);
+    const userNames = await fileNames({ fileContainingSymbol: 'switchyard.user.v1.UserService.CreateUser' }, 'v1alpha');
+    expect(userNames[0]).toBe('switchyard/user/v1/user_service.proto');
+    expect(userNames.slice(1).sort()).toEqual([...annotations, 'google/protobuf/timestamp.proto']);
     expect(await fileNames({ fileContainingSymbol: 'google.protobuf.Timestamp' })).toEqual(['google/protobuf/timestamp.proto']);
   });
 

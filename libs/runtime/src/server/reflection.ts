@@ -1,4 +1,5 @@
 import { create, createFileRegistry, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import type { Server } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
@@ -33,7 +34,55 @@ export function addReflection(server: Server, options: ReflectionOptions): void 
   // The package definition only carries fileDescriptorProtos: @grpc/reflection indexes the files
   // of every entry.
   const carrier = { format: 'Protocol Buffer 3 DescriptorProto' as const, type: {}, fileDescriptorProtos };
-  new ReflectionService({ 'switchyard.descriptor_set': carrier }, { services: options.services }).addToServer(server);
+  const reflection = new ReflectionService({ 'switchyard.descriptor_set': carrier }, { services: options.services });
+  linkDeclaredImports(reflection, rawFilesOf(options.descriptorSetBase64));
+  reflection.addToServer(server);
+}
+
+/** The part of @grpc/reflection's per-version implementation that links files to their imports. */
+interface FileIndex {
+  files: Record<string, { dependency?: string[] }>;
+  fileDependencies: Map<object, object[]>;
+  fileEncodings: Map<object, Uint8Array>;
+}
+
+/**
+ * @grpc/reflection links a file only to the files whose types it references (grpc-node #2595),
+ * so an import used for options alone (google/api/annotations.proto, for google.api.http) would be
+ * left out of its answers and strict clients fail to build the file: adds every declared import.
+ * It also re-encodes each file, which moves extension options behind the others: serves the
+ * set's own bytes instead.
+ */
+function linkDeclaredImports(reflection: ReflectionService, raw: ReadonlyMap<string, Buffer>): void {
+  const { v1, v1Alpha } = reflection as unknown as { v1: FileIndex; v1Alpha: FileIndex };
+  for (const index of [v1, v1Alpha]) {
+    for (const [name, file] of Object.entries(index.files)) {
+      const bytes = raw.get(name);
+      if (bytes) index.fileEncodings.set(file, bytes);
+      const linked = index.fileDependencies.get(file) ?? [];
+      for (const name of file.dependency ?? []) {
+        const imported = index.files[name];
+        if (imported && !linked.includes(imported)) linked.push(imported);
+      }
+      index.fileDependencies.set(file, linked);
+    }
+  }
+}
+
+/** Each file of a FileDescriptorSet (field 1, repeated) as the bytes it was written with, by name. */
+function rawFilesOf(descriptorSetBase64: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  const reader = new BinaryReader(Buffer.from(descriptorSetBase64, 'base64'));
+  while (reader.pos < reader.len) {
+    const [fieldNo, wireType] = reader.tag();
+    if (fieldNo !== 1 || wireType !== WireType.LengthDelimited) {
+      reader.skip(wireType);
+      continue;
+    }
+    const bytes = Buffer.from(reader.bytes());
+    files.set(fromBinary(FileDescriptorProtoSchema, bytes).name, bytes);
+  }
+  return files;
 }
 
 /**

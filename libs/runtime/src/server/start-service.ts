@@ -20,6 +20,11 @@ export interface StartServiceOptions {
   logger: Logger;
   telemetry: Telemetry;
   services: ServiceRegistration[];
+  /**
+   * The app's own server middleware (auth, rate limits), around every call of its services after
+   * tracing and logging (so they record what it decides) and before fault injection.
+   */
+  middleware?: ServerMiddleware[];
   /** Register with the registry under the app's name. Default true; the registry itself does not. */
   register?: boolean;
   /** Registry metadata of this instance (e.g. a canary label). */
@@ -86,6 +91,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     middleware: [
       unlessQuiet(quietMethods, tracingMiddleware),
       loggingMiddleware(logger, { debugMethods: quietMethods }),
+      ...(options.middleware ?? []),
       faultInjectionMiddleware(config.faults, { logger }),
     ],
     configure: (server) => {
