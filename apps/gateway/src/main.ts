@@ -5,11 +5,14 @@ import { grpcUpstream } from './grpc-upstream';
 import { loadHttpConfig } from './http/http-config';
 import { loopbackAddress, startGatewayHttp } from './http/gateway-http';
 import { PUBLIC_SERVICES } from './public-services';
+import { edgeRateLimits } from './rate-limit/edge-rate-limits';
+import { loadRateLimitConfig } from './rate-limit/rate-limit-config';
 import { createGatewayService } from './user-with-orders';
 
 runMain(async () => {
   const app = createAppContext('gateway');
   const httpConfig = loadHttpConfig();
+  const rateLimits = edgeRateLimits(loadRateLimitConfig(), app.logger);
   const clients = createPeerClients(app);
   const upstream = grpcUpstream(clients, { user: 'registry:///user', order: 'registry:///order' });
   const forwarded = PUBLIC_SERVICES.map((service) => forwardingService(service, clients.get(service.client, `registry:///${service.app}`), { toEdgeError }));
@@ -27,16 +30,20 @@ runMain(async () => {
     version: app.config.version,
     toEdgeError,
     logger: app.logger,
+    stampClientAddress: rateLimits.stampClientAddress,
   });
   let httpClosed: Promise<void> | undefined;
   const grpc = await startService({
     ...app,
     services,
+    // Client addresses first (auth would drop their headers), rate limits after auth (its subject).
+    middleware: [rateLimits.clientAddressMiddleware, rateLimits.rateLimitMiddleware],
     // HTTP stops taking requests when gRPC does; its calls in flight finish first.
     endStreams: () => void (httpClosed = http.close()),
     onShutdown: async () => {
       await httpClosed;
       clients.close();
+      await rateLimits.close();
     },
   });
   grpcBound(loopbackAddress(app.config.grpcHost, grpc.port));

@@ -1,4 +1,4 @@
-import type { ChannelCredentials } from '@grpc/grpc-js';
+import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
 import { descriptorSetBase64 } from '@switchyard/proto';
 import type { Logger, ServerLimits, StatusError } from '@switchyard/runtime';
 import type { HttpConfig } from './http-config';
@@ -19,6 +19,8 @@ export interface GatewayHttpOptions {
   version: string;
   toEdgeError: (error: unknown) => StatusError;
   logger: Logger;
+  /** Names the HTTP client's address on its loopback call (rate limits by address). */
+  stampClientAddress?: (metadata: Metadata, address: string) => void;
 }
 
 /** `host` as a dialable address: a wildcard bind is reached on loopback. */
@@ -44,6 +46,7 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Htt
       toEdgeError: options.toEdgeError,
       openApi: openApiDocument(routes, { title: 'Switchyard', version: options.version }),
       logger: options.logger,
+      stampClientAddress: options.stampClientAddress,
     });
   } catch (error) {
     loopback.close();

@@ -1,5 +1,5 @@
 import { fromBinary, toBinary, toJson, type FileRegistry } from '@bufbuild/protobuf';
-import { Metadata } from '@grpc/grpc-js';
+import { Metadata, status as Status } from '@grpc/grpc-js';
 import { context } from '@opentelemetry/api';
 import { DomainError, isStatusError, type Logger, type StatusError } from '@switchyard/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -23,6 +23,8 @@ export interface HttpFaceOptions {
   /** Served at /openapi.json. */
   openApi: object;
   logger: Logger;
+  /** Names the HTTP client's address in the call's metadata, for the gateway's rate limits. */
+  stampClientAddress?: (metadata: Metadata, address: string) => void;
 }
 
 export interface HttpFace {
@@ -35,6 +37,17 @@ const REQUEST_TIMEOUT_MS = 30_000;
 
 /** HTTP headers that become metadata of the gRPC call, for middleware that reads them (auth). */
 const FORWARDED_HEADERS = ['authorization'] as const;
+
+/** Trailing metadata of a rate-limited call that a 429 carries as headers. */
+const RATE_LIMIT_HEADERS = ['retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'] as const;
+
+function addRateLimitHeaders(reply: FastifyReply, error: unknown): void {
+  if (!isStatusError(error) || error.code !== Status.RESOURCE_EXHAUSTED) return;
+  for (const header of RATE_LIMIT_HEADERS) {
+    const [value] = error.metadata.get(header);
+    if (typeof value === 'string') reply.header(header, value);
+  }
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -147,6 +160,7 @@ export async function startHttpFace(options: HttpFaceOptions): Promise<HttpFace>
           const value = request.headers[header];
           if (typeof value === 'string') metadata.set(header, value);
         }
+        options.stampClientAddress?.(metadata, request.ip);
         // Cancels the gRPC call when the HTTP client goes away before the answer.
         const abandoned = new AbortController();
         // (The response's close, not the request's: that one fires once the body has been read.)
@@ -158,6 +172,7 @@ export async function startHttpFace(options: HttpFaceOptions): Promise<HttpFace>
       } catch (error) {
         // A fault of this layer (not a status the gRPC call answered with) is logged here.
         if (!isStatusError(error) && !(error instanceof DomainError)) logger.error({ err: error, route: route.template.source }, 'HTTP call failed');
+        addRateLimitHeaders(reply, error);
         return sendProblem(reply, grpcProblem(options.toEdgeError(error)), span);
       }
     });
