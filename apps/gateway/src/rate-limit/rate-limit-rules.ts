@@ -57,7 +57,11 @@ export function parseRateLimitRules(text: string): RateLimitRules {
   }
   const result = rulesSchema.safeParse(json);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${fieldPath(issue.path)}: ${issue.message}`);
+    const problems = result.error.issues.map((issue) => {
+      // zod reports a bad record key as "Invalid key in record"; the key's own issue says why.
+      const message = issue.code === 'invalid_key' && issue.issues[0] ? issue.issues[0].message : issue.message;
+      return `${fieldPath(issue.path)}: ${message}`;
+    });
     throw new RateLimitRulesError(problems.join('; '));
   }
   return Object.freeze({ default: result.data.default, methods: Object.freeze(result.data.methods) });
