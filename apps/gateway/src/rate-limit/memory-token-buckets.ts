@@ -30,8 +30,11 @@ export function memoryTokenBuckets(options: MemoryBucketsOptions = {}): TokenBuc
     for (const [key, bucket] of buckets) {
       if (bucket.tokens + ((at - bucket.at) * bucket.rate) / 1000 >= bucket.burst) buckets.delete(key);
     }
+    // A tenth at a time, so that a flood of new keys costs one sweep per many calls, not one each.
+    const target = Math.floor(maxBuckets * 0.9);
+    if (buckets.size < maxBuckets) return;
     for (const key of buckets.keys()) {
-      if (buckets.size < maxBuckets) break;
+      if (buckets.size <= target) break;
       buckets.delete(key);
     }
   };
