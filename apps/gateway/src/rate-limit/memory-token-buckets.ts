@@ -10,7 +10,7 @@ interface Bucket {
 }
 
 export interface MemoryBucketsOptions {
-  /** Most buckets held; past it, full buckets are dropped (a full bucket is the same as none), then the oldest. Default 100000. */
+  /** Most buckets held; at it, full buckets are dropped (a full bucket is the same as none), then the oldest down to 90%. Default 100000. */
   maxBuckets?: number;
   /** Milliseconds clock. Default performance.now. */
   now?: () => number;
@@ -32,7 +32,6 @@ export function memoryTokenBuckets(options: MemoryBucketsOptions = {}): TokenBuc
     }
     // A tenth at a time, so that a flood of new keys costs one sweep per many calls, not one each.
     const target = Math.floor(maxBuckets * 0.9);
-    if (buckets.size < maxBuckets) return;
     for (const key of buckets.keys()) {
       if (buckets.size <= target) break;
       buckets.delete(key);
