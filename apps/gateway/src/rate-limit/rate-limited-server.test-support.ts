@@ -28,7 +28,8 @@ export interface LimitedServer {
   address: string;
   /** Metadata each handler saw, last call last. */
   seen: Metadata[];
-  getUser(metadata?: Record<string, string>): Promise<Answer>;
+  /** GetUser with a deadline of `deadlineMs` (default 10 s). */
+  getUser(metadata?: Record<string, string>, deadlineMs?: number): Promise<Answer>;
   listUsers(metadata?: Record<string, string>): Promise<Answer>;
   stop(): void;
 }
@@ -83,11 +84,12 @@ export async function startLimitedServer(options: {
   });
   const server = await startTestServer([service], [addresses.middleware, testAuth, limit]);
   const client = new userV1.UserServiceClient(server.address, credentials.createInsecure());
-  const deadline = () => new Date(Date.now() + 10_000);
+  const deadline = (ms = 10_000) => new Date(Date.now() + ms);
   return {
     address: server.address,
     seen,
-    getUser: (metadata = {}) => new Promise((resolve) => client.getUser({ id: 'u1' }, metadataOf(metadata), { deadline: deadline() }, (error) => resolve(answerOf(error)))),
+    getUser: (metadata = {}, deadlineMs?: number) =>
+      new Promise((resolve) => client.getUser({ id: 'u1' }, metadataOf(metadata), { deadline: deadline(deadlineMs) }, (error) => resolve(answerOf(error)))),
     listUsers: (metadata = {}) => new Promise((resolve) => client.listUsers({ pageSize: 1, pageToken: '' }, metadataOf(metadata), { deadline: deadline() }, (error) => resolve(answerOf(error)))),
     stop: () => {
       client.close();

@@ -135,17 +135,14 @@ describe('rate limits shared in Redis', () => {
       expect(reason).toBe('Redis did not answer within 50ms');
     });
 
-    it('never holds calls up: fail-open admits each call within a generous bound', async () => {
+    it('never holds calls up: fail-open admits each call well inside a 2 s deadline', async () => {
       const limited = await server({
         rules: { default: { rate: 0.01, burst: 1, by: 'address' }, methods: {} },
         buckets: buckets({ url: `redis://127.0.0.1:${port}`, timeoutMs: 50 }),
         onStoreFailure: 'open',
       });
-      for (let i = 0; i < 5; i += 1) {
-        const started = performance.now();
-        expect((await limited.getUser()).code).toBe(Status.OK);
-        expect(performance.now() - started).toBeLessThan(2000);
-      }
+      // Waiting on the silent Redis, a call would end DEADLINE_EXCEEDED.
+      for (let i = 0; i < 5; i += 1) expect((await limited.getUser({}, 2000)).code).toBe(Status.OK);
     });
   });
 });
