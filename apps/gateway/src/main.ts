@@ -1,4 +1,7 @@
 import { channelCredentials, createAppContext, createPeerClients, runMain, startService } from '@switchyard/runtime';
+import { loadAuthConfig } from './auth/auth-config';
+import { authMiddleware } from './auth/auth-middleware';
+import { createTokenVerifier } from './auth/token-verifier';
 import { toEdgeError } from './edge-errors';
 import { forwardingService } from './forwarding-service';
 import { grpcUpstream } from './grpc-upstream';
@@ -10,6 +13,13 @@ import { createGatewayService } from './user-with-orders';
 runMain(async () => {
   const app = createAppContext('gateway');
   const httpConfig = loadHttpConfig();
+  const auth = loadAuthConfig();
+  if (!auth) app.logger.warn('auth is off: every method is callable without a token; set AUTH_JWT_SECRET, AUTH_JWKS_URL or AUTH_JWKS_FILE to require one');
+  const edge = authMiddleware({
+    verify: auth && createTokenVerifier(auth, { logger: app.logger }),
+    publicMethods: auth?.publicMethods,
+    methodRoles: auth?.methodRoles,
+  });
   const clients = createPeerClients(app);
   const upstream = grpcUpstream(clients, { user: 'registry:///user', order: 'registry:///order' });
   const forwarded = PUBLIC_SERVICES.map((service) => forwardingService(service, clients.get(service.client, `registry:///${service.app}`), { toEdgeError }));
@@ -32,6 +42,7 @@ runMain(async () => {
   const grpc = await startService({
     ...app,
     services,
+    middleware: [edge],
     // HTTP stops taking requests when gRPC does; its calls in flight finish first.
     endStreams: () => void (httpClosed = http.close()),
     onShutdown: async () => {
