@@ -23,7 +23,7 @@ function bearerToken(values: unknown[]): { token?: string; problem?: string } {
   if (values.length === 0) return {};
   if (values.length > 1) return { problem: 'more than one authorization header' };
   const match = typeof values[0] === 'string' ? BEARER.exec(values[0]) : null;
-  return match ? { token: match[1] } : { problem: 'authorization must be "Bearer <token>"' };
+  return match ? { token: match[1] } : { problem: 'authorization must use the Bearer scheme' };
 }
 
 /**
