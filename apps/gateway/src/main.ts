@@ -1,5 +1,5 @@
 import { channelCredentials, createAppContext, createPeerClients, runMain, startService } from '@switchyard/runtime';
-import { loadAuthConfig } from './auth/auth-config';
+import { checkAuthMethods, loadAuthConfig } from './auth/auth-config';
 import { authMiddleware } from './auth/auth-middleware';
 import { createTokenVerifier } from './auth/token-verifier';
 import { toEdgeError } from './edge-errors';
@@ -24,6 +24,7 @@ runMain(async () => {
   const upstream = grpcUpstream(clients, { user: 'registry:///user', order: 'registry:///order' });
   const forwarded = PUBLIC_SERVICES.map((service) => forwardingService(service, clients.get(service.client, `registry:///${service.app}`), { toEdgeError }));
   const services = [createGatewayService(upstream), ...forwarded];
+  if (auth) checkAuthMethods(auth, services.flatMap((service) => Object.values(service.definition).map((method) => method.path)));
   // HTTP listens first, so it is ready when gRPC reports SERVING; its calls wait for the gRPC
   // port (GRPC_PORT=0 picks one while binding).
   let grpcBound!: (address: string) => void;

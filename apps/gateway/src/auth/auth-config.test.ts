@@ -1,5 +1,5 @@
 import { ConfigError } from '@switchyard/runtime';
-import { DEFAULT_CLOCK_SKEW_MS, loadAuthConfig } from './auth-config';
+import { DEFAULT_CLOCK_SKEW_MS, checkAuthMethods, loadAuthConfig } from './auth-config';
 
 const SECRET = 'x'.repeat(32);
 
@@ -63,5 +63,11 @@ describe('loadAuthConfig', () => {
 
   it('refuses a method that is both public and role-restricted', () => {
     expect(configError({ AUTH_JWT_SECRET: SECRET, AUTH_PUBLIC_METHODS: '/a.B/C', AUTH_METHOD_ROLES: '{"a.B/C": ["admin"]}' })).toContain('/a.B/C is in both AUTH_PUBLIC_METHODS and AUTH_METHOD_ROLES');
+  });
+
+  it('refuses public or role-restricted methods the gateway does not serve (a typo would leave a method open)', () => {
+    const config = loadAuthConfig({ AUTH_JWT_SECRET: SECRET, AUTH_PUBLIC_METHODS: '/a.B/C', AUTH_METHOD_ROLES: '{"/a.B/ListUser": ["admin"]}' })!;
+    expect(() => checkAuthMethods(config, ['/a.B/C', '/a.B/ListUsers'])).toThrow(/AUTH_METHOD_ROLES: the gateway serves no method \/a\.B\/ListUser\n/);
+    expect(() => checkAuthMethods(config, ['/a.B/C', '/a.B/ListUser'])).not.toThrow();
   });
 });

@@ -109,3 +109,16 @@ export function loadAuthConfig(env: Record<string, string | undefined> = process
     methodRoles: roles,
   });
 }
+
+/**
+ * Refuses AUTH_PUBLIC_METHODS and AUTH_METHOD_ROLES entries that name no method the gateway
+ * serves: a misspelt role rule would otherwise leave the method it meant open to every token.
+ */
+export function checkAuthMethods(config: AuthConfig, served: Iterable<string>): void {
+  const known = new Set(served);
+  const problems = [
+    ...[...config.publicMethods].filter((method) => !known.has(method)).map((method) => `  AUTH_PUBLIC_METHODS: the gateway serves no method ${method}`),
+    ...[...config.methodRoles.keys()].filter((method) => !known.has(method)).map((method) => `  AUTH_METHOD_ROLES: the gateway serves no method ${method}`),
+  ];
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.join('\n')}\nName methods as /package.Service/Method (grpcurl list shows them) and start again.`);
+}

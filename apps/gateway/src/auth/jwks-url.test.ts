@@ -24,7 +24,7 @@ async function tokenOf(key: { kid: string; privateKey: CryptoKey }): Promise<Rec
 /** An issuer's JWKS endpoint: serves `keys`, counts its fetches. */
 async function startJwksServer(keys: () => JWK[]): Promise<{ url: string; fetches: () => number; server: Server }> {
   let fetches = 0;
-  const server = createServer((request, response) => {
+  const server = createServer((_request, response) => {
     fetches += 1;
     response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: keys() }));
   });
