@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
-import { connectReflection, type ReflectionConnection } from '@switchyard/testing';
+import { connectReflection, freePort, type ReflectionConnection } from '@switchyard/testing';
 import { checkHealth } from './health-check';
 import { LocalStack } from './local-stack';
 
@@ -91,5 +91,28 @@ describe('the gateway with JWT auth on', () => {
     await expect(gateway.invoke('switchyard.user.v1.UserService/GetUser', { id: 'nobody' }, { metadata: { authorization: `Bearer ${admin}` } })).rejects.toMatchObject({ code: Status.NOT_FOUND });
     expect(await gateway.listServices()).toEqual(expect.arrayContaining(['switchyard.user.v1.UserService', 'grpc.health.v1.Health']));
     expect(await checkHealth(stack.address('gateway'), '', 2000)).toBe('SERVING');
+  });
+
+  it('runs a gateway with no AUTH_* set open, and says so in a warning at start', async () => {
+    const port = await freePort();
+    const open = await stack.startApp('gateway', {
+      GRPC_PORT: String(port),
+      ADVERTISE_ADDRESS: `127.0.0.1:${port}`,
+      AUTH_JWT_SECRET: '',
+      AUTH_PUBLIC_METHODS: '',
+      AUTH_METHOD_ROLES: '',
+    });
+    try {
+      const warning = open.lines.map((line) => JSON.parse(line) as { level: number; msg: string }).find((line) => line.msg.startsWith('auth is off'));
+      expect(warning).toMatchObject({ level: 40 });
+      const unchecked = connectReflection(`127.0.0.1:${port}`);
+      try {
+        await expect(unchecked.invoke('switchyard.user.v1.UserService/GetUser', { id: 'nobody' })).rejects.toMatchObject({ code: Status.NOT_FOUND });
+      } finally {
+        unchecked.close();
+      }
+    } finally {
+      await open.stop();
+    }
   });
 });

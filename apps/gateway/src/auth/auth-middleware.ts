@@ -1,6 +1,6 @@
 import { PermissionDeniedError, UnauthenticatedError, toStatusError, type CallOutcome, type ServerMiddleware } from '@switchyard/runtime';
 import { ROLES_METADATA, SUBJECT_METADATA, stripInternalMetadata } from './identity-metadata';
-import type { TokenVerifier } from './token-verifier';
+import type { TokenVerifier, VerifiedCaller } from './token-verifier';
 
 export interface AuthMiddlewareOptions {
   /** Checks tokens; undefined when auth is off (then calls only lose their `x-switchyard-*` metadata). */
@@ -49,7 +49,7 @@ export function authMiddleware(options: AuthMiddlewareOptions): ServerMiddleware
       if (publicMethods.has(call.method)) return next();
       return refused(new UnauthenticatedError('a bearer token is required (authorization: Bearer <token>)'));
     }
-    let caller;
+    let caller: VerifiedCaller;
     try {
       caller = await verify(token);
     } catch (error) {
