@@ -84,6 +84,7 @@ describe('JWT at the edge: HS256 secret and RS256/ES256 keys from a JWKS file', 
   let jwksFile: string;
   let rsa: KeyPair;
   let ec: KeyPair;
+  const logLines: string[] = [];
 
   beforeAll(async () => {
     rsa = await keyPair('RS256', 'rsa-1');
@@ -99,7 +100,8 @@ describe('JWT at the edge: HS256 secret and RS256/ES256 keys from a JWKS file', 
       AUTH_PUBLIC_METHODS: 'switchyard.user.v1.UserService/CreateUser',
       AUTH_METHOD_ROLES: JSON.stringify({ [LIST_USERS]: ['admin'] }),
     })!;
-    edge = await startEdge(authMiddleware({ verify: createTokenVerifier(config, { logger }), publicMethods: config.publicMethods, methodRoles: config.methodRoles }));
+    const recording = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
+    edge = await startEdge(authMiddleware({ verify: createTokenVerifier(config, { logger: recording }), publicMethods: config.publicMethods, methodRoles: config.methodRoles }));
   });
 
   afterAll(async () => {
@@ -220,7 +222,13 @@ describe('JWT at the edge: HS256 secret and RS256/ES256 keys from a JWKS file', 
     await eventually(async () => (await edge.grpc('getUser', token)).code === Status.OK, 10_000, 'the new kid to be accepted');
     // The key dropped from the file is gone too.
     expect((await edge.grpc('getUser', bearer(await signed(rsa)))).details).toBe('the token signing key is unknown');
+
+    // A half-written file keeps the keys read before.
+    writeFileSync(jwksFile, '{"keys": [');
+    await eventually(async () => (await edge.grpc('getUser', token)).code === Status.OK && logLines.some((line) => line.includes('JWKS file unreadable')), 10_000, 'the bad file to be noticed');
+    expect((await edge.grpc('getUser', token)).code).toBe(Status.OK);
   });
+
 });
 
 describe('JWT at the edge with a JWKS only', () => {
