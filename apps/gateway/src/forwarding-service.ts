@@ -1,5 +1,6 @@
 import type { Client, Metadata, CallOptions, ServiceError, ClientUnaryCall } from '@grpc/grpc-js';
 import { callUnary, type ServiceRegistration, type UnaryHandler } from '@switchyard/runtime';
+import { downstreamMetadata } from './auth/identity-metadata';
 import type { PublicService } from './public-services';
 
 type UntypedUnaryMethod = (
@@ -20,7 +21,8 @@ export interface ForwardingOptions {
 /**
  * Serves `service` on the gateway by forwarding each of its unary methods to `client` (a client
  * of the same service from the shared factory, so deadline, retry and tracing apply and the
- * incoming call's remaining deadline carries over). Built from the generated definition: a new
+ * incoming call's remaining deadline carries over), with the caller's identity the gateway set
+ * (x-switchyard-*) and none of the caller's own metadata. Built from the generated definition: a new
  * method in the proto is forwarded with no code here.
  */
 export function forwardingService(service: PublicService, client: Client, options: ForwardingOptions): ServiceRegistration {
@@ -31,7 +33,7 @@ export function forwardingService(service: PublicService, client: Client, option
     if (typeof call !== 'function') throw new Error(`${method.path}: the client has no method ${name}`);
     const bound = call.bind(client);
     handlers[name] = (request) =>
-      callUnary(bound, request).catch((error: unknown) => {
+      callUnary(bound, request, { metadata: downstreamMetadata() }).catch((error: unknown) => {
         throw options.toEdgeError(error);
       });
   }

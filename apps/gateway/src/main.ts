@@ -1,4 +1,7 @@
 import { channelCredentials, createAppContext, createPeerClients, runMain, startService } from '@switchyard/runtime';
+import { checkAuthMethods, loadAuthConfig } from './auth/auth-config';
+import { authMiddleware } from './auth/auth-middleware';
+import { createTokenVerifier } from './auth/token-verifier';
 import { toEdgeError } from './edge-errors';
 import { forwardingService } from './forwarding-service';
 import { grpcUpstream } from './grpc-upstream';
@@ -12,11 +15,20 @@ import { createGatewayService } from './user-with-orders';
 runMain(async () => {
   const app = createAppContext('gateway');
   const httpConfig = loadHttpConfig();
-  const rateLimits = edgeRateLimits(loadRateLimitConfig(), app.logger);
+  const auth = loadAuthConfig();
+  if (!auth) app.logger.warn('auth is off: every method is callable without a token; set AUTH_JWT_SECRET, AUTH_JWKS_URL or AUTH_JWKS_FILE to require one');
+  const edge = authMiddleware({
+    verify: auth && createTokenVerifier(auth, { logger: app.logger }),
+    publicMethods: auth?.publicMethods,
+    methodRoles: auth?.methodRoles,
+  });
   const clients = createPeerClients(app);
   const upstream = grpcUpstream(clients, { user: 'registry:///user', order: 'registry:///order' });
   const forwarded = PUBLIC_SERVICES.map((service) => forwardingService(service, clients.get(service.client, `registry:///${service.app}`), { toEdgeError }));
   const services = [createGatewayService(upstream), ...forwarded];
+  const servedMethods = services.flatMap((service) => Object.values(service.definition).map((method) => method.path));
+  if (auth) checkAuthMethods(auth, servedMethods);
+  const rateLimits = edgeRateLimits(loadRateLimitConfig(), app.logger, servedMethods);
   // HTTP listens first, so it is ready when gRPC reports SERVING; its calls wait for the gRPC
   // port (GRPC_PORT=0 picks one while binding).
   let grpcBound!: (address: string) => void;
@@ -36,8 +48,9 @@ runMain(async () => {
   const grpc = await startService({
     ...app,
     services,
-    // Client addresses first (auth would drop their headers), rate limits after auth (its subject).
-    middleware: [rateLimits.clientAddressMiddleware, rateLimits.rateLimitMiddleware],
+    // Client addresses before auth (which drops every x-switchyard-* header a call brings), rate
+    // limits after it (they read the subject it sets).
+    middleware: [rateLimits.clientAddressMiddleware, edge, rateLimits.rateLimitMiddleware],
     // HTTP stops taking requests when gRPC does; its calls in flight finish first.
     endStreams: () => void (httpClosed = http.close()),
     onShutdown: async () => {

@@ -1,4 +1,4 @@
-import { ConfigError, createAppContext, runMain, startService } from '@switchyard/runtime';
+import { createAppContext, runMain, startService } from '@switchyard/runtime';
 import { withCertificateIdentity } from './certificate-access';
 import { startEvictionSweep } from './eviction-sweep';
 import { LeaseTable } from './lease-table';
@@ -21,9 +21,6 @@ runMain(async () => {
   });
   const tokenRules = tokenAccess({ fleetToken: config.registryToken, serviceTokens: settings.serviceTokens, readAccess: settings.readAccess });
   const anyToken = config.registryToken !== undefined || Object.keys(settings.serviceTokens).length > 0;
-  if (settings.readAccess === 'mtls' && !config.tls) {
-    throw new ConfigError('invalid configuration:\n  REGISTRY_READ_ACCESS="mtls": needs mutual TLS; set TLS_CERT, TLS_KEY and TLS_CA, or choose open or token');
-  }
   const access = config.tls ? withCertificateIdentity(tokenRules, settings.readAccess ?? (anyToken ? 'token' : 'mtls')) : tokenRules;
   const stopSweep = startEvictionSweep(store, settings.sweepIntervalMs, logger);
   const shutdown = new AbortController();

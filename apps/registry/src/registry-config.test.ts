@@ -50,9 +50,14 @@ describe('loadRegistrySettings', () => {
   });
 
   it('names bad limits and read access', () => {
-    expect(() => loadRegistrySettings({ REGISTRY_READ_ACCESS: 'mtls', REGISTRY_MAX_INSTANCES: '0', REGISTRY_ALLOW_LINK_LOCAL: 'yes' })).toThrow(
-      /REGISTRY_READ_ACCESS="mtls": expected open or token\n {2}REGISTRY_MAX_INSTANCES="0": expected a number > 0\n {2}REGISTRY_ALLOW_LINK_LOCAL="yes": expected true or false/,
+    expect(() => loadRegistrySettings({ REGISTRY_READ_ACCESS: 'tls', REGISTRY_MAX_INSTANCES: '0', REGISTRY_ALLOW_LINK_LOCAL: 'yes' })).toThrow(
+      /REGISTRY_READ_ACCESS="tls": expected open, token or mtls\n {2}REGISTRY_MAX_INSTANCES="0": expected a number > 0\n {2}REGISTRY_ALLOW_LINK_LOCAL="yes": expected true or false/,
     );
+  });
+
+  it('takes REGISTRY_READ_ACCESS=mtls only with mutual TLS on', () => {
+    expect(() => loadRegistrySettings({ REGISTRY_READ_ACCESS: 'mtls' })).toThrow(/REGISTRY_READ_ACCESS="mtls": needs mutual TLS; set TLS_CERT, TLS_KEY and TLS_CA/);
+    expect(loadRegistrySettings({ REGISTRY_READ_ACCESS: 'mtls', TLS_CERT: '/certs/registry.crt' }).readAccess).toBe('mtls');
   });
 
   it('refuses limits whose largest Watch snapshot would not fit a client\'s 4 MiB receive limit', () => {

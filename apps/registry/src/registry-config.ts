@@ -79,6 +79,9 @@ export function loadRegistrySettings(env: Record<string, string | undefined> = p
       `invalid configuration:\n  HEARTBEAT_INTERVAL_MS=${parsed.HEARTBEAT_INTERVAL_MS} must be shorter than LEASE_TTL_MS=${parsed.LEASE_TTL_MS} (three beats per TTL is the default)`,
     );
   }
+  if (parsed.REGISTRY_READ_ACCESS === 'mtls' && !env.TLS_CERT) {
+    throw new ConfigError('invalid configuration:\n  REGISTRY_READ_ACCESS="mtls": needs mutual TLS; set TLS_CERT, TLS_KEY and TLS_CA, or choose open or token');
+  }
   const limits: RegistryLimits = {
     maxInstances: parsed.REGISTRY_MAX_INSTANCES,
     maxInstancesPerService: parsed.REGISTRY_MAX_INSTANCES_PER_SERVICE,

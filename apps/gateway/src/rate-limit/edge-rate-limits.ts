@@ -1,9 +1,10 @@
 import type { Metadata } from '@grpc/grpc-js';
-import type { Logger, ServerMiddleware } from '@switchyard/runtime';
+import { ConfigError, type Logger, type ServerMiddleware } from '@switchyard/runtime';
 import { clientAddresses } from './client-address';
 import { memoryTokenBuckets } from './memory-token-buckets';
 import type { RateLimitConfig } from './rate-limit-config';
 import { rateLimitMiddleware } from './rate-limit-middleware';
+import { checkRuleMethods, RateLimitRulesError, type RateLimitRules } from './rate-limit-rules';
 import { redisTokenBuckets } from './redis-token-buckets';
 import { watchRulesFile } from './rules-file-watch';
 
@@ -17,10 +18,24 @@ export interface EdgeRateLimits {
   close(): Promise<void>;
 }
 
-/** The gateway's rate limits from RATE_LIMITS / RATE_LIMITS_FILE, in memory or in Redis (REDIS_URL). */
-export function edgeRateLimits(config: RateLimitConfig, logger: Logger): EdgeRateLimits {
+/**
+ * The gateway's rate limits from RATE_LIMITS / RATE_LIMITS_FILE, in memory or in Redis
+ * (REDIS_URL). A rule for a method not in `servedMethods` is a ConfigError at start, and makes a
+ * reloaded file be refused.
+ */
+export function edgeRateLimits(config: RateLimitConfig, logger: Logger, servedMethods: Iterable<string>): EdgeRateLimits {
+  const served = new Set(servedMethods);
+  const check = (rules: RateLimitRules) => checkRuleMethods(rules, served);
+  if (config.rules) {
+    try {
+      check(config.rules);
+    } catch (error) {
+      if (!(error instanceof RateLimitRulesError)) throw error;
+      throw new ConfigError(`invalid configuration:\n  ${config.rulesFile ? 'RATE_LIMITS_FILE' : 'RATE_LIMITS'}: ${error.message}\nName methods as /package.Service/Method (grpcurl list shows them) and start again.`);
+    }
+  }
   const addresses = clientAddresses();
-  const watch = config.rulesFile && config.rules ? watchRulesFile(config.rulesFile, config.rules, { logger }) : undefined;
+  const watch = config.rulesFile && config.rules ? watchRulesFile(config.rulesFile, config.rules, { logger, check }) : undefined;
   const rules = watch ? () => watch.current() : () => config.rules;
   let lastConnectionError = '';
   const buckets = config.redisUrl && config.rules

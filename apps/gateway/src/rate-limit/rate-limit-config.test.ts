@@ -2,6 +2,8 @@ import { ConfigError } from '@switchyard/runtime';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
+import { edgeRateLimits } from './edge-rate-limits';
 import { loadRateLimitConfig } from './rate-limit-config';
 
 const CREATE_USER = '/switchyard.user.v1.UserService/CreateUser';
@@ -14,6 +16,18 @@ describe('rate limit configuration', () => {
   it('reads RATE_LIMITS, with "by" defaulting to subject', () => {
     const config = loadRateLimitConfig({ RATE_LIMITS: JSON.stringify({ default: { rate: 10, burst: 20 }, methods: { [CREATE_USER]: { rate: 1, burst: 5, by: 'address' } } }) });
     expect(config.rules).toEqual({ default: { rate: 10, burst: 20, by: 'subject' }, methods: { [CREATE_USER]: { rate: 1, burst: 5, by: 'address' } } });
+  });
+
+  it('takes method paths with or without the leading slash, as AUTH_PUBLIC_METHODS does', () => {
+    const config = loadRateLimitConfig({ RATE_LIMITS: JSON.stringify({ methods: { 'switchyard.user.v1.UserService/CreateUser': { rate: 1, burst: 5 } } }) });
+    expect(config.rules?.methods).toEqual({ [CREATE_USER]: { rate: 1, burst: 5, by: 'subject' } });
+  });
+
+  it('refuses at start a rule for a method the gateway does not serve', () => {
+    const config = loadRateLimitConfig({ RATE_LIMITS: JSON.stringify({ methods: { '/switchyard.user.v1.UserService/CreateUsr': { rate: 1, burst: 5 } } }) });
+    const start = () => edgeRateLimits(config, pino({ level: 'silent' }), [CREATE_USER]);
+    expect(start).toThrow(ConfigError);
+    expect(start).toThrow('RATE_LIMITS: methods["/switchyard.user.v1.UserService/CreateUsr"]: the gateway serves no such method');
   });
 
   it.each([

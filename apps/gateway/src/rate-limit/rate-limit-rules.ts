@@ -23,7 +23,8 @@ const ruleSchema = z.strictObject({
   by: z.enum(['subject', 'address'], { error: 'expected "subject" or "address"' }).default('subject'),
 });
 
-const METHOD_PATH = /^\/[A-Za-z_][\w.]*\/[A-Za-z_]\w*$/;
+// The leading slash is optional, as in AUTH_PUBLIC_METHODS.
+const METHOD_PATH = /^\/?[A-Za-z_][\w.]*\/[A-Za-z_]\w*$/;
 
 const rulesSchema = z.strictObject({
   default: ruleSchema.optional(),
@@ -64,7 +65,14 @@ export function parseRateLimitRules(text: string): RateLimitRules {
     });
     throw new RateLimitRulesError(problems.join('; '));
   }
-  return Object.freeze({ default: result.data.default, methods: Object.freeze(result.data.methods) });
+  const methods = Object.fromEntries(Object.entries(result.data.methods).map(([method, rule]) => [method.startsWith('/') ? method : `/${method}`, rule]));
+  return Object.freeze({ default: result.data.default, methods: Object.freeze(methods) });
+}
+
+/** Throws a RateLimitRulesError naming each rule for a method not in `served`: a typo would leave that method unlimited. */
+export function checkRuleMethods(rules: RateLimitRules, served: ReadonlySet<string>): void {
+  const unknown = Object.keys(rules.methods).filter((method) => !served.has(method));
+  if (unknown.length > 0) throw new RateLimitRulesError(unknown.map((method) => `${fieldPath(['methods', method])}: the gateway serves no such method`).join('; '));
 }
 
 /** The rule of `method`, and its name for messages: the method path, or "default". */

@@ -7,6 +7,7 @@ import { eventually } from '@switchyard/testing';
 import pino from 'pino';
 import { memoryTokenBuckets } from './memory-token-buckets';
 import { readRulesFile } from './rate-limit-config';
+import { checkRuleMethods } from './rate-limit-rules';
 import { startLimitedServer, type LimitedServer } from './rate-limited-server.test-support';
 import { watchRulesFile, type RulesFileWatch } from './rules-file-watch';
 
@@ -40,7 +41,8 @@ describe('RATE_LIMITS_FILE reloads', () => {
 
   it('applies a changed file without a restart, logs the change, and keeps the rules in force when the file turns bad', async () => {
     writeFileSync(file, JSON.stringify({ default: { rate: 0.01, burst: 1, by: 'address' } }));
-    watch = watchRulesFile(file, readRulesFile(file), { logger, intervalMs: 50 });
+    const served = new Set([GET_USER, '/switchyard.user.v1.UserService/ListUsers']);
+    watch = watchRulesFile(file, readRulesFile(file), { logger, intervalMs: 50, check: (rules) => checkRuleMethods(rules, served) });
     server = await startLimitedServer({ rules: watch.current, buckets: memoryTokenBuckets() });
     expect((await server.getUser()).code).toBe(Status.OK);
     expect((await server.getUser()).code).toBe(Status.RESOURCE_EXHAUSTED);
@@ -59,5 +61,11 @@ describe('RATE_LIMITS_FILE reloads', () => {
     expect(rejected).toMatchObject({ level: 40, file, reason: expect.stringContaining(`methods["${GET_USER}"].rate: expected a number of calls per second`) });
     expect(watch.current().methods[GET_USER]).toEqual(loose);
     for (let i = 0; i < 10; i += 1) expect((await server.getUser()).code).toBe(Status.OK);
+
+    // A rule for a method the gateway does not serve (a typo) would leave the real one unlimited.
+    writeFileSync(file, JSON.stringify({ methods: { 'switchyard.user.v1.UserService/GetUsr': { rate: 0.01, burst: 1 } } }));
+    const typo = await eventually(() => lines.find((line) => line.msg === 'rate limits file rejected; the rules in force stay' && String(line.reason).includes('GetUsr')), 10_000, 'the typo rejected');
+    expect(typo.reason).toBe('methods["/switchyard.user.v1.UserService/GetUsr"]: the gateway serves no such method');
+    expect(watch.current().methods[GET_USER]).toEqual(loose);
   }, 30_000);
 });

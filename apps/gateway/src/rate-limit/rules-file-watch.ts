@@ -13,12 +13,18 @@ export interface RulesFileWatch {
  * invalid or unreadable file keeps the rules in force and logs why. Polls the file's stat rather
  * than using inotify, which misses editors' rename-over and Kubernetes ConfigMap symlink swaps.
  */
-export function watchRulesFile(path: string, initial: RateLimitRules, options: { logger: Logger; intervalMs?: number }): RulesFileWatch {
+export function watchRulesFile(
+  path: string,
+  initial: RateLimitRules,
+  options: { logger: Logger; intervalMs?: number; /** Throws a RateLimitRulesError for rules to refuse. */ check?: (rules: RateLimitRules) => void },
+): RulesFileWatch {
   let rules = initial;
   const onChange = (now: Stats, before: Stats) => {
     if (now.mtimeMs === before.mtimeMs && now.size === before.size && now.ino === before.ino) return;
     try {
-      rules = readRulesFile(path);
+      const read = readRulesFile(path);
+      options.check?.(read);
+      rules = read;
       options.logger.info({ file: path, rules }, 'rate limits reloaded');
     } catch (error) {
       options.logger.warn({ file: path, reason: (error as Error).message }, 'rate limits file rejected; the rules in force stay');
