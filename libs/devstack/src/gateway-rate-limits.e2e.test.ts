@@ -3,6 +3,7 @@
 // processes drawing on one limit.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
@@ -49,6 +50,17 @@ describe("the gateway's rate limits, shared in Redis", () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
+  /** HTTP status of a GET sent from `localAddress` (127.0.0.2 is another client on this machine). */
+  const statusFrom = (url: string, localAddress: string) =>
+    new Promise<number>((resolve, reject) => {
+      request(url, { localAddress }, (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      })
+        .on('error', reject)
+        .end();
+    });
+
   const codeOf = (call: Promise<unknown>) => call.then(() => Status.OK, (error: ServiceError) => error.code);
 
   it('two gateway processes admit one burst between them', async () => {
@@ -78,6 +90,11 @@ describe("the gateway's rate limits, shared in Redis", () => {
       'ratelimit-remaining': '0',
     });
     expect(await refused.json()).toMatchObject({ code: 'RESOURCE_EXHAUSTED', detail: expect.stringContaining(`rate limit "/${LIST_USERS}" exceeded`) });
+    // Another HTTP client has its own bucket: its address reaches the limit past the auth
+    // middleware, which drops every x-switchyard-* header a call brings.
+    expect(await statusFrom(url, '127.0.0.2')).toBe(200);
+    expect(await statusFrom(url, '127.0.0.2')).toBe(200);
+    expect(await statusFrom(url, '127.0.0.2')).toBe(429);
 
     // The same client over gRPC (127.0.0.1 too) claiming to be someone else: the same bucket.
     const gateway = connectReflection(stack.address('gateway'));

@@ -55,6 +55,8 @@ export async function startLimitedServer(options: {
   buckets: TokenBuckets;
   onStoreFailure?: StoreFailureMode;
   logger?: Logger;
+  /** The auth middleware in the chain; default: the subject named in `x-test-subject` is the verified one. */
+  auth?: ServerMiddleware;
 }): Promise<LimitedServer> {
   const seen: Metadata[] = [];
   const service = defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
@@ -82,7 +84,7 @@ export async function startLimitedServer(options: {
     onStoreFailure: options.onStoreFailure ?? 'open',
     logger: options.logger ?? pino({ level: 'silent' }),
   });
-  const server = await startTestServer([service], [addresses.middleware, testAuth, limit]);
+  const server = await startTestServer([service], [addresses.middleware, options.auth ?? testAuth, limit]);
   const client = new userV1.UserServiceClient(server.address, credentials.createInsecure());
   const deadline = (ms = 10_000) => new Date(Date.now() + ms);
   return {
