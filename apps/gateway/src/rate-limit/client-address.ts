@@ -1,14 +1,12 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
 import type { CallContext, ServerMiddleware } from '@switchyard/runtime';
+import { SUBJECT_METADATA } from '../auth/identity-metadata';
 
 /** The HTTP client's address, set by the gateway's HTTP face on its loopback calls. */
 export const CLIENT_ADDRESS_HEADER = 'x-switchyard-client-address';
 /** Proves the address header comes from this gateway's HTTP face: a random secret of the process. */
 export const CLIENT_ADDRESS_SECRET_HEADER = 'x-switchyard-client-address-secret';
-
-/** Set by the auth middleware, after this one; from anyone else it would let a caller pick its own rate-limit bucket. */
-const SUBJECT_HEADER = 'x-switchyard-subject';
 
 /** `127.0.0.1:5000` → `127.0.0.1`, `[::1]:5000` → `::1`; grpc-js peers, also `ipv4:`/`ipv6:` prefixed. */
 export function peerHost(peer: string): string {
@@ -58,7 +56,8 @@ export function clientAddresses(secret: Buffer = randomBytes(32)): ClientAddress
         call.metadata.remove(CLIENT_ADDRESS_SECRET_HEADER);
         if (typeof address === 'string' && address !== '' && trusted(presented)) stamped.set(call, address);
       }
-      if (call.metadata.get(SUBJECT_HEADER).length > 0) call.metadata.remove(SUBJECT_HEADER);
+      // Auth drops it too; this keeps a caller from picking its own rate-limit bucket however auth is wired.
+      if (call.metadata.get(SUBJECT_METADATA).length > 0) call.metadata.remove(SUBJECT_METADATA);
       return next();
     },
     of: (call) => stamped.get(call) ?? peerHost(call.peer),

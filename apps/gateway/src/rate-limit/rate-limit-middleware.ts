@@ -1,10 +1,8 @@
 import { Metadata, status as Status } from '@grpc/grpc-js';
 import { statusError, type CallContext, type Logger, type ServerMiddleware } from '@switchyard/runtime';
+import { SUBJECT_METADATA } from '../auth/identity-metadata';
 import { ruleFor, type RateLimitRules } from './rate-limit-rules';
 import type { BucketDecision, TokenBuckets } from './token-bucket';
-
-/** Set by the auth middleware (which runs earlier) to the verified subject of the call. */
-export const SUBJECT_HEADER = 'x-switchyard-subject';
 
 export type StoreFailureMode = 'open' | 'closed';
 
@@ -21,9 +19,6 @@ export interface RateLimitOptions {
   failureLogIntervalMs?: number;
 }
 
-/** The over-limit answer's trailing metadata; the HTTP face turns them into headers of its 429. */
-export const RATE_LIMIT_TRAILERS = ['retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'] as const;
-
 function overLimit(name: string, rule: { rate: number; burst: number }, kind: string, taken: BucketDecision) {
   const metadata = new Metadata();
   metadata.set('retry-after', String(Math.max(1, taken.retryAfterSeconds)));
@@ -38,7 +33,8 @@ function overLimit(name: string, rule: { rate: number; burst: number }, kind: st
  * A token bucket per client and method: the method's own rule, or the default one. The client is
  * the verified subject (for rules `by: "subject"`, when auth set one) or its address. Over the
  * limit the handler never runs, and the caller gets RESOURCE_EXHAUSTED naming the rule and the
- * key kind (never the key) with Retry-After and RateLimit-* values as trailing metadata.
+ * key kind (never the key) with `retry-after` and `ratelimit-*` values as trailing metadata,
+ * which the HTTP face turns into the headers of its 429. Runs after auth, which sets the subject.
  */
 export function rateLimitMiddleware(options: RateLimitOptions): ServerMiddleware {
   const { buckets, logger } = options;
@@ -61,7 +57,7 @@ export function rateLimitMiddleware(options: RateLimitOptions): ServerMiddleware
     const found = rules && ruleFor(rules, call.method);
     if (!found) return next();
     const { name, rule } = found;
-    const [subject] = rule.by === 'subject' ? call.metadata.get(SUBJECT_HEADER) : [];
+    const [subject] = rule.by === 'subject' ? call.metadata.get(SUBJECT_METADATA) : [];
     const [kind, id] = typeof subject === 'string' && subject !== '' ? ['subject', subject] : ['address', options.addressOf(call)];
     let taken: BucketDecision;
     try {

@@ -4,7 +4,8 @@ import { defineService, type ServerMiddleware } from '@switchyard/runtime';
 import { startTestServer } from '@switchyard/testing';
 import pino, { type Logger } from 'pino';
 import { clientAddresses } from './client-address';
-import { rateLimitMiddleware, SUBJECT_HEADER, type StoreFailureMode } from './rate-limit-middleware';
+import { SUBJECT_METADATA } from '../auth/identity-metadata';
+import { rateLimitMiddleware, type StoreFailureMode } from './rate-limit-middleware';
 import type { RateLimitRules } from './rate-limit-rules';
 import type { TokenBuckets } from './token-bucket';
 
@@ -12,7 +13,7 @@ import type { TokenBuckets } from './token-bucket';
 const TEST_SUBJECT_HEADER = 'x-test-subject';
 const testAuth: ServerMiddleware = (call, next) => {
   const [subject] = call.metadata.get(TEST_SUBJECT_HEADER);
-  if (typeof subject === 'string') call.metadata.set(SUBJECT_HEADER, subject);
+  if (typeof subject === 'string') call.metadata.set(SUBJECT_METADATA, subject);
   return next();
 };
 
