@@ -135,6 +135,14 @@ describe('rate limits shared in Redis', () => {
       expect(reason).toBe('Redis did not answer within 50ms');
     });
 
+    it('fails at once, without sending, while too many checks wait for an answer', async () => {
+      const made = buckets({ url: `redis://127.0.0.1:${port}`, timeoutMs: 50, maxPending: 3 });
+      await eventually(async () => (await made.take('k', 1, 1).catch((error: Error) => error.message)) === 'Redis did not answer within 50ms');
+      await made.take('k', 1, 1).catch(() => undefined);
+      await made.take('k', 1, 1).catch(() => undefined);
+      await expect(made.take('k', 1, 1)).rejects.toThrow('Redis has 3 checks unanswered');
+    });
+
     it('never holds calls up: fail-open admits each call well inside a 2 s deadline', async () => {
       const limited = await server({
         rules: { default: { rate: 0.01, burst: 1, by: 'address' }, methods: {} },

@@ -8,6 +8,11 @@ export interface RedisBucketsOptions {
   keyPrefix: string;
   /** A take that Redis has not answered within this many ms rejects (RATE_LIMIT_REDIS_TIMEOUT_MS). */
   timeoutMs: number;
+  /**
+   * Most checks sent and not yet answered; past it a take fails at once. A Redis that accepts
+   * commands and never answers would otherwise keep every one of them in memory. Default 1000.
+   */
+  maxPending?: number;
   /** Connection errors, at most as often as ioredis reconnects; the caller decides how loud. */
   onConnectionError?: (error: Error) => void;
 }
@@ -61,20 +66,26 @@ export function redisTokenBuckets(options: RedisBucketsOptions): TokenBuckets {
   redis.on('error', (error: Error) => options.onConnectionError?.(error));
   redis.defineCommand('takeToken', { numberOfKeys: 1, lua: TAKE_TOKEN });
   const takeToken = (redis as unknown as { takeToken: TakeToken }).takeToken.bind(redis);
+  const maxPending = options.maxPending ?? 1000;
+  let pending = 0;
   return {
     take: (key, rate, burst) =>
       new Promise((resolve, reject) => {
+        if (pending >= maxPending) return reject(new Error(`Redis has ${pending} checks unanswered`));
+        pending += 1;
         const timer = setTimeout(() => reject(new Error(`Redis did not answer within ${options.timeoutMs}ms`)), options.timeoutMs);
-        takeToken(key, rate, burst).then(
-          ([allowed, tokens]) => {
-            clearTimeout(timer);
-            resolve(decision(allowed === 1, Number(tokens), rate, burst));
-          },
-          (error: unknown) => {
-            clearTimeout(timer);
-            reject(error instanceof Error ? error : new Error(String(error)));
-          },
-        );
+        takeToken(key, rate, burst)
+          .finally(() => (pending -= 1))
+          .then(
+            ([allowed, tokens]) => {
+              clearTimeout(timer);
+              resolve(decision(allowed === 1, Number(tokens), rate, burst));
+            },
+            (error: unknown) => {
+              clearTimeout(timer);
+              reject(error instanceof Error ? error : new Error(String(error)));
+            },
+          );
       }),
     close: async () => {
       redis.disconnect();
