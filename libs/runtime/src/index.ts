@@ -20,6 +20,7 @@ export { runMain } from './server/run-main';
 export { createAppContext, type AppContext } from './server/app-context';
 export { addReflection, type ReflectionOptions } from './server/reflection';
 export { isStatusError, statusError, toStatusError, type StatusError } from './errors/status-mapping';
+export { decodeFieldViolations } from './errors/status-details';
 
 // registry (registration, watcher, resolver)
 export { startRegistration, type Registration, type RegistrationOptions } from './registry/registration';
