@@ -1,5 +1,6 @@
 import type { Client, Metadata, CallOptions, ServiceError, ClientUnaryCall } from '@grpc/grpc-js';
 import { callUnary, type ServiceRegistration, type UnaryHandler } from '@switchyard/runtime';
+import { forwardedFrom } from './forwarded-metadata';
 import type { PublicService } from './public-services';
 
 type UntypedUnaryMethod = (
@@ -15,6 +16,11 @@ export interface ForwardingOptions {
    * client-actionable details, never addresses, stacks or trailing metadata.
    */
   toEdgeError: (error: unknown) => Error;
+  /**
+   * Metadata of the incoming call passed on upstream (forwardedMetadataKeys: the canary header,
+   * the subject). Default none.
+   */
+  forwardedMetadata?: readonly string[];
 }
 
 /**
@@ -30,8 +36,8 @@ export function forwardingService(service: PublicService, client: Client, option
     const call = (client as unknown as Record<string, UntypedUnaryMethod>)[name];
     if (typeof call !== 'function') throw new Error(`${method.path}: the client has no method ${name}`);
     const bound = call.bind(client);
-    handlers[name] = (request) =>
-      callUnary(bound, request).catch((error: unknown) => {
+    handlers[name] = (request, context) =>
+      callUnary(bound, request, { metadata: forwardedFrom(context.metadata, options.forwardedMetadata ?? []) }).catch((error: unknown) => {
         throw options.toEdgeError(error);
       });
   }

@@ -1,5 +1,6 @@
-import { channelCredentials, createAppContext, createPeerClients, runMain, startService } from '@switchyard/runtime';
+import { channelCredentials, createAppContext, createPeerClients, routingHeaderNames, runMain, startService } from '@switchyard/runtime';
 import { toEdgeError } from './edge-errors';
+import { forwardedMetadataKeys } from './forwarded-metadata';
 import { forwardingService } from './forwarding-service';
 import { grpcUpstream } from './grpc-upstream';
 import { loadHttpConfig } from './http/http-config';
@@ -11,8 +12,13 @@ runMain(async () => {
   const app = createAppContext('gateway');
   const httpConfig = loadHttpConfig();
   const clients = createPeerClients(app);
-  const upstream = grpcUpstream(clients, { user: 'registry:///user', order: 'registry:///order' });
-  const forwarded = PUBLIC_SERVICES.map((service) => forwardingService(service, clients.get(service.client, `registry:///${service.app}`), { toEdgeError }));
+  // The canary header reaches the services called, from HTTP and gRPC callers alike.
+  const routingHeaders = routingHeaderNames(app.config.routingRules);
+  const forwardedMetadata = forwardedMetadataKeys(routingHeaders);
+  const upstream = grpcUpstream(clients, { user: 'registry:///user', order: 'registry:///order' }, forwardedMetadata);
+  const forwarded = PUBLIC_SERVICES.map((service) =>
+    forwardingService(service, clients.get(service.client, `registry:///${service.app}`), { toEdgeError, forwardedMetadata }),
+  );
   const services = [createGatewayService(upstream), ...forwarded];
   // HTTP listens first, so it is ready when gRPC reports SERVING; its calls wait for the gRPC
   // port (GRPC_PORT=0 picks one while binding).
@@ -26,6 +32,7 @@ runMain(async () => {
     deadlineMs: app.config.defaultDeadlineMs,
     version: app.config.version,
     toEdgeError,
+    forwardedHeaders: routingHeaders,
     logger: app.logger,
   });
   let httpClosed: Promise<void> | undefined;

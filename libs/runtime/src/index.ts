@@ -51,7 +51,7 @@ export { ConfigError, dialAddressVariable, hostPortVariable, millisecondsVariabl
 export { grpcTarget } from './config/grpc-target';
 export { DEFAULT_PORTS, loadServiceConfig, type AppName, type ServiceConfig } from './config/service-config';
 export { loadTlsConfig, type TlsFiles } from './config/tls-config';
-export { DEFAULT_CANARY_HEADER, parseRoutingRules, type RoutingRule, type RoutingRules, type RoutingRulesSetting } from './config/routing-rules-config';
+export { DEFAULT_CANARY_HEADER, parseRoutingRules, routingHeaderNames, type RoutingRule, type RoutingRules, type RoutingRulesSetting } from './config/routing-rules-config';
 
 // security
 export { channelCredentials, serverCredentials } from './security/transport-credentials';

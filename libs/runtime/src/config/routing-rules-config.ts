@@ -80,3 +80,12 @@ export function loadRoutingRulesSetting(env: Record<string, string | undefined> 
   if (parsed.ROUTING_RULES !== undefined) return { rules: parseRoutingRules(parsed.ROUTING_RULES, 'ROUTING_RULES') };
   return undefined;
 }
+
+/**
+ * The metadata keys that pin a version under `setting` at start-up (always DEFAULT_CANARY_HEADER):
+ * what an edge passes on from its callers. A header renamed in a reloaded file needs a restart.
+ */
+export function routingHeaderNames(setting: RoutingRulesSetting): string[] {
+  const rules = setting === undefined ? {} : 'file' in setting ? readRoutingRulesFile(setting.file) : setting.rules;
+  return [...new Set([DEFAULT_CANARY_HEADER, ...Object.values(rules).map((rule) => rule.header)])];
+}
