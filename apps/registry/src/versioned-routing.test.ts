@@ -2,12 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { userV1 } from '@switchyard/proto';
 import {
   defineService,
   registerRegistryResolver,
   startRegistration,
+  statusError,
   watchRoutingRulesFile,
   type Registration,
   type RegistryResolverRegistration,
@@ -31,6 +32,23 @@ async function startVersionedServer(version: string): Promise<TestServer> {
     defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
       async getUser(request) {
         return { user: { id: request.id, name: version, email: 'stub@example.com', createTime: new Date(0) } };
+      },
+      createUser: unused,
+      batchGetUsers: unused,
+      listUsers: unused,
+    }),
+  ]);
+}
+
+/** A UserService whose every GetUser fails INTERNAL: a broken canary. */
+async function startSickServer(): Promise<TestServer> {
+  const unused = async () => {
+    throw new Error('not used');
+  };
+  return startTestServer([
+    defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
+      async getUser() {
+        throw statusError(Status.INTERNAL, 'this canary is broken');
       },
       createUser: unused,
       batchGetUsers: unused,
@@ -173,6 +191,71 @@ describe('versioned routing over registry:///', () => {
     expect(new Set(served.slice(afterStop))).toEqual(new Set([V1]));
     // Calls pinned to the version that left went to the others too.
     expect(new Set(servedPinned.slice(pinnedAfterStop))).toEqual(new Set([V1]));
+  });
+});
+
+describe('versioned routing with outlier ejection', () => {
+  it('ejects a canary whose every instance fails, so its share and its pinned calls go to v1', async () => {
+    const registry = await startRegistry({ sweepIntervalMs: 50 });
+    const resolver = registerRegistryResolver({ registryAddress: registry.address, logger, routingRules: mutableRules({ 'sick-canary': { header: 'x-canary', weights: { [V2]: 50 }, sticky: false } }) });
+    const servers = await Promise.all([startVersionedServer(V1), startVersionedServer(V1), startSickServer()]);
+    const registrations = servers.map((server, i) =>
+      startRegistration({ registryAddress: registry.address, serviceName: 'sick-canary', address: server.address, version: i < 2 ? V1 : V2, logger }),
+    );
+    const client = new userV1.UserServiceClient('registry:///sick-canary', credentials.createInsecure());
+    try {
+      await Promise.all(registrations.map((registration) => registration.registered));
+      let failures = 0;
+      let consecutive = 0;
+      await eventually(
+        async () => {
+          const ok = await getVersion(client, { 'x-canary': V2 }).then(
+            () => true,
+            (error: ServiceError) => (expect(error.details).toBe('this canary is broken'), false),
+          );
+          if (!ok) failures += 1;
+          consecutive = ok ? consecutive + 1 : 0;
+          return consecutive >= 40;
+        },
+        20_000,
+        'the broken canary ejected',
+      );
+      expect(failures).toBeGreaterThanOrEqual(5);
+      expect(new Set(await versionsOf(client, 200))).toEqual(new Set([V1]));
+    } finally {
+      client.close();
+      await Promise.all(registrations.map((registration) => registration.stop()));
+      for (const server of servers) server.stop();
+      resolver.close();
+      registry.stop();
+    }
+  });
+
+  it('still never ejects every instance of the service', async () => {
+    const registry = await startRegistry({ sweepIntervalMs: 50 });
+    const resolver = registerRegistryResolver({ registryAddress: registry.address, logger, routingRules: mutableRules({ 'all-sick': { header: 'x-canary', weights: { [V2]: 50 }, sticky: false } }) });
+    const servers = await Promise.all([startSickServer(), startSickServer()]);
+    const registrations = servers.map((server, i) =>
+      startRegistration({ registryAddress: registry.address, serviceName: 'all-sick', address: server.address, version: i === 0 ? V1 : V2, logger }),
+    );
+    const client = new userV1.UserServiceClient('registry:///all-sick', credentials.createInsecure());
+    try {
+      await Promise.all(registrations.map((registration) => registration.registered));
+      // Dozens of failures on each: one version is ejected at most, the other keeps answering.
+      for (let i = 0; i < 60; i += 1) {
+        const error = await getVersion(client).then(
+          () => undefined,
+          (failure: ServiceError) => failure,
+        );
+        expect(error?.details).toBe('this canary is broken');
+      }
+    } finally {
+      client.close();
+      await Promise.all(registrations.map((registration) => registration.stop()));
+      for (const server of servers) server.stop();
+      resolver.close();
+      registry.stop();
+    }
   });
 });
 

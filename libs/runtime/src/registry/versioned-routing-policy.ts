@@ -1,6 +1,7 @@
 import { connectivityState as ConnectivityState, experimental, status as Status, type ChannelOptions } from '@grpc/grpc-js';
 import type { RoutingRule } from '../config/routing-rules-config';
 import { instanceLabelsOf, versionMatches } from './instance-labels';
+import { EJECTION_POOL_OPTION, EjectionPool } from './outlier-ejection-policy';
 
 type ChannelControlHelper = experimental.ChannelControlHelper;
 type Endpoint = experimental.Endpoint;
@@ -124,6 +125,8 @@ export class VersionedRoutingLoadBalancer implements experimental.LoadBalancer {
   private readonly groups = new Map<string, VersionGroup>();
   private rule: RoutingRule | undefined;
   private resolutionNote = '';
+  // The versions' outlier ejection shares one cap: a sick canary can be ejected whole.
+  private readonly ejectionPool = new EjectionPool();
 
   constructor(private readonly helper: ChannelControlHelper) {}
 
@@ -131,6 +134,7 @@ export class VersionedRoutingLoadBalancer implements experimental.LoadBalancer {
     if (!(config instanceof VersionedRoutingConfig)) return false;
     this.rule = config.rule;
     this.resolutionNote = resolutionNote;
+    channelOptions = { ...channelOptions, [EJECTION_POOL_OPTION]: this.ejectionPool };
     if (!endpoints.ok) {
       // Groups keep what they had (as round robin does on a resolver error); with none, calls fail.
       for (const group of this.groups.values()) group.child.updateAddressList(endpoints, config.child, channelOptions, resolutionNote);
