@@ -148,6 +148,21 @@ describe('versioned routing over registry:///', () => {
     expect(new Set(await versionsOf(client, 200, () => ({ 'x-track': V2 })))).toEqual(new Set([V2]));
   });
 
+  it('sends the weight of a metadata selector (track=canary) to the instances registered with it', async () => {
+    rules.set({ tracked: { header: 'x-canary', weights: { 'track=canary': 100 }, sticky: false } });
+    const servers = await Promise.all([startVersionedServer(V1), startVersionedServer('tracked')]);
+    const registrations = servers.map((server, i) =>
+      startRegistration({ registryAddress: registry.address, serviceName: 'tracked', address: server.address, version: V1, metadata: i === 1 ? { track: 'canary' } : {}, logger }),
+    );
+    cleanups.push(...servers.map((server) => () => server.stop()), ...registrations.map((registration) => () => registration.stop()));
+    await Promise.all(registrations.map((registration) => registration.registered));
+    const client = new userV1.UserServiceClient('registry:///tracked', credentials.createInsecure());
+    cleanups.push(() => client.close());
+    await eventually(async () => (await versionsOf(client, 40)).every((v) => v === 'tracked'), 10_000, 'every call on the tracked instance');
+    expect(new Set(await versionsOf(client, 200))).toEqual(new Set(['tracked']));
+    expect(new Set(await versionsOf(client, 100, () => ({ 'x-canary': V1 })))).toEqual(new Set([V1, 'tracked']));
+  });
+
   it('keeps each subject on one version when sticky, and splits subjects by the weight', async () => {
     rules.set({ sticky: { header: 'x-canary', weights: { [V2]: 30 }, sticky: true } });
     const { client } = await fleet('sticky');

@@ -6,7 +6,10 @@ import { ConfigError, parseEnv } from './env-config';
 export interface RoutingRule {
   /** Call metadata whose value pins the version, e.g. `x-canary: 0.2.0`; it wins over `weights`. Default `x-canary`. */
   header: string;
-  /** Percent of calls (0 to 100, summing to at most 100) sent to each version; the rest go to the others. */
+  /**
+   * Percent of calls (0 to 100, summing to at most 100) sent to each version (`0.2.0`, or `0.2`
+   * for every 0.2.x) or metadata entry (`track=canary`); the rest go to the others.
+   */
   weights: Readonly<Record<string, number>>;
   /** Split by a hash of the caller's `x-switchyard-subject`, so one subject stays on one version. Default false (per call). */
   sticky: boolean;

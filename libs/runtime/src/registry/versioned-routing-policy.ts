@@ -1,6 +1,6 @@
 import { connectivityState as ConnectivityState, experimental, status as Status, type ChannelOptions } from '@grpc/grpc-js';
 import type { RoutingRule } from '../config/routing-rules-config';
-import { instanceLabelsOf, versionMatches } from './instance-labels';
+import { instanceLabelsOf, selectorMatches, selectorMetadataKeys, type InstanceLabels } from './instance-labels';
 import { EJECTION_POOL_OPTION, EjectionPool } from './outlier-ejection-policy';
 
 type ChannelControlHelper = experimental.ChannelControlHelper;
@@ -42,9 +42,12 @@ class VersionedRoutingConfig implements TypedLoadBalancingConfig {
   }
 }
 
-/** The instances of one version, balanced (and ejected) by their own child policy. */
+/**
+ * The instances of one version (and one value of each metadata key the rule's weights name),
+ * balanced (and ejected) by their own child policy.
+ */
 interface VersionGroup {
-  readonly version: string;
+  readonly labels: InstanceLabels;
   readonly child: experimental.ChildLoadBalancerHandler;
   endpoints: number;
   state: ConnectivityState;
@@ -107,19 +110,20 @@ class RoutingPicker implements Picker {
       break;
     }
     const selectors = Object.keys(this.rule.weights);
-    const others = this.ready.filter((group) => !selectors.some((selector) => versionMatches(selector, group.version)));
+    const others = this.ready.filter((group) => !selectors.some((selector) => selectorMatches(selector, group.labels)));
     return pickAmong(others.length > 0 ? others : this.ready, args);
   }
 
   private matching(selector: string): VersionGroup[] {
-    return this.ready.filter((group) => versionMatches(selector, group.version));
+    return this.ready.filter((group) => selectorMatches(selector, group.labels));
   }
 }
 
 /**
  * Splits the resolver's endpoints by the version each instance registered (the resolver's
- * INSTANCE_LABELS_OPTION), runs the child policy (outlier ejection over round robin) per version,
- * and routes each call by the service's RoutingRule (see RoutingPicker).
+ * INSTANCE_LABELS_OPTION) and by the metadata the rule's `key=value` weights name, runs the
+ * child policy (outlier ejection over round robin) per group, and routes each call by the
+ * service's RoutingRule (see RoutingPicker).
  */
 export class VersionedRoutingLoadBalancer implements experimental.LoadBalancer {
   private readonly groups = new Map<string, VersionGroup>();
@@ -142,24 +146,28 @@ export class VersionedRoutingLoadBalancer implements experimental.LoadBalancer {
       return true;
     }
     const labels = instanceLabelsOf(channelOptions);
-    const byVersion = new Map<string, Endpoint[]>();
+    const metadataKeys = selectorMetadataKeys(Object.keys(config.rule.weights));
+    const byKey = new Map<string, { labels: InstanceLabels; list: Endpoint[] }>();
     for (const endpoint of endpoints.value) {
       const first = endpoint.addresses[0];
-      const version = (first && labels.get(experimental.subchannelAddressToString(first))?.version) ?? '';
-      let list = byVersion.get(version);
-      if (!list) byVersion.set(version, (list = []));
-      list.push(endpoint);
+      const instance = (first && labels.get(experimental.subchannelAddressToString(first))) || { version: '', metadata: {} };
+      // Only the metadata the rule names splits a version, so round robin still spans the rest.
+      const metadata = Object.fromEntries(metadataKeys.flatMap((key) => (instance.metadata[key] === undefined ? [] : [[key, instance.metadata[key]]])));
+      const key = JSON.stringify([instance.version, metadata]);
+      let entry = byKey.get(key);
+      if (!entry) byKey.set(key, (entry = { labels: { version: instance.version, metadata }, list: [] }));
+      entry.list.push(endpoint);
     }
-    for (const [version, group] of this.groups) {
-      if (byVersion.has(version)) continue;
-      this.groups.delete(version);
+    for (const [key, group] of this.groups) {
+      if (byKey.has(key)) continue;
+      this.groups.delete(key);
       group.child.destroy();
     }
-    for (const [version, list] of byVersion) {
-      let group = this.groups.get(version);
+    for (const [key, { labels: groupLabels, list }] of byKey) {
+      let group = this.groups.get(key);
       if (!group) {
-        group = this.newGroup(version);
-        this.groups.set(version, group);
+        group = this.newGroup(key, groupLabels);
+        this.groups.set(key, group);
       }
       group.endpoints = list.length;
       group.child.updateAddressList(experimental.statusOrFromValue(list), config.child, channelOptions, resolutionNote);
@@ -168,9 +176,9 @@ export class VersionedRoutingLoadBalancer implements experimental.LoadBalancer {
     return true;
   }
 
-  private newGroup(version: string): VersionGroup {
+  private newGroup(key: string, labels: InstanceLabels): VersionGroup {
     const group: VersionGroup = {
-      version,
+      labels,
       endpoints: 0,
       state: ConnectivityState.CONNECTING,
       picker: new experimental.QueuePicker(this),
@@ -180,7 +188,7 @@ export class VersionedRoutingLoadBalancer implements experimental.LoadBalancer {
             group.state = state;
             group.picker = picker;
             // A group removed meanwhile says nothing more.
-            if (this.groups.get(version) === group) this.publish();
+            if (this.groups.get(key) === group) this.publish();
           },
         }),
       ),
