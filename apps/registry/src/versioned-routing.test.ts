@@ -146,6 +146,11 @@ describe('versioned routing over registry:///', () => {
     rules.set({ pinned: { header: 'x-track', weights: { [V2]: 0 }, sticky: false } });
     await eventually(async () => (await versionsOf(client, 40, () => ({ 'x-canary': V2 }))).every((v) => v === V1), 10_000, 'x-canary ignored');
     expect(new Set(await versionsOf(client, 200, () => ({ 'x-track': V2 })))).toEqual(new Set([V2]));
+    // No rule any more: round robin over every instance, headers or not.
+    rules.set({});
+    await eventually(async () => share(await versionsOf(client, 300, () => ({ 'x-track': V2 })), V2) < 0.5, 10_000, 'round robin again');
+    const versions = await versionsOf(client, 300);
+    expect(share(versions, V2)).toBeCloseTo(1 / 3, 1);
   });
 
   it('sends the weight of a metadata selector (track=canary) to the instances registered with it', async () => {
