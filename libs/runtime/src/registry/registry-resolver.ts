@@ -160,7 +160,8 @@ export function registryResolverClass(watchers: WatcherSource, registryAddress: 
 
 /**
  * Makes grpc-js resolve `registry:///<service>` targets through the registry's Watch stream, with
- * round-robin over SERVING instances. Call once at start-up, before creating clients; a later call
+ * round-robin over SERVING instances, split between their versions where `routingRules` has a
+ * rule for the service. Call once at start-up, before creating clients; a later call
  * replaces the earlier one for channels created after it. `dns:///host:port` and plain host:port
  * targets keep working through grpc-js's own resolvers.
  */
