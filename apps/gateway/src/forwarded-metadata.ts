@@ -1,18 +1,13 @@
-import { Metadata } from '@grpc/grpc-js';
-import { SUBJECT_HEADER } from '@switchyard/runtime';
+import type { Metadata } from '@grpc/grpc-js';
+import { activeCallContext } from '@switchyard/runtime';
 
 /**
- * What the gateway passes on from its callers to the services it calls: the headers that pin a
- * version (routingHeaderNames) and the subject its auth sets, which sticky routing rules hash.
- * Nothing else a caller sends goes further than the gateway.
+ * Adds to `outgoing` (a call upstream) the values of `keys` the gateway's own caller sent: the
+ * headers that pin a version (routingHeaderNames). Explicit, so nothing else a caller sends goes
+ * further than the gateway; its identity travels as x-switchyard-* (downstreamMetadata).
  */
-export function forwardedMetadataKeys(routingHeaders: readonly string[]): string[] {
-  return [...new Set([...routingHeaders, SUBJECT_HEADER])];
-}
-
-/** The `keys` of `incoming` (string values only), as metadata of a call upstream. */
-export function forwardedFrom(incoming: Metadata | undefined, keys: readonly string[]): Metadata {
-  const outgoing = new Metadata();
+export function withCallerHeaders(outgoing: Metadata, keys: readonly string[]): Metadata {
+  const incoming = activeCallContext()?.metadata;
   if (!incoming) return outgoing;
   for (const key of keys) {
     for (const value of incoming.get(key)) if (typeof value === 'string') outgoing.add(key, value);

@@ -1,6 +1,7 @@
 import type { Client, Metadata, CallOptions, ServiceError, ClientUnaryCall } from '@grpc/grpc-js';
 import { callUnary, type ServiceRegistration, type UnaryHandler } from '@switchyard/runtime';
-import { forwardedFrom } from './forwarded-metadata';
+import { downstreamMetadata } from './auth/identity-metadata';
+import { withCallerHeaders } from './forwarded-metadata';
 import type { PublicService } from './public-services';
 
 type UntypedUnaryMethod = (
@@ -16,17 +17,15 @@ export interface ForwardingOptions {
    * client-actionable details, never addresses, stacks or trailing metadata.
    */
   toEdgeError: (error: unknown) => Error;
-  /**
-   * Metadata of the incoming call passed on upstream (forwardedMetadataKeys: the canary header,
-   * the subject). Default none.
-   */
-  forwardedMetadata?: readonly string[];
+  /** Headers of the caller passed on upstream besides its identity: the canary header (routingHeaderNames). Default none. */
+  forwardedHeaders?: readonly string[];
 }
 
 /**
  * Serves `service` on the gateway by forwarding each of its unary methods to `client` (a client
  * of the same service from the shared factory, so deadline, retry and tracing apply and the
- * incoming call's remaining deadline carries over). Built from the generated definition: a new
+ * incoming call's remaining deadline carries over), with the caller's identity the gateway set
+ * (x-switchyard-*) and none of the caller's own metadata. Built from the generated definition: a new
  * method in the proto is forwarded with no code here.
  */
 export function forwardingService(service: PublicService, client: Client, options: ForwardingOptions): ServiceRegistration {
@@ -36,8 +35,8 @@ export function forwardingService(service: PublicService, client: Client, option
     const call = (client as unknown as Record<string, UntypedUnaryMethod>)[name];
     if (typeof call !== 'function') throw new Error(`${method.path}: the client has no method ${name}`);
     const bound = call.bind(client);
-    handlers[name] = (request, context) =>
-      callUnary(bound, request, { metadata: forwardedFrom(context.metadata, options.forwardedMetadata ?? []) }).catch((error: unknown) => {
+    handlers[name] = (request) =>
+      callUnary(bound, request, { metadata: withCallerHeaders(downstreamMetadata(), options.forwardedHeaders ?? []) }).catch((error: unknown) => {
         throw options.toEdgeError(error);
       });
   }

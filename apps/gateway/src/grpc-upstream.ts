@@ -1,6 +1,7 @@
 import { orderV1, userV1 } from '@switchyard/proto';
-import { NotFoundError, activeCallContext, callUnary, type ClientFactory } from '@switchyard/runtime';
-import { forwardedFrom } from './forwarded-metadata';
+import { NotFoundError, callUnary, type ClientFactory } from '@switchyard/runtime';
+import { downstreamMetadata } from './auth/identity-metadata';
+import { withCallerHeaders } from './forwarded-metadata';
 import type { UpstreamServices } from './user-with-orders';
 
 export interface UpstreamTargets {
@@ -11,11 +12,11 @@ export interface UpstreamTargets {
 }
 
 /**
- * The gateway's view of user and order, over gRPC clients from the shared factory. The metadata
- * keys in `forwardedMetadata` (forwardedMetadataKeys) go from the gateway's caller to each call.
+ * The gateway's view of user and order, over gRPC clients from the shared factory; calls carry
+ * the caller's verified identity and its `forwardedHeaders` (the canary header).
  */
-export function grpcUpstream(clients: ClientFactory, targets: UpstreamTargets, forwardedMetadata: readonly string[] = []): UpstreamServices {
-  const metadata = () => forwardedFrom(activeCallContext()?.metadata, forwardedMetadata);
+export function grpcUpstream(clients: ClientFactory, targets: UpstreamTargets, forwardedHeaders: readonly string[] = []): UpstreamServices {
+  const metadata = () => withCallerHeaders(downstreamMetadata(), forwardedHeaders);
   const users = clients.get(userV1.UserServiceClient, targets.user);
   const orders = clients.get(orderV1.OrderServiceClient, targets.order);
   return {

@@ -1,6 +1,8 @@
 import { channelCredentials, createAppContext, createPeerClients, routingHeaderNames, runMain, startService } from '@switchyard/runtime';
+import { checkAuthMethods, loadAuthConfig } from './auth/auth-config';
+import { authMiddleware } from './auth/auth-middleware';
+import { createTokenVerifier } from './auth/token-verifier';
 import { toEdgeError } from './edge-errors';
-import { forwardedMetadataKeys } from './forwarded-metadata';
 import { forwardingService } from './forwarding-service';
 import { grpcUpstream } from './grpc-upstream';
 import { loadHttpConfig } from './http/http-config';
@@ -11,15 +13,22 @@ import { createGatewayService } from './user-with-orders';
 runMain(async () => {
   const app = createAppContext('gateway');
   const httpConfig = loadHttpConfig();
+  const auth = loadAuthConfig();
+  if (!auth) app.logger.warn('auth is off: every method is callable without a token; set AUTH_JWT_SECRET, AUTH_JWKS_URL or AUTH_JWKS_FILE to require one');
+  const edge = authMiddleware({
+    verify: auth && createTokenVerifier(auth, { logger: app.logger }),
+    publicMethods: auth?.publicMethods,
+    methodRoles: auth?.methodRoles,
+  });
   const clients = createPeerClients(app);
   // The canary header reaches the services called, from HTTP and gRPC callers alike.
   const routingHeaders = routingHeaderNames(app.config.routingRules);
-  const forwardedMetadata = forwardedMetadataKeys(routingHeaders);
-  const upstream = grpcUpstream(clients, { user: 'registry:///user', order: 'registry:///order' }, forwardedMetadata);
+  const upstream = grpcUpstream(clients, { user: 'registry:///user', order: 'registry:///order' }, routingHeaders);
   const forwarded = PUBLIC_SERVICES.map((service) =>
-    forwardingService(service, clients.get(service.client, `registry:///${service.app}`), { toEdgeError, forwardedMetadata }),
+    forwardingService(service, clients.get(service.client, `registry:///${service.app}`), { toEdgeError, forwardedHeaders: routingHeaders }),
   );
   const services = [createGatewayService(upstream), ...forwarded];
+  if (auth) checkAuthMethods(auth, services.flatMap((service) => Object.values(service.definition).map((method) => method.path)));
   // HTTP listens first, so it is ready when gRPC reports SERVING; its calls wait for the gRPC
   // port (GRPC_PORT=0 picks one while binding).
   let grpcBound!: (address: string) => void;
@@ -39,6 +48,7 @@ runMain(async () => {
   const grpc = await startService({
     ...app,
     services,
+    middleware: [edge],
     // HTTP stops taking requests when gRPC does; its calls in flight finish first.
     endStreams: () => void (httpClosed = http.close()),
     onShutdown: async () => {

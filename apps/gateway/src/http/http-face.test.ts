@@ -18,7 +18,6 @@ import { startTestServer, type TestServer } from '@switchyard/testing';
 import { status as Status } from '@grpc/grpc-js';
 import pino from 'pino';
 import { toEdgeError } from '../edge-errors';
-import { forwardedMetadataKeys } from '../forwarded-metadata';
 import { forwardingService } from '../forwarding-service';
 import { grpcUpstream } from '../grpc-upstream';
 import { PUBLIC_SERVICES } from '../public-services';
@@ -130,7 +129,7 @@ describe('the gateway HTTP/JSON face', () => {
   const seenByMiddleware: { method: string; authorization: string[] }[] = [];
   // What reached the user and order services of the caller's metadata.
   const seenUpstream: { method: string; canary: string[]; subject: string[]; other: string[] }[] = [];
-  const forwardedMetadata = forwardedMetadataKeys(['x-canary']);
+  const forwardedHeaders = ['x-canary'];
 
   beforeAll(async () => {
     const upstream = fakeUpstreams();
@@ -145,8 +144,8 @@ describe('the gateway HTTP/JSON face', () => {
     servers.push(userServer, orderServer);
     const targets = { user: userServer.address, order: orderServer.address };
     const services = [
-      createGatewayService(grpcUpstream(factory, targets, forwardedMetadata)),
-      ...PUBLIC_SERVICES.map((service) => forwardingService(service, factory.get(service.client, targets[service.app]), { toEdgeError, forwardedMetadata })),
+      createGatewayService(grpcUpstream(factory, targets, forwardedHeaders)),
+      ...PUBLIC_SERVICES.map((service) => forwardingService(service, factory.get(service.client, targets[service.app]), { toEdgeError, forwardedHeaders })),
     ];
     // Stands for what the gateway's server middleware will hold (auth, limits): it sees every call.
     const recordCall: ServerMiddleware = (call, next) => {

@@ -3,6 +3,7 @@ import { Metadata } from '@grpc/grpc-js';
 import { context } from '@opentelemetry/api';
 import { DomainError, isStatusError, type Logger, type StatusError } from '@switchyard/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { bearerChallenge } from './bearer-challenge';
 import type { HttpRoute } from './http-rules';
 import { startHttpSpan, type HttpSpan } from './http-tracing';
 import type { GrpcInvoker } from './loopback-invoker';
@@ -46,6 +47,7 @@ declare module 'fastify' {
 
 function sendProblem(reply: FastifyReply, problem: Problem, span: HttpSpan | undefined): FastifyReply {
   const body = span?.traceId ? { ...problem, traceId: span.traceId } : problem;
+  if (problem.status === 401) reply.header('www-authenticate', bearerChallenge(problem.detail));
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(body);
 }
 

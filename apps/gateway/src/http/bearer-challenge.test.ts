@@ -1,0 +1,12 @@
+import { bearerChallenge } from './bearer-challenge';
+
+describe('bearerChallenge', () => {
+  it('is an RFC 6750 challenge with the reason as its description', () => {
+    expect(bearerChallenge('the token has expired')).toBe('Bearer realm="switchyard", error="invalid_token", error_description="the token has expired"');
+  });
+
+  it('keeps the quoted description closed whatever the reason says (no quote, backslash or control character gets in)', () => {
+    const challenge = bearerChallenge('say "hi"\\\r\nSet-Cookie: x=1 ü');
+    expect(challenge).toBe(`Bearer realm="switchyard", error="invalid_token", error_description="say 'hi''Set-Cookie: x=1 "`);
+  });
+});
