@@ -28,7 +28,9 @@ describe('ROUTING_RULES and ROUTING_RULES_FILE', () => {
     expect(errorOf({ ROUTING_RULES: '{"user":{"weights":{"0.2.0":-1}}}' })).toMatch(/ROUTING_RULES at user\.weights\.0\.2\.0: expected a percent from 0 to 100/);
     expect(errorOf({ ROUTING_RULES: '{"user":{"wieghts":{"0.2.0":10}}}' })).toMatch(/ROUTING_RULES at user: .*wieghts/);
     expect(errorOf({ ROUTING_RULES: '{"user":{"header":"X-Canary"}}' })).toMatch(/ROUTING_RULES at user\.header: expected a lower-case metadata key/);
-    expect(errorOf({ ROUTING_RULES: '{"user":{"header":"grpc-timeout"}}' })).toMatch(/user\.header: expected a plain metadata key/);
+    for (const header of ['grpc-timeout', 'authorization', 'x-switchyard-subject', 'trace-bin']) {
+      expect(errorOf({ ROUTING_RULES: JSON.stringify({ user: { header } }) })).toMatch(/user\.header: expected a header of its own/);
+    }
     expect(errorOf({ ROUTING_RULES: '{}', ROUTING_RULES_FILE: '/x' })).toMatch(/ROUTING_RULES and ROUTING_RULES_FILE are both set/);
     expect(errorOf({ ROUTING_RULES_FILE: '/nonexistent/rules.json' })).toMatch(/ROUTING_RULES_FILE="\/nonexistent\/rules.json": cannot read it \(ENOENT\)/);
   });

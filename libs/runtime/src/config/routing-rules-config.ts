@@ -20,12 +20,17 @@ export type RoutingRules = Readonly<Record<string, RoutingRule>>;
 
 export const DEFAULT_CANARY_HEADER = 'x-canary';
 
+// The gateway passes the pinning header on to the services it calls: never one that carries a
+// credential or that gRPC, HTTP/2 or the gateway's identity headers (x-switchyard-*) own.
+const RESERVED_HEADERS = new Set(['authorization', 'cookie', 'content-type', 'te', 'user-agent', 'host']);
+const isPlainHeader = (key: string) => !RESERVED_HEADERS.has(key) && !key.startsWith('grpc-') && !key.startsWith('x-switchyard-') && !key.endsWith('-bin');
+
 const ruleSchema = z
   .strictObject({
     header: z
       .string()
       .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'expected a lower-case metadata key, e.g. "x-canary"')
-      .refine((key) => !key.startsWith('grpc-') && !key.endsWith('-bin'), 'expected a plain metadata key, not grpc-* or *-bin')
+      .refine(isPlainHeader, 'expected a header of its own, e.g. "x-canary" (not authorization, cookie, grpc-*, x-switchyard-* or *-bin)')
       .default(DEFAULT_CANARY_HEADER),
     weights: z
       .record(z.string().min(1, 'expected a version, e.g. "0.2.0"'), z.number({ error: 'expected a percent' }).min(0, 'expected a percent from 0 to 100').max(100, 'expected a percent from 0 to 100'))
