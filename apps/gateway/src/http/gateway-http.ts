@@ -18,6 +18,8 @@ export interface GatewayHttpOptions {
   deadlineMs: number;
   version: string;
   toEdgeError: (error: unknown) => StatusError;
+  /** HTTP headers passed on as call metadata besides `authorization` (the canary header). */
+  forwardedHeaders?: readonly string[];
   logger: Logger;
 }
 
@@ -42,6 +44,7 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Htt
       registry,
       invoke: loopback.invoke,
       toEdgeError: options.toEdgeError,
+      forwardedHeaders: options.forwardedHeaders,
       openApi: openApiDocument(routes, { title: 'Switchyard', version: options.version }),
       logger: options.logger,
     });
