@@ -1,9 +1,6 @@
 import { status as Status } from '@grpc/grpc-js';
 import { trace } from '@opentelemetry/api';
-import { googleRpc } from '@switchyard/proto';
-import { InvalidArgumentError, statusError, toStatusError, type FieldViolation, type StatusError } from '@switchyard/runtime';
-
-const BAD_REQUEST_TYPE_URL = 'type.googleapis.com/google.rpc.BadRequest';
+import { decodeFieldViolations, InvalidArgumentError, statusError, toStatusError, type StatusError } from '@switchyard/runtime';
 
 /** Statuses whose message speaks of the request, written by our services for their callers. */
 const CLIENT_ACTIONABLE: ReadonlySet<Status> = new Set([
@@ -31,18 +28,6 @@ function activeTraceId(): string | undefined {
   return spanContext && trace.isSpanContextValid(spanContext) ? spanContext.traceId : undefined;
 }
 
-function badRequestViolations(error: StatusError): FieldViolation[] {
-  const [details] = error.metadata.get('grpc-status-details-bin');
-  if (!Buffer.isBuffer(details)) return [];
-  try {
-    return googleRpc.Status.decode(details)
-      .details.filter((detail) => detail.typeUrl === BAD_REQUEST_TYPE_URL)
-      .flatMap((detail) => googleRpc.BadRequest.decode(detail.value).fieldViolations.map(({ field, description }) => ({ field, description })));
-  } catch {
-    return [];
-  }
-}
-
 /**
  * What a caller of the gateway may see of a failure, whether the gateway's own or one from a
  * service behind it: the status code, and the message only where it speaks of the request
@@ -55,7 +40,7 @@ export function toEdgeError(error: unknown): StatusError {
   const mapped = toStatusError(error);
   let edge: StatusError;
   if (mapped.code === Status.INVALID_ARGUMENT) {
-    const violations = badRequestViolations(mapped);
+    const violations = decodeFieldViolations(mapped);
     edge = violations.length > 0 ? toStatusError(new InvalidArgumentError(violations)) : statusError(Status.INVALID_ARGUMENT, 'invalid argument');
   } else if (CLIENT_ACTIONABLE.has(mapped.code)) {
     edge = statusError(mapped.code, mapped.details);

@@ -1,6 +1,7 @@
 import type { Client, Metadata, CallOptions, ServiceError, ClientUnaryCall } from '@grpc/grpc-js';
 import { callUnary, type ServiceRegistration, type UnaryHandler } from '@switchyard/runtime';
 import { downstreamMetadata } from './auth/identity-metadata';
+import { withCallerHeaders } from './forwarded-metadata';
 import type { PublicService } from './public-services';
 
 type UntypedUnaryMethod = (
@@ -16,6 +17,8 @@ export interface ForwardingOptions {
    * client-actionable details, never addresses, stacks or trailing metadata.
    */
   toEdgeError: (error: unknown) => Error;
+  /** Headers of the caller passed on upstream besides its identity: the canary header (routingHeaderNames). Default none. */
+  forwardedHeaders?: readonly string[];
 }
 
 /**
@@ -33,7 +36,7 @@ export function forwardingService(service: PublicService, client: Client, option
     if (typeof call !== 'function') throw new Error(`${method.path}: the client has no method ${name}`);
     const bound = call.bind(client);
     handlers[name] = (request) =>
-      callUnary(bound, request, { metadata: downstreamMetadata() }).catch((error: unknown) => {
+      callUnary(bound, request, { metadata: withCallerHeaders(downstreamMetadata(), options.forwardedHeaders ?? []) }).catch((error: unknown) => {
         throw options.toEdgeError(error);
       });
   }

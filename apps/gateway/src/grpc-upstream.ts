@@ -1,6 +1,7 @@
 import { orderV1, userV1 } from '@switchyard/proto';
 import { NotFoundError, callUnary, type ClientFactory } from '@switchyard/runtime';
 import { downstreamMetadata } from './auth/identity-metadata';
+import { withCallerHeaders } from './forwarded-metadata';
 import type { UpstreamServices } from './user-with-orders';
 
 export interface UpstreamTargets {
@@ -10,18 +11,22 @@ export interface UpstreamTargets {
   order: string;
 }
 
-/** The gateway's view of user and order, over gRPC clients from the shared factory; calls carry the caller's verified identity. */
-export function grpcUpstream(clients: ClientFactory, targets: UpstreamTargets): UpstreamServices {
+/**
+ * The gateway's view of user and order, over gRPC clients from the shared factory; calls carry
+ * the caller's verified identity and its `forwardedHeaders` (the canary header).
+ */
+export function grpcUpstream(clients: ClientFactory, targets: UpstreamTargets, forwardedHeaders: readonly string[] = []): UpstreamServices {
+  const metadata = () => withCallerHeaders(downstreamMetadata(), forwardedHeaders);
   const users = clients.get(userV1.UserServiceClient, targets.user);
   const orders = clients.get(orderV1.OrderServiceClient, targets.order);
   return {
     async getUser(userId) {
-      const { user } = await callUnary(users.getUser.bind(users), { id: userId }, { metadata: downstreamMetadata() });
+      const { user } = await callUnary(users.getUser.bind(users), { id: userId }, { metadata: metadata() });
       if (!user) throw new NotFoundError('user', userId);
       return user;
     },
     async listOrders(userId, pageSize) {
-      const { orders: page, nextPageToken } = await callUnary(orders.listOrders.bind(orders), { userId, pageSize, pageToken: '' }, { metadata: downstreamMetadata() });
+      const { orders: page, nextPageToken } = await callUnary(orders.listOrders.bind(orders), { userId, pageSize, pageToken: '' }, { metadata: metadata() });
       return { orders: page, nextPageToken };
     },
   };

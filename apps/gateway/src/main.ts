@@ -1,4 +1,4 @@
-import { channelCredentials, createAppContext, createPeerClients, runMain, startService } from '@switchyard/runtime';
+import { channelCredentials, createAppContext, createPeerClients, routingHeaderNames, runMain, startService } from '@switchyard/runtime';
 import { checkAuthMethods, loadAuthConfig } from './auth/auth-config';
 import { authMiddleware } from './auth/auth-middleware';
 import { createTokenVerifier } from './auth/token-verifier';
@@ -23,8 +23,12 @@ runMain(async () => {
     methodRoles: auth?.methodRoles,
   });
   const clients = createPeerClients(app);
-  const upstream = grpcUpstream(clients, { user: 'registry:///user', order: 'registry:///order' });
-  const forwarded = PUBLIC_SERVICES.map((service) => forwardingService(service, clients.get(service.client, `registry:///${service.app}`), { toEdgeError }));
+  // The canary header reaches the services called, from HTTP and gRPC callers alike.
+  const routingHeaders = routingHeaderNames(app.config.routingRules);
+  const upstream = grpcUpstream(clients, { user: 'registry:///user', order: 'registry:///order' }, routingHeaders);
+  const forwarded = PUBLIC_SERVICES.map((service) =>
+    forwardingService(service, clients.get(service.client, `registry:///${service.app}`), { toEdgeError, forwardedHeaders: routingHeaders }),
+  );
   const services = [createGatewayService(upstream), ...forwarded];
   const servedMethods = services.flatMap((service) => Object.values(service.definition).map((method) => method.path));
   if (auth) checkAuthMethods(auth, servedMethods);
@@ -41,6 +45,7 @@ runMain(async () => {
     deadlineMs: app.config.defaultDeadlineMs,
     version: app.config.version,
     toEdgeError,
+    forwardedHeaders: routingHeaders,
     logger: app.logger,
     stampClientAddress: rateLimits.stampClientAddress,
   });

@@ -20,6 +20,7 @@ export { runMain } from './server/run-main';
 export { createAppContext, type AppContext } from './server/app-context';
 export { addReflection, type ReflectionOptions } from './server/reflection';
 export { isStatusError, statusError, toStatusError, type StatusError } from './errors/status-mapping';
+export { decodeFieldViolations } from './errors/status-details';
 
 // registry (registration, watcher, resolver)
 export { startRegistration, type Registration, type RegistrationOptions } from './registry/registration';
@@ -27,6 +28,8 @@ export { RegistryWatcher, type RegistryWatcherOptions, type InstancesListener, t
 export { registerRegistryResolver, type RegistryResolverOptions, type RegistryResolverRegistration } from './registry/registry-resolver';
 export { createSharedWatchers, type InstanceWatch, type WatcherSource } from './registry/shared-watchers';
 export type { BackoffOptions } from './registry/reconnect-backoff';
+export { staticRoutingRules, watchRoutingRulesFile, type RoutingRulesSource, type RoutingRulesFileOptions } from './registry/routing-rules-source';
+export { SUBJECT_HEADER, VERSIONED_ROUTING_POLICY } from './registry/versioned-routing-policy';
 
 // client
 export { createClientFactory, type ClientFactory, type ClientFactoryOptions } from './client/client-factory';
@@ -49,6 +52,7 @@ export { ConfigError, dialAddressVariable, hostPortVariable, millisecondsVariabl
 export { grpcTarget } from './config/grpc-target';
 export { DEFAULT_PORTS, loadServiceConfig, type AppName, type ServiceConfig } from './config/service-config';
 export { loadTlsConfig, type TlsFiles } from './config/tls-config';
+export { DEFAULT_CANARY_HEADER, parseRoutingRules, routingHeaderNames, type RoutingRule, type RoutingRules, type RoutingRulesSetting } from './config/routing-rules-config';
 
 // security
 export { channelCredentials, serverCredentials } from './security/transport-credentials';

@@ -18,6 +18,8 @@ export interface GatewayHttpOptions {
   deadlineMs: number;
   version: string;
   toEdgeError: (error: unknown) => StatusError;
+  /** HTTP headers passed on as call metadata besides `authorization` (the canary header). */
+  forwardedHeaders?: readonly string[];
   logger: Logger;
   /** Names the HTTP client's address on its loopback call (rate limits by address). */
   stampClientAddress?: (metadata: Metadata, address: string) => void;
@@ -44,6 +46,7 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Htt
       registry,
       invoke: loopback.invoke,
       toEdgeError: options.toEdgeError,
+      forwardedHeaders: options.forwardedHeaders,
       openApi: openApiDocument(routes, { title: 'Switchyard', version: options.version }),
       logger: options.logger,
       stampClientAddress: options.stampClientAddress,

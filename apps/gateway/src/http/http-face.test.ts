@@ -127,17 +127,25 @@ describe('the gateway HTTP/JSON face', () => {
   let base: string;
   let calls: { user: number; order: number };
   const seenByMiddleware: { method: string; authorization: string[] }[] = [];
+  // What reached the user and order services of the caller's metadata.
+  const seenUpstream: { method: string; canary: string[]; subject: string[]; other: string[] }[] = [];
+  const forwardedHeaders = ['x-canary'];
 
   beforeAll(async () => {
     const upstream = fakeUpstreams();
     calls = upstream.calls;
-    const userServer = await startTestServer([upstream.user], [tracingMiddleware]);
-    const orderServer = await startTestServer([upstream.order], [tracingMiddleware]);
+    const recordUpstream: ServerMiddleware = (call, next) => {
+      const values = (key: string) => call.metadata.get(key).map(String);
+      seenUpstream.push({ method: call.method, canary: values('x-canary'), subject: values('x-switchyard-subject'), other: values('x-other') });
+      return next();
+    };
+    const userServer = await startTestServer([upstream.user], [tracingMiddleware, recordUpstream]);
+    const orderServer = await startTestServer([upstream.order], [tracingMiddleware, recordUpstream]);
     servers.push(userServer, orderServer);
     const targets = { user: userServer.address, order: orderServer.address };
     const services = [
-      createGatewayService(grpcUpstream(factory, targets)),
-      ...PUBLIC_SERVICES.map((service) => forwardingService(service, factory.get(service.client, targets[service.app]), { toEdgeError })),
+      createGatewayService(grpcUpstream(factory, targets, forwardedHeaders)),
+      ...PUBLIC_SERVICES.map((service) => forwardingService(service, factory.get(service.client, targets[service.app]), { toEdgeError, forwardedHeaders })),
     ];
     // Stands for what the gateway's server middleware will hold (auth, limits): it sees every call.
     const recordCall: ServerMiddleware = (call, next) => {
@@ -153,6 +161,7 @@ describe('the gateway HTTP/JSON face', () => {
       deadlineMs: 60_000,
       version: 'test',
       toEdgeError,
+      forwardedHeaders: ['x-canary'],
       logger,
     });
     base = `http://127.0.0.1:${face.port}`;
@@ -240,6 +249,17 @@ describe('the gateway HTTP/JSON face', () => {
       { method: '/switchyard.user.v1.UserService/GetUser', authorization: ['Bearer http-caller'] },
       { method: '/switchyard.gateway.v1.GatewayService/GetUserWithOrders', authorization: [] },
     ]);
+  });
+
+  it('passes the canary header on to the services it calls, and no other header of the caller', async () => {
+    seenUpstream.length = 0;
+    const headers = { 'x-canary': '0.2.0', 'x-switchyard-subject': 'someone-else', 'x-other': 'nope' };
+    await send('GET', '/v1/users/anyone', undefined, headers);
+    await send('GET', '/v1/users/anyone:withOrders', undefined, headers);
+    expect(seenUpstream.length).toBeGreaterThanOrEqual(2);
+    expect(seenUpstream).toContainEqual(expect.objectContaining({ method: '/switchyard.order.v1.OrderService/ListOrders' }));
+    // The subject comes from the gateway's auth, never from an HTTP header.
+    for (const seen of seenUpstream) expect(seen).toEqual({ method: seen.method, canary: ['0.2.0'], subject: [], other: [] });
   });
 
   it('cancels the call behind a request whose client goes away', async () => {

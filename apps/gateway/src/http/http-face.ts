@@ -19,6 +19,8 @@ export interface HttpFaceOptions {
   routes: readonly HttpRoute[];
   registry: FileRegistry;
   invoke: GrpcInvoker;
+  /** HTTP headers passed on as call metadata besides `authorization`, e.g. the canary header. Default none. */
+  forwardedHeaders?: readonly string[];
   /** What a caller may see of a failure (edge-errors.ts). */
   toEdgeError: (error: unknown) => StatusError;
   /** Served at /openapi.json. */
@@ -86,6 +88,7 @@ function findRoute(routes: readonly HttpRoute[], verb: string, path: string): { 
  * the `traceresponse` header names it.
  */
 export async function startHttpFace(options: HttpFaceOptions): Promise<HttpFace> {
+  const forwardedHeaders = [...new Set([...FORWARDED_HEADERS, ...(options.forwardedHeaders ?? [])].map((header) => header.toLowerCase()))];
   const { routes, registry, logger } = options;
   const app: FastifyInstance = Fastify({
     bodyLimit: options.bodyLimitBytes,
@@ -158,7 +161,7 @@ export async function startHttpFace(options: HttpFaceOptions): Promise<HttpFace>
       try {
         const message = bindRequest(route, { bindings, query: request.query as Record<string, string | string[]>, body: request.body }, registry);
         const metadata = new Metadata();
-        for (const header of FORWARDED_HEADERS) {
+        for (const header of forwardedHeaders) {
           const value = request.headers[header];
           if (typeof value === 'string') metadata.set(header, value);
         }

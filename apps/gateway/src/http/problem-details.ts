@@ -1,6 +1,5 @@
 import { status as Status } from '@grpc/grpc-js';
-import { googleRpc } from '@switchyard/proto';
-import type { FieldViolation, StatusError } from '@switchyard/runtime';
+import { decodeFieldViolations, type FieldViolation, type StatusError } from '@switchyard/runtime';
 
 /** An RFC 9457 problem, with the gRPC code name, field violations and trace id of the call. */
 export interface Problem {
@@ -51,8 +50,6 @@ const TITLES: Readonly<Record<number, string>> = {
   504: 'Gateway Timeout',
 };
 
-const BAD_REQUEST_TYPE_URL = 'type.googleapis.com/google.rpc.BadRequest';
-
 export function httpStatusOf(code: Status): number {
   return HTTP_STATUS.get(code) ?? 500;
 }
@@ -62,18 +59,6 @@ export function httpProblem(status: number, code: keyof typeof Status, detail: s
   return { type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail, code, ...(fieldViolations?.length ? { fieldViolations } : {}) };
 }
 
-function fieldViolationsOf(error: StatusError): FieldViolation[] {
-  const [details] = error.metadata.get('grpc-status-details-bin');
-  if (!Buffer.isBuffer(details)) return [];
-  try {
-    return googleRpc.Status.decode(details)
-      .details.filter((detail) => detail.typeUrl === BAD_REQUEST_TYPE_URL)
-      .flatMap((detail) => googleRpc.BadRequest.decode(detail.value).fieldViolations.map(({ field, description }) => ({ field, description })));
-  } catch {
-    return [];
-  }
-}
-
 /**
  * The problem for a failed gRPC call, already stripped to what a caller may see (toEdgeError):
  * its code decides the HTTP status, its message is the detail, a google.rpc.BadRequest becomes
@@ -81,5 +66,5 @@ function fieldViolationsOf(error: StatusError): FieldViolation[] {
  */
 export function grpcProblem(error: StatusError): Problem {
   const status = httpStatusOf(error.code);
-  return httpProblem(status, (Status[error.code] ?? 'UNKNOWN') as keyof typeof Status, error.details, fieldViolationsOf(error));
+  return httpProblem(status, (Status[error.code] ?? 'UNKNOWN') as keyof typeof Status, error.details, decodeFieldViolations(error));
 }

@@ -1,5 +1,6 @@
 import { descriptorSetBase64 } from '@switchyard/proto';
 import { registerRegistryResolver } from '../registry/registry-resolver';
+import { routingRulesSource } from '../registry/routing-rules-source';
 import { channelCredentials } from '../security/transport-credentials';
 import type { AppContext } from '../server/app-context';
 import { createClientFactory, type ClientFactory } from './client-factory';
@@ -8,12 +9,14 @@ import { idempotentMethodPaths } from './method-idempotency';
 /**
  * Clients for calling the other apps: `registry:///<app>` targets resolve through the registry's
  * Watch stream, every call goes through the interceptor chain, and retries follow the protos'
- * idempotency levels.
+ * idempotency levels. Calls to a service with a routing rule (ROUTING_RULES, ROUTING_RULES_FILE)
+ * are split between its versions by that rule.
  */
 export function createPeerClients({ config, logger }: AppContext): ClientFactory {
   const credentials = channelCredentials(config.tls);
-  registerRegistryResolver({ registryAddress: config.registryAddress, token: config.registryToken, credentials, logger });
-  return createClientFactory({
+  const routingRules = routingRulesSource(config.routingRules, logger);
+  registerRegistryResolver({ registryAddress: config.registryAddress, token: config.registryToken, credentials, logger, routingRules });
+  const clients = createClientFactory({
     credentials,
     logger,
     defaultDeadlineMs: config.defaultDeadlineMs,
@@ -21,4 +24,11 @@ export function createPeerClients({ config, logger }: AppContext): ClientFactory
     retryPolicy: config.retryPolicy,
     serverLimits: config.limits,
   });
+  return {
+    ...clients,
+    close() {
+      clients.close();
+      routingRules.close();
+    },
+  };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConfigError, dialAddressVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable, secretVariable } from './env-config';
 import { parseRetryPolicy, type RetryPolicyConfig } from '../client/retry-policy-config';
 import { faultsVariable, type FaultRule } from './fault-injection-config';
+import { loadRoutingRulesSetting, type RoutingRulesSetting } from './routing-rules-config';
 import { loadTlsConfig, type TlsFiles } from './tls-config';
 import { loadServerLimits, type ServerLimits } from './server-limits-config';
 
@@ -39,6 +40,8 @@ export interface ServiceConfig {
   faults: readonly FaultRule[];
   /** RETRY_POLICY (JSON): retry overrides by service or method, hedging, throttling. */
   retryPolicy: RetryPolicyConfig | undefined;
+  /** ROUTING_RULES (JSON) or ROUTING_RULES_FILE (reloaded on change): canary and versioned routing of this app's calls. */
+  routingRules: RoutingRulesSetting;
   /** TLS_CERT, TLS_KEY, TLS_CA: mutual TLS on every server and client of the app; undefined means plaintext. */
   tls: TlsFiles | undefined;
   /** GRPC_MAX_*, GRPC_KEEPALIVE_*: what one peer may cost the server; clients size their messages to match. */
@@ -101,6 +104,7 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
     version: parsed.SERVICE_VERSION,
     faults: parsed.FAULTS,
     retryPolicy: parseRetryPolicy(env.RETRY_POLICY),
+    routingRules: loadRoutingRulesSetting(env),
     tls: loadTlsConfig(env),
     limits: loadServerLimits(env),
   });

@@ -48,6 +48,19 @@ export const DEFAULT_OUTLIER_EJECTION: OutlierEjectionOptions = Object.freeze({
   maxEjectionPercent: 50,
 });
 
+// A channel option (left out of subchannel arguments by its prefix) through which a parent policy
+// hands its children one EjectionPool.
+export const EJECTION_POOL_OPTION = 'grpc.internal.no_subchannel.switchyard.ejection_pool';
+
+/**
+ * Sibling balancers (one per version under versioned routing) whose instances count together
+ * against maxEjectionPercent: a canary version whose every instance fails can be ejected whole
+ * while the service has other healthy instances, and the service's last instances never are.
+ */
+export class EjectionPool {
+  readonly members = new Set<OutlierEjectionLoadBalancer>();
+}
+
 class OutlierEjectionConfig implements TypedLoadBalancingConfig {
   constructor(
     readonly options: OutlierEjectionOptions,
@@ -184,6 +197,7 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
   private readonly child: experimental.ChildLoadBalancerHandler;
   private readonly records = new Map<string, InstanceRecord>();
   private options: OutlierEjectionOptions = DEFAULT_OUTLIER_EJECTION;
+  private pool: EjectionPool | undefined;
 
   constructor(
     helper: ChannelControlHelper,
@@ -210,6 +224,12 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
   updateAddressList(endpoints: experimental.StatusOr<Endpoint[]>, config: TypedLoadBalancingConfig, channelOptions: ChannelOptions, resolutionNote: string): boolean {
     if (!(config instanceof OutlierEjectionConfig)) return false;
     this.options = config.options;
+    const pool: unknown = channelOptions[EJECTION_POOL_OPTION];
+    if (pool instanceof EjectionPool && pool !== this.pool) {
+      this.pool?.members.delete(this);
+      this.pool = pool;
+      pool.members.add(this);
+    }
     if (endpoints.ok) {
       const listed = new Set(endpoints.value.flatMap((endpoint) => endpoint.addresses.map((address) => experimental.subchannelAddressToString(address))));
       for (const [key, record] of this.records) {
@@ -238,9 +258,20 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
     if (record.consecutiveFailures >= this.options.consecutiveFailures) this.eject(record);
   }
 
+  /** Instances and ejected ones, of this balancer or of its whole pool. */
+  private ejectionCounts(): { instances: number; ejected: number } {
+    let instances = 0;
+    let ejected = 0;
+    for (const balancer of this.pool?.members ?? [this]) {
+      instances += balancer.records.size;
+      for (const record of balancer.records.values()) if (record.ejected) ejected += 1;
+    }
+    return { instances, ejected };
+  }
+
   private eject(record: InstanceRecord): void {
-    const ejected = [...this.records.values()].filter((r) => r.ejected).length;
-    if (((ejected + 1) * 100) / this.records.size > this.options.maxEjectionPercent) return;
+    const { instances, ejected } = this.ejectionCounts();
+    if (((ejected + 1) * 100) / instances > this.options.maxEjectionPercent) return;
     const now = this.clock.now();
     // Sick again soon after it came back: a longer ejection than the last one.
     record.ejections = now - record.lastReturnAt < this.options.baseEjectionMs ? record.ejections + 1 : 1;
@@ -255,9 +286,11 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
    * beyond maxEjectionPercent of what is left end at once, so the last instance is never out.
    */
   private restoreBeyondMaxEjection(): void {
+    const counts = this.ejectionCounts();
+    const excess = counts.ejected - Math.floor((counts.instances * this.options.maxEjectionPercent) / 100);
+    if (excess <= 0) return;
     const ejected = [...this.records.values()].filter((record) => record.ejected);
-    const allowed = Math.floor((this.records.size * this.options.maxEjectionPercent) / 100);
-    for (const record of ejected.slice(allowed)) {
+    for (const record of ejected.slice(0, excess)) {
       record.clearTimer();
       this.restore(record);
     }
@@ -282,6 +315,7 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
   destroy(): void {
     for (const record of this.records.values()) record.clearTimer();
     this.records.clear();
+    this.pool?.members.delete(this);
     this.child.destroy();
   }
 

@@ -1,9 +1,13 @@
 import { experimental, status as Status, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { registryV1 } from '@switchyard/proto';
 import type { Logger } from 'pino';
+import type { RoutingRule } from '../config/routing-rules-config';
+import { INSTANCE_LABELS_OPTION, type InstanceLabels } from './instance-labels';
 import { DEFAULT_OUTLIER_EJECTION, OUTLIER_EJECTION_POLICY, registerOutlierEjectionPolicy } from './outlier-ejection-policy';
 import { RegistryWatcher } from './registry-watcher';
+import { staticRoutingRules, type RoutingRulesSource } from './routing-rules-source';
 import { createSharedWatchers, type WatcherSource } from './shared-watchers';
+import { registerVersionedRoutingPolicy, VERSIONED_ROUTING_POLICY } from './versioned-routing-policy';
 
 type ResolverListener = experimental.ResolverListener;
 type Endpoint = experimental.Endpoint;
@@ -22,6 +26,11 @@ export interface RegistryResolverOptions {
   logger?: Logger;
   /** Where resolvers get their watches. Default: one RegistryWatcher per service name, shared by all channels. */
   watchers?: WatcherSource;
+  /**
+   * Canary and versioned routing by service (ROUTING_RULES, ROUTING_RULES_FILE); a change applies
+   * to existing channels at once. Default: none, every SERVING instance alike.
+   */
+  routingRules?: RoutingRulesSource;
 }
 
 export interface RegistryResolverRegistration {
@@ -34,10 +43,14 @@ export interface RegistryResolverRegistration {
 // calls in a row with UNAVAILABLE/INTERNAL/UNKNOWN/DATA_LOSS is ejected for 5 s, longer if it is
 // sick again soon after, never more than half the instances at once. Answers such as NOT_FOUND
 // do not count, unlike in grpc-js's own outlier_detection.
-const ROUND_ROBIN = {
-  loadBalancingConfig: [{ [OUTLIER_EJECTION_POLICY]: { ...DEFAULT_OUTLIER_EJECTION, child_policy: [{ round_robin: {} }] } }],
-  methodConfig: [],
-};
+const OUTLIER_EJECTION_ROUND_ROBIN = { [OUTLIER_EJECTION_POLICY]: { ...DEFAULT_OUTLIER_EJECTION, child_policy: [{ round_robin: {} }] } };
+
+// A service with a routing rule splits its instances by version (versioned-routing-policy.ts),
+// each version balanced and ejected on its own.
+function serviceConfigFor(rule: RoutingRule | undefined) {
+  const policy = rule ? { [VERSIONED_ROUTING_POLICY]: { rule, child_policy: [OUTLIER_EJECTION_ROUND_ROBIN] } } : OUTLIER_EJECTION_ROUND_ROBIN;
+  return { loadBalancingConfig: [policy], methodConfig: [] };
+}
 
 function toEndpoint(instance: registryV1.Instance): Endpoint[] {
   const hostPort = experimental.splitHostPort(instance.address);
@@ -45,16 +58,27 @@ function toEndpoint(instance: registryV1.Instance): Endpoint[] {
   return [{ addresses: [{ host: hostPort.host, port: hostPort.port }] }];
 }
 
+/** Each endpoint's version and metadata by `host:port`, for the routing policy. */
+function labelsOf(instances: registryV1.Instance[], endpoints: Endpoint[]): Map<string, InstanceLabels> {
+  const labels = new Map<string, InstanceLabels>();
+  instances.forEach((instance, i) => {
+    const address = endpoints[i]?.addresses[0];
+    if (address) labels.set(experimental.subchannelAddressToString(address), { version: instance.version, metadata: instance.metadata });
+  });
+  return labels;
+}
+
 /**
  * The resolver class for `registry:///<service>` targets, fed by `watchers`. Only SERVING
  * instances become endpoints; with none, calls fail fast with UNAVAILABLE saying so.
  */
-export function registryResolverClass(watchers: WatcherSource, registryAddress: string): ResolverConstructor {
+export function registryResolverClass(watchers: WatcherSource, registryAddress: string, routingRules: RoutingRulesSource = staticRoutingRules()): ResolverConstructor {
   return class RegistryResolver implements experimental.Resolver {
     private readonly serviceName: string;
-    private readonly serviceConfig: ServiceConfigResult;
+    private readonly ownServiceConfig: boolean;
     private lease: ReturnType<WatcherSource['acquire']> | undefined;
     private unsubscribe: (() => void) | undefined;
+    private unsubscribeRules: (() => void) | undefined;
     private pending: NodeJS.Immediate | undefined;
 
     constructor(
@@ -64,7 +88,11 @@ export function registryResolverClass(watchers: WatcherSource, registryAddress: 
     ) {
       this.serviceName = target.path.replace(/^\/+/, '');
       // A caller's own grpc.service_config wins (it should then name round_robin itself).
-      this.serviceConfig = channelOptions['grpc.service_config'] ? null : experimental.statusOrFromValue(ROUND_ROBIN);
+      this.ownServiceConfig = Boolean(channelOptions['grpc.service_config']);
+    }
+
+    private get serviceConfig(): ServiceConfigResult {
+      return this.ownServiceConfig ? null : experimental.statusOrFromValue(serviceConfigFor(routingRules.current()[this.serviceName]));
     }
 
     static getDefaultAuthority(target: experimental.GrpcUri): string {
@@ -78,6 +106,7 @@ export function registryResolverClass(watchers: WatcherSource, registryAddress: 
           () => this.scheduleReport(),
           () => this.scheduleReport(),
         );
+        this.unsubscribeRules = routingRules.subscribe(() => this.scheduleReport());
       }
       this.scheduleReport();
     }
@@ -86,8 +115,10 @@ export function registryResolverClass(watchers: WatcherSource, registryAddress: 
       if (this.pending) clearImmediate(this.pending);
       this.pending = undefined;
       this.unsubscribe?.();
+      this.unsubscribeRules?.();
       this.lease?.release();
       this.unsubscribe = undefined;
+      this.unsubscribeRules = undefined;
       this.lease = undefined;
     }
 
@@ -113,11 +144,12 @@ export function registryResolverClass(watchers: WatcherSource, registryAddress: 
         if (error) this.fail(`cannot resolve '${this.serviceName}': the registry at ${registryAddress} is unreachable (${error.message})`);
         return;
       }
-      const endpoints = instances.filter((i) => i.state === registryV1.InstanceState.INSTANCE_STATE_SERVING).flatMap(toEndpoint);
+      const serving = instances.filter((i) => i.state === registryV1.InstanceState.INSTANCE_STATE_SERVING && toEndpoint(i).length > 0);
+      const endpoints = serving.flatMap(toEndpoint);
       // An empty list (not an error) so round_robin drops the endpoints it had; it fails calls
       // with UNAVAILABLE quoting this note.
       const note = endpoints.length > 0 ? '' : `no SERVING instances of '${this.serviceName}' in the registry at ${registryAddress}`;
-      this.listener(experimental.statusOrFromValue(endpoints), {}, this.serviceConfig, note);
+      this.listener(experimental.statusOrFromValue(endpoints), { [INSTANCE_LABELS_OPTION]: labelsOf(serving, endpoints) }, this.serviceConfig, note);
     }
 
     private fail(details: string): void {
@@ -128,17 +160,19 @@ export function registryResolverClass(watchers: WatcherSource, registryAddress: 
 
 /**
  * Makes grpc-js resolve `registry:///<service>` targets through the registry's Watch stream, with
- * round-robin over SERVING instances. Call once at start-up, before creating clients; a later call
+ * round-robin over SERVING instances, split between their versions where `routingRules` has a
+ * rule for the service. Call once at start-up, before creating clients; a later call
  * replaces the earlier one for channels created after it. `dns:///host:port` and plain host:port
  * targets keep working through grpc-js's own resolvers.
  */
 export function registerRegistryResolver(options: RegistryResolverOptions): RegistryResolverRegistration {
   registerOutlierEjectionPolicy();
+  registerVersionedRoutingPolicy();
   const watchers =
     options.watchers ??
     createSharedWatchers(
       (serviceName) => new RegistryWatcher({ registryAddress: options.registryAddress, serviceName, token: options.token, credentials: options.credentials, logger: options.logger }),
     );
-  experimental.registerResolver(REGISTRY_SCHEME, registryResolverClass(watchers, options.registryAddress));
+  experimental.registerResolver(REGISTRY_SCHEME, registryResolverClass(watchers, options.registryAddress, options.routingRules));
   return { close: () => watchers.close() };
 }
