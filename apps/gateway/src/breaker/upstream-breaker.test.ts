@@ -146,6 +146,24 @@ describe('the gateway breaker per upstream, over real sockets', () => {
     expect(log.filter((state, i) => state === log[i - 1])).toEqual([]);
   }, 30_000);
 
+  it('half-open, lets one probe through while the others still fail at once, and opens again when the probe hangs', async () => {
+    const port = await freePort();
+    const hung = await orderServerOn(port, 'hang');
+    const { breaker, getUserWithOrders, breakerLog } = await gateway(`127.0.0.1:${port}`, { failures: 1, openMs: 300, hungAfterMs: 200 }, 400);
+    await getUserWithOrders();
+    expect(breaker.state).toBe('open');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+
+    const before = hung.state.calls;
+    const responses = await Promise.all(Array.from({ length: 5 }, () => getUserWithOrders()));
+    const codes = responses.map((response) => response.partialFailures.map((failure) => failure.code).join()).sort();
+    // The probe waited for order's deadline; the four beside it were refused at once.
+    expect(codes).toEqual(['DEADLINE_EXCEEDED', 'UNAVAILABLE', 'UNAVAILABLE', 'UNAVAILABLE', 'UNAVAILABLE']);
+    expect(hung.state.calls - before).toBe(1);
+    expect(breaker.state).toBe('open');
+    expect(breakerLog()).toEqual(['open', 'half-open', 'open']);
+  }, 30_000);
+
   it('opens on a stopped order and fails forwarded calls to it at once with UNAVAILABLE naming order', async () => {
     const port = await freePort();
     const { breaker, getUserWithOrders, getOrder, breakerLog } = await gateway(`127.0.0.1:${port}`, { failures: 3, openMs: 60_000, hungAfterMs: 200 }, 2_000);
