@@ -29,7 +29,8 @@ runMain(async () => {
   const routingHeaders = routingHeaderNames(app.config.routingRules);
   // One breaker per upstream service, shared by every call the gateway makes to it.
   const breakerConfig = loadBreakerConfig();
-  const breakers = { user: new CircuitBreaker({ upstream: 'user', ...breakerConfig, logger: app.logger }), order: new CircuitBreaker({ upstream: 'order', ...breakerConfig, logger: app.logger }) };
+  const breakerFor = (upstream: 'user' | 'order') => new CircuitBreaker({ upstream, ...breakerConfig, logger: app.logger });
+  const breakers = { user: breakerFor('user'), order: breakerFor('order') };
   const upstream = grpcUpstream(clients, { user: 'registry:///user', order: 'registry:///order' }, routingHeaders, breakers);
   const forwarded = PUBLIC_SERVICES.map((service) =>
     forwardingService(service, clients.get(service.client, `registry:///${service.app}`), {
