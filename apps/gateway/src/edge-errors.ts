@@ -1,6 +1,7 @@
 import { status as Status } from '@grpc/grpc-js';
 import { trace } from '@opentelemetry/api';
 import { decodeFieldViolations, InvalidArgumentError, statusError, toStatusError, type StatusError } from '@switchyard/runtime';
+import { isBreakerRejection } from './breaker/circuit-breaker';
 
 /** Statuses whose message speaks of the request, written by our services for their callers. */
 const CLIENT_ACTIONABLE: ReadonlySet<Status> = new Set([
@@ -43,6 +44,9 @@ export function toEdgeError(error: unknown): StatusError {
     const violations = decodeFieldViolations(mapped);
     edge = violations.length > 0 ? toStatusError(new InvalidArgumentError(violations)) : statusError(Status.INVALID_ARGUMENT, 'invalid argument');
   } else if (CLIENT_ACTIONABLE.has(mapped.code)) {
+    edge = statusError(mapped.code, mapped.details);
+  } else if (isBreakerRejection(error)) {
+    // The gateway's own message: it names the upstream and nothing else.
     edge = statusError(mapped.code, mapped.details);
   } else if (TRANSPORT_MESSAGES.has(mapped.code)) {
     edge = statusError(mapped.code, TRANSPORT_MESSAGES.get(mapped.code)!);

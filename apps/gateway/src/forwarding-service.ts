@@ -1,6 +1,7 @@
 import type { Client, Metadata, CallOptions, ServiceError, ClientUnaryCall } from '@grpc/grpc-js';
 import { callUnary, type ServiceRegistration, type UnaryHandler } from '@switchyard/runtime';
 import { downstreamMetadata } from './auth/identity-metadata';
+import type { CircuitBreaker } from './breaker/circuit-breaker';
 import { withCallerHeaders } from './forwarded-metadata';
 import type { PublicService } from './public-services';
 
@@ -19,6 +20,8 @@ export interface ForwardingOptions {
   toEdgeError: (error: unknown) => Error;
   /** Headers of the caller passed on upstream besides its identity: the canary header (routingHeaderNames). Default none. */
   forwardedHeaders?: readonly string[];
+  /** The breaker of the service called (one per upstream, shared with the gateway's other calls to it). Default none. */
+  breaker?: CircuitBreaker;
 }
 
 /**
@@ -35,8 +38,9 @@ export function forwardingService(service: PublicService, client: Client, option
     const call = (client as unknown as Record<string, UntypedUnaryMethod>)[name];
     if (typeof call !== 'function') throw new Error(`${method.path}: the client has no method ${name}`);
     const bound = call.bind(client);
+    const forward = (request: unknown) => callUnary(bound, request, { metadata: withCallerHeaders(downstreamMetadata(), options.forwardedHeaders ?? []) });
     handlers[name] = (request) =>
-      callUnary(bound, request, { metadata: withCallerHeaders(downstreamMetadata(), options.forwardedHeaders ?? []) }).catch((error: unknown) => {
+      (options.breaker ? options.breaker.run(() => forward(request)) : forward(request)).catch((error: unknown) => {
         throw options.toEdgeError(error);
       });
   }

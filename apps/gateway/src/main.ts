@@ -2,6 +2,8 @@ import { channelCredentials, createAppContext, createPeerClients, routingHeaderN
 import { checkAuthMethods, loadAuthConfig } from './auth/auth-config';
 import { authMiddleware } from './auth/auth-middleware';
 import { createTokenVerifier } from './auth/token-verifier';
+import { loadBreakerConfig } from './breaker/breaker-config';
+import { CircuitBreaker } from './breaker/circuit-breaker';
 import { toEdgeError } from './edge-errors';
 import { forwardingService } from './forwarding-service';
 import { grpcUpstream } from './grpc-upstream';
@@ -25,9 +27,17 @@ runMain(async () => {
   const clients = createPeerClients(app);
   // The canary header reaches the services called, from HTTP and gRPC callers alike.
   const routingHeaders = routingHeaderNames(app.config.routingRules);
-  const upstream = grpcUpstream(clients, { user: 'registry:///user', order: 'registry:///order' }, routingHeaders);
+  // One breaker per upstream service, shared by every call the gateway makes to it.
+  const breakerConfig = loadBreakerConfig();
+  const breakerFor = (upstream: 'user' | 'order') => new CircuitBreaker({ upstream, ...breakerConfig, logger: app.logger });
+  const breakers = { user: breakerFor('user'), order: breakerFor('order') };
+  const upstream = grpcUpstream(clients, { user: 'registry:///user', order: 'registry:///order' }, routingHeaders, breakers);
   const forwarded = PUBLIC_SERVICES.map((service) =>
-    forwardingService(service, clients.get(service.client, `registry:///${service.app}`), { toEdgeError, forwardedHeaders: routingHeaders }),
+    forwardingService(service, clients.get(service.client, `registry:///${service.app}`), {
+      toEdgeError,
+      forwardedHeaders: routingHeaders,
+      breaker: breakers[service.app],
+    }),
   );
   const services = [createGatewayService(upstream), ...forwarded];
   const servedMethods = services.flatMap((service) => Object.values(service.definition).map((method) => method.path));

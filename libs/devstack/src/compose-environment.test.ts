@@ -11,6 +11,15 @@ const addressing = (hostOf: StackAddressing['hostOf']): StackAddressing => ({
   dataDir: '/tmp/data',
 });
 
+describe('readComposeEnvironment', () => {
+  it('reads ${NAME:-} as compose does with the variable unset: left out, so the gateway starts with auth off', () => {
+    expect(compose.gateway).not.toHaveProperty('AUTH_JWT_SECRET');
+    expect(compose.gateway).not.toHaveProperty('REGISTRY_TOKEN');
+    expect(Object.values(compose.gateway).filter((value) => value.includes('${'))).toEqual([]);
+    expect(compose.gateway).toMatchObject({ GRPC_PORT: '50050', LOG_LEVEL: 'info' });
+  });
+});
+
 describe('stackOwnedVariables', () => {
   it("keeps compose's service names and sets this stack's ports", () => {
     expect(stackOwnedVariables(compose.user, 'user', addressing((app) => app))).toEqual({

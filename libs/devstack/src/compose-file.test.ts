@@ -28,6 +28,42 @@ describe('docker-compose.yml', () => {
     expect(compose.services.registry.ports).toBeUndefined();
   });
 
+  it('publishes only the gateway among the apps, its gRPC and HTTP ports: user and order are reached through it', () => {
+    const published = APPS.filter((app) => compose.services[app].ports !== undefined);
+    expect(published).toEqual(['gateway']);
+    expect(compose.services.gateway.ports?.map(withDefaults)).toEqual(['127.0.0.1:50050:50050', '127.0.0.1:8080:8080']);
+  });
+
+  it('deploy/compose.publish-internal.yml publishes user and order for debugging, on 127.0.0.1 unless SWITCHYARD_BIND says otherwise', () => {
+    const override = parse(readFileSync(join(workspaceRoot, 'deploy/compose.publish-internal.yml'), 'utf8')) as { services: Record<string, ComposeService> };
+    expect(Object.fromEntries(Object.entries(override.services).map(([name, service]) => [name, service.ports]))).toEqual({
+      user: ['${SWITCHYARD_BIND:-127.0.0.1}:50052:50052'],
+      order: ['${SWITCHYARD_BIND:-127.0.0.1}:50053:50053'],
+    });
+  });
+
+  it.each([
+    'AUTH_JWT_SECRET',
+    'AUTH_JWKS_URL',
+    'AUTH_JWKS_FILE',
+    'AUTH_ISSUER',
+    'AUTH_AUDIENCE',
+    'AUTH_PUBLIC_METHODS',
+    'AUTH_METHOD_ROLES',
+    'AUTH_ROLES_CLAIM',
+    'AUTH_CLOCK_SKEW_MS',
+    'RATE_LIMITS',
+    'RATE_LIMITS_FILE',
+    'REDIS_URL',
+    'ROUTING_RULES',
+    'ROUTING_RULES_FILE',
+    'BREAKER_FAILURES',
+    'BREAKER_OPEN_MS',
+    'BREAKER_HUNG_AFTER_MS',
+  ])('passes the edge setting %s from the shell or .env to the gateway', (variable) => {
+    expect(compose.services.gateway.environment?.[variable]).toBe(`\${${variable}:-}`);
+  });
+
   it('runs with a registry token by default: the registry writes it to a shared volume, every app reads it', () => {
     const tokenFile = compose.services.registry.environment?.REGISTRY_TOKEN_FILE;
     expect(tokenFile).toMatch(/^\/run\/switchyard\//);
