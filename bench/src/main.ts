@@ -12,6 +12,7 @@ import { ProgressLine } from './progress-line';
 import { runVariant } from './run-variant';
 import type { Scenario } from './scenarios/scenario';
 import { fanoutScenario } from './scenarios/fanout-scenario';
+import { httpScenario } from './scenarios/http-scenario';
 import { peersScenario } from './scenarios/peers-scenario';
 import { registryScenario } from './scenarios/registry-scenario';
 import type { RowScenario } from './scenarios/row-scenario';
@@ -21,6 +22,7 @@ import { unaryScenario } from './scenarios/unary-scenario';
 const SCENARIOS: readonly Scenario[] = [
   unaryScenario,
   fanoutScenario,
+  httpScenario,
   tracingScenario,
   peersScenario,
 ];
