@@ -65,7 +65,8 @@ async function main(argv: string[]): Promise<void> {
     cpuProfileDir: options.cpuProfileDir && resolve(options.cpuProfileDir),
     onProgress: (line: string) => progress.update(line),
   };
-  for (const scenario of SCENARIOS.filter((s) => options.scenarios.includes(s.name))) {
+  for (const chosen of SCENARIOS.filter((s) => options.scenarios.includes(s.name))) {
+    const scenario = options.smoke ? { ...chosen, variants: chosen.variants.filter((variant) => variant.inSmoke !== false) } : chosen;
     const rounds = [];
     for (let round = 0; round < options.rounds; round += 1) {
       const measured = [];
