@@ -19,7 +19,7 @@ export interface BenchOptions {
 export class UsageError extends Error {}
 
 export const USAGE = `usage: node dist/bench/main.js [options]
-  --scenario <name>     a scenario (unary, fanout, tracing, peers, registry), or all (default)
+  --scenario <name>     a scenario (unary, fanout, http, tracing, peers, registry), or all (default)
   --duration <s>        measured seconds per variant (default 6)
   --warmup <s>          unmeasured seconds first (default 20% of --duration, 1 to 3 s)
   --concurrency <n>     closed loop: concurrent callers (default 32)

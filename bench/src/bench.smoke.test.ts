@@ -37,7 +37,7 @@ describe('bench --smoke', () => {
     });
     expect(report.load).toMatchObject({ smoke: true, mode: { kind: 'closed' } });
     expect(report.pinning).toEqual(expect.any(String));
-    expect(report.scenarios.map((s) => s.scenario)).toEqual(expect.arrayContaining(['unary', 'fanout', 'tracing', 'peers']));
+    expect(report.scenarios.map((s) => s.scenario)).toEqual(expect.arrayContaining(['unary', 'fanout', 'http', 'tracing', 'peers']));
     expect(report.rowScenarios.map((s) => s.scenario)).toEqual(['registry']);
 
     const [unary] = report.scenarios;

@@ -21,6 +21,8 @@ async function createCaller(plan: LoadPlan): Promise<UserCaller> {
       return (await import('./clients/switchyard-user-caller')).createSwitchyardUserCaller(plan.client.target);
     case 'switchyard-app':
       return (await import('./clients/switchyard-app-caller')).createSwitchyardAppCaller(plan.client);
+    case 'http-app':
+      return (await import('./clients/http-app-caller')).createHttpAppCaller(plan.client);
     case 'peer':
       return (await import('./clients/create-peer-caller')).createPeerCaller(plan.client);
   }

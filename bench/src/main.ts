@@ -12,6 +12,7 @@ import { ProgressLine } from './progress-line';
 import { runVariant } from './run-variant';
 import type { Scenario } from './scenarios/scenario';
 import { fanoutScenario } from './scenarios/fanout-scenario';
+import { httpScenario } from './scenarios/http-scenario';
 import { peersScenario } from './scenarios/peers-scenario';
 import { registryScenario } from './scenarios/registry-scenario';
 import type { RowScenario } from './scenarios/row-scenario';
@@ -21,6 +22,7 @@ import { unaryScenario } from './scenarios/unary-scenario';
 const SCENARIOS: readonly Scenario[] = [
   unaryScenario,
   fanoutScenario,
+  httpScenario,
   tracingScenario,
   peersScenario,
 ];
@@ -63,7 +65,8 @@ async function main(argv: string[]): Promise<void> {
     cpuProfileDir: options.cpuProfileDir && resolve(options.cpuProfileDir),
     onProgress: (line: string) => progress.update(line),
   };
-  for (const scenario of SCENARIOS.filter((s) => options.scenarios.includes(s.name))) {
+  for (const chosen of SCENARIOS.filter((s) => options.scenarios.includes(s.name))) {
+    const scenario = options.smoke ? { ...chosen, variants: chosen.variants.filter((variant) => variant.inSmoke !== false) } : chosen;
     const rounds = [];
     for (let round = 0; round < options.rounds; round += 1) {
       const measured = [];

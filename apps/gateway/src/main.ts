@@ -1,6 +1,7 @@
 import { channelCredentials, createAppContext, createPeerClients, routingHeaderNames, runMain, startService } from '@switchyard/runtime';
 import { checkAuthMethods, loadAuthConfig } from './auth/auth-config';
 import { authMiddleware } from './auth/auth-middleware';
+import { edgeAuthRules } from './auth/auth-rules-watch';
 import { createTokenVerifier } from './auth/token-verifier';
 import { loadBreakerConfig } from './breaker/breaker-config';
 import { CircuitBreaker } from './breaker/circuit-breaker';
@@ -19,11 +20,6 @@ runMain(async () => {
   const httpConfig = loadHttpConfig();
   const auth = loadAuthConfig();
   if (!auth) app.logger.warn('auth is off: every method is callable without a token; set AUTH_JWT_SECRET, AUTH_JWKS_URL or AUTH_JWKS_FILE to require one');
-  const edge = authMiddleware({
-    verify: auth && createTokenVerifier(auth, { logger: app.logger }),
-    publicMethods: auth?.publicMethods,
-    methodRoles: auth?.methodRoles,
-  });
   const clients = createPeerClients(app);
   // The canary header reaches the services called, from HTTP and gRPC callers alike.
   const routingHeaders = routingHeaderNames(app.config.routingRules);
@@ -42,6 +38,8 @@ runMain(async () => {
   const services = [createGatewayService(upstream), ...forwarded];
   const servedMethods = services.flatMap((service) => Object.values(service.definition).map((method) => method.path));
   if (auth) checkAuthMethods(auth, servedMethods);
+  const authRules = auth && edgeAuthRules(auth, servedMethods, app.logger);
+  const edge = authMiddleware({ verify: auth && createTokenVerifier(auth, { logger: app.logger }), rules: authRules?.current });
   const rateLimits = edgeRateLimits(loadRateLimitConfig(), app.logger, servedMethods);
   // HTTP listens first, so it is ready when gRPC reports SERVING; its calls wait for the gRPC
   // port (GRPC_PORT=0 picks one while binding).
@@ -71,6 +69,7 @@ runMain(async () => {
     onShutdown: async () => {
       await httpClosed;
       clients.close();
+      authRules?.close();
       await rateLimits.close();
     },
   });

@@ -1,4 +1,5 @@
 import type { ClientSpec } from '../bench-messages';
+import { Metadata } from '@grpc/grpc-js';
 import { gatewayV1, userV1 } from '@switchyard/proto';
 import { callUnary } from '@switchyard/runtime';
 import { startSwitchyardClientStack } from './switchyard-client-stack';
@@ -14,17 +15,23 @@ export function createSwitchyardAppCaller(spec: Extract<ClientSpec, { kind: 'swi
   if (spec.userIds.length === 0) throw new Error('switchyard-app caller: no seeded user ids');
   const seededId = (fixtureId: string) => spec.userIds[Number(/(\d+)$/.exec(fixtureId)?.[1] ?? 0) % spec.userIds.length];
   const { clients, close, spanReport } = startSwitchyardClientStack(spec.target);
+  // A fresh Metadata per call: the client stack adds its own entries (deadline, trace) to it.
+  const metadata = () => {
+    const entries = new Metadata();
+    if (spec.authorization !== undefined) entries.set('authorization', spec.authorization);
+    return entries;
+  };
 
   if (spec.call === 'GetUser') {
     const client = clients.get(userV1.UserServiceClient, spec.target);
     const getUser = client.getUser.bind(client);
-    return { getUser: (request) => callUnary(getUser, { id: seededId(request.id) }), close, spanReport };
+    return { getUser: (request) => callUnary(getUser, { id: seededId(request.id) }, { metadata: metadata() }), close, spanReport };
   }
   const client = clients.get(gatewayV1.GatewayServiceClient, spec.target);
   const getUserWithOrders = client.getUserWithOrders.bind(client);
   return {
     getUser: async (request) => {
-      const response = await callUnary(getUserWithOrders, { userId: seededId(request.id), pageSize: 0 });
+      const response = await callUnary(getUserWithOrders, { userId: seededId(request.id), pageSize: 0 }, { metadata: metadata() });
       // A partial failure (orders missing) is an error for the benchmark: the fan-out did not complete.
       if (response.partialFailures.length > 0) {
         const [failure] = response.partialFailures;

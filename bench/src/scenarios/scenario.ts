@@ -51,6 +51,8 @@ export interface Variant {
   name: string;
   description: string;
   targets?: Target[];
+  /** False: left out of `--smoke` runs (a row that adds no harness path of its own, or needs an outside service). */
+  inSmoke?: boolean;
   start(launcher: StackLauncher): Promise<VariantStack>;
 }
 

@@ -23,6 +23,8 @@ export interface AuthConfig {
   rolesClaim: string;
   /** Methods that need one of the listed roles; other methods need only a valid token. */
   methodRoles: ReadonlyMap<string, readonly string[]>;
+  /** AUTH_RULES_FILE: where public methods and roles come from instead, followed while the gateway runs (see auth-rules-watch). */
+  rulesFile?: string;
 }
 
 export const DEFAULT_CLOCK_SKEW_MS = 30_000;
@@ -31,10 +33,10 @@ export const DEFAULT_ROLES_CLAIM = 'roles';
 export const MIN_SECRET_BYTES = 32;
 
 const METHOD_PATH = /^\/?[A-Za-z_][\w.]*\.[A-Za-z_]\w*\/[A-Za-z_]\w*$/;
-const METHOD_EXAMPLE = '/switchyard.user.v1.UserService/CreateUser';
+export const METHOD_EXAMPLE = '/switchyard.user.v1.UserService/CreateUser';
 
 /** `pkg.Service/Method` or `/pkg.Service/Method`, as the full path grpc-js reports. */
-const methodPath = z.string().trim().regex(METHOD_PATH, `expected a full method name like ${METHOD_EXAMPLE}`).transform((path) => (path.startsWith('/') ? path : `/${path}`));
+export const methodPath = z.string().trim().regex(METHOD_PATH, `expected a full method name like ${METHOD_EXAMPLE}`).transform((path) => (path.startsWith('/') ? path : `/${path}`));
 
 const methodList = z
   .string()
@@ -54,7 +56,7 @@ const methodRoles = z
   .pipe(z.record(methodPath, z.array(z.string().min(1)).min(1, 'expected at least one role per method'), { error: `expected JSON like {"${METHOD_EXAMPLE}": ["admin"]}` }));
 
 const KEY_VARIABLES = ['AUTH_JWT_SECRET', 'AUTH_JWKS_URL', 'AUTH_JWKS_FILE'] as const;
-const SETTINGS = ['AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_PUBLIC_METHODS', 'AUTH_CLOCK_SKEW_MS', 'AUTH_ROLES_CLAIM', 'AUTH_METHOD_ROLES'] as const;
+const SETTINGS = ['AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_PUBLIC_METHODS', 'AUTH_CLOCK_SKEW_MS', 'AUTH_ROLES_CLAIM', 'AUTH_METHOD_ROLES', 'AUTH_RULES_FILE'] as const;
 
 /**
  * The gateway's JWT settings (AUTH_*), or undefined when none of AUTH_JWT_SECRET, AUTH_JWKS_URL
@@ -79,12 +81,16 @@ export function loadAuthConfig(env: Record<string, string | undefined> = process
       AUTH_CLOCK_SKEW_MS: z.coerce.number({ error: 'expected milliseconds' }).int('expected whole milliseconds').min(0, 'expected milliseconds >= 0').max(300_000, 'expected at most 300000 ms (5 minutes)').default(DEFAULT_CLOCK_SKEW_MS),
       AUTH_ROLES_CLAIM: z.string().default(DEFAULT_ROLES_CLAIM),
       AUTH_METHOD_ROLES: methodRoles.optional(),
+      AUTH_RULES_FILE: z.string().optional(),
     },
     env,
   );
   const problems: string[] = [];
   if (parsed.AUTH_JWKS_URL !== undefined && parsed.AUTH_JWKS_FILE !== undefined) {
     problems.push('  AUTH_JWKS_URL and AUTH_JWKS_FILE are both set: set only one of them');
+  }
+  if (parsed.AUTH_RULES_FILE !== undefined && (parsed.AUTH_PUBLIC_METHODS !== undefined || parsed.AUTH_METHOD_ROLES !== undefined)) {
+    problems.push('  AUTH_RULES_FILE is set with AUTH_PUBLIC_METHODS or AUTH_METHOD_ROLES: put the rules in the file (publicMethods, methodRoles) and unset the variables');
   }
   const keyed = KEY_VARIABLES.some((name) => parsed[name] !== undefined);
   if (!keyed) {
@@ -107,6 +113,7 @@ export function loadAuthConfig(env: Record<string, string | undefined> = process
     clockSkewMs: parsed.AUTH_CLOCK_SKEW_MS,
     rolesClaim: parsed.AUTH_ROLES_CLAIM,
     methodRoles: roles,
+    rulesFile: parsed.AUTH_RULES_FILE,
   });
 }
 

@@ -9,6 +9,8 @@ export interface AuthMiddlewareOptions {
   publicMethods?: ReadonlySet<string>;
   /** Methods that need one of the listed roles (AUTH_METHOD_ROLES). Default none. */
   methodRoles?: ReadonlyMap<string, readonly string[]>;
+  /** The public methods and role rules in force, asked on every call (AUTH_RULES_FILE reloads them); takes the place of the two above. */
+  rules?: () => { publicMethods: ReadonlySet<string>; methodRoles: ReadonlyMap<string, readonly string[]> };
 }
 
 const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i;
@@ -38,11 +40,13 @@ function bearerToken(values: unknown[]): { token?: string; problem?: string } {
  */
 export function authMiddleware(options: AuthMiddlewareOptions): ServerMiddleware {
   const { verify } = options;
-  const publicMethods = options.publicMethods ?? new Set<string>();
-  const methodRoles = options.methodRoles ?? new Map<string, readonly string[]>();
+  const fixed = { publicMethods: options.publicMethods ?? new Set<string>(), methodRoles: options.methodRoles ?? new Map<string, readonly string[]>() };
+  const rules = options.rules ?? (() => fixed);
   return async (call, next) => {
     stripInternalMetadata(call.metadata);
     if (!verify) return next();
+    // Read once per call, so a reload while the token is checked cannot mix old and new rules.
+    const { publicMethods, methodRoles } = rules();
     const { token, problem } = bearerToken(call.metadata.get('authorization'));
     if (problem) return refused(new UnauthenticatedError(problem));
     if (token === undefined) {
