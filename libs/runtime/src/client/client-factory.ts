@@ -31,6 +31,12 @@ export interface ClientFactoryOptions {
   channelOptions?: ChannelOptions;
   /** How clients dial (see channelCredentials for mutual TLS). Default: plaintext. */
   credentials?: ChannelCredentials;
+  /**
+   * The app's own interceptors (metrics, headers to pass on, a breaker), outermost first. They run
+   * once per call, inside the call's span and deadline and outside the retries, so they see the
+   * call as its caller does: one outcome, whatever the attempts.
+   */
+  interceptors?: Interceptor[];
 }
 
 type ClientConstructor<C extends Client> = new (address: string, creds: ChannelCredentials, options?: Record<string, unknown>) => C;
@@ -44,8 +50,8 @@ function carriesIdempotencyKey(request: unknown): boolean {
 /**
  * Creates each client once per (service, target) and reuses it. Targets are `registry:///<service>`
  * (after registerRegistryResolver) or `dns:///host:port`. The interceptor chain, outermost first:
- * tracing, deadline, retry, logging, so one span covers every attempt and every attempt respects
- * the same deadline.
+ * tracing, deadline, the app's own (`interceptors`), retry, logging, so one span covers every
+ * attempt and every attempt respects the same deadline.
  */
 export function createClientFactory(options: ClientFactoryOptions) {
   // Keyed by the class itself: every generated client class is named ServiceClientImpl.
@@ -69,7 +75,7 @@ export function createClientFactory(options: ClientFactoryOptions) {
         // A backup for a call stuck on a hung instance, within one budget per target.
         backups: backupAttempts ? { budget: new BackupBudget({ ...DEFAULT_BACKUP_BUDGET, ...backupAttempts.budget }), delay: backupAttempts.delay } : undefined,
       });
-      chains.set(target, (chain = [tracingInterceptor, deadline, retry, logging]));
+      chains.set(target, (chain = [tracingInterceptor, deadline, ...(options.interceptors ?? []), retry, logging]));
     }
     return chain;
   };

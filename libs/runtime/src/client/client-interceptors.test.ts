@@ -1,4 +1,4 @@
-import { status as Status, type ServiceError } from '@grpc/grpc-js';
+import { InterceptingCall, status as Status, type Interceptor, type ServiceError } from '@grpc/grpc-js';
 import { SpanKind, trace } from '@opentelemetry/api';
 import { descriptorSetBase64, orderV1, userV1 } from '@switchyard/proto';
 import pino from 'pino';
@@ -249,5 +249,28 @@ describe('client factory', () => {
     expect(orderClient).not.toBe(userClient);
     await expect(callUnary(orderClient.getOrder.bind(orderClient), { id: 'o9' })).resolves.toMatchObject({ order: { id: 'o9' } });
     await expect(callUnary(userClient.getUser.bind(userClient), { id: 'u9' })).resolves.toMatchObject({ user: { id: 'u9' } });
+  });
+});
+
+describe("the app's own interceptors", () => {
+  it('run once per call, inside its span and deadline, outside its retries, and see the status the caller gets', async () => {
+    const { service, seen } = flakyUserService(2);
+    const address = await start([service]);
+    const observed: Array<{ traced: boolean; deadline: unknown; code?: number }> = [];
+    const observe: Interceptor = (options, nextCall) => {
+      const record: { traced: boolean; deadline: unknown; code?: number } = { traced: trace.getActiveSpan() !== undefined, deadline: options.deadline };
+      observed.push(record);
+      return new InterceptingCall(nextCall(options), {
+        start(metadata, _listener, next) {
+          next(metadata, { onReceiveStatus: (status, nextStatus) => ((record.code = status.code), nextStatus(status)) });
+        },
+      });
+    };
+    const users = clients({ interceptors: [observe] }).get(userV1.UserServiceClient, address);
+    const response = await callUnary(users.getUser.bind(users), { id: 'u1' });
+    expect(response.user?.id).toBe('u1');
+    // Three attempts reached the server; the app's interceptor saw one call, which succeeded.
+    expect(seen.getUser).toBe(3);
+    expect(observed).toEqual([{ traced: true, deadline: expect.any(Number), code: Status.OK }]);
   });
 });
