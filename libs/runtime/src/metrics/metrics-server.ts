@@ -19,12 +19,16 @@ export async function startMetricsServer(registry: Registry, options: { host: st
       (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(error)}\n`),
     );
   });
-  // A scrape needs no keep-alive connection held open past shutdown.
+  // A scrape is one small request: nothing may hold a socket open for long (slow or idle clients).
   server.keepAliveTimeout = 1000;
+  server.headersTimeout = 5000;
+  server.requestTimeout = 10000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`METRICS_PORT=${options.port}: the port is in use on ${options.host}; set another port, or 0 for any free one`) : error),
+    );
     server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });

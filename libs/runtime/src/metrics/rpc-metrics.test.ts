@@ -10,6 +10,7 @@ import { defineService } from '../server/service-handlers';
 import { startService, type RunningService } from '../server/start-service';
 import { startTelemetry } from '../telemetry/start-telemetry';
 import { clientMetricsInterceptor } from './client-metrics-interceptor';
+import { startMetricsServer } from './metrics-server';
 import { scrapeMetrics, sampleValue } from './prometheus-scrape';
 import { RpcMetrics } from './rpc-metrics';
 
@@ -107,6 +108,19 @@ describe('RPC metrics at /metrics', () => {
     await scrapeMetrics(metricsPort);
     await running!.stop('test over');
     await expect(scrapeMetrics(metricsPort)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('refuses to start on a metrics port already taken, naming METRICS_PORT and how to fix it', async () => {
+    const taken = await startMetricsServer(new RpcMetrics({ defaultMetrics: false }).registry, { host: '127.0.0.1', port: 0 });
+    try {
+      const config = loadServiceConfig('user', { GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', METRICS_PORT: String(taken.port) });
+      const telemetry = startTelemetry({ serviceName: 'user', serviceVersion: 'test', env: {} });
+      await expect(startService({ config, logger, telemetry, metrics: new RpcMetrics(), services: [userService()], register: false, exitOnSignal: false })).rejects.toThrow(
+        `METRICS_PORT=${taken.port}: the port is in use`,
+      );
+    } finally {
+      await taken.close();
+    }
   });
 
   it('serves no metrics port unless METRICS_PORT is set', () => {
