@@ -8,7 +8,7 @@ import { descriptorSetBase64, gatewayV1, orderV1, registryV1, userV1 } from '@sw
 import { addReflection } from '@switchyard/runtime';
 import { HealthImplementation } from 'grpc-health-check';
 import { findGrpcurl, grpcurlCandidates, runGrpcurl } from './grpcurl';
-import { connectReflection, type ReflectionConnection } from './reflection-client';
+import { connectReflection, type ReflectionConnection } from '@switchyard/runtime';
 
 const SERVICES = [
   'switchyard.user.v1.UserService',
