@@ -1,0 +1,22 @@
+import { status as Status } from '@grpc/grpc-js';
+
+/** A mistake in the command line: exit code 2 with the command's usage. */
+export class UsageError extends Error {}
+
+/** A failed call or connection: exit code 1. */
+export class CallError extends Error {}
+
+/** One line for a failed gRPC call: the code by name and the server's message. */
+export function describeCallError(error: unknown, context: string): string {
+  const failure = error as { code?: number; details?: string; message?: string };
+  if (typeof failure.code === 'number' && Status[failure.code] !== undefined) {
+    const hint =
+      failure.code === Status.UNAUTHENTICATED
+        ? ' (give the registry token with --token, REGISTRY_TOKEN or REGISTRY_TOKEN_FILE)'
+        : failure.code === Status.PERMISSION_DENIED
+          ? ' (the token given is not allowed to read the registry)'
+          : '';
+    return `${context}: ${Status[failure.code]}: ${failure.details || failure.message}${hint}`;
+  }
+  return `${context}: ${failure.message ?? String(error)}`;
+}
