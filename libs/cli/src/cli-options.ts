@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { channelCredentials } from '@switchyard/runtime';
 import type { ChannelCredentials } from '@grpc/grpc-js';
+import { channelCredentials, hostPortVariable, loadTlsConfig, parseEnv, secretVariable } from '@switchyard/runtime';
+import { z } from 'zod';
 import { UsageError } from './cli-errors';
 
 export interface CliOptions {
@@ -23,29 +25,53 @@ const DEFAULT_TOKEN_FILE = 'data/registry-token';
 
 type Env = Record<string, string | undefined>;
 
+/** One line from a ConfigError's lines, for a terminal. */
+function oneLine(error: unknown): string {
+  return (error as Error).message.replace(/^invalid configuration:\n/, '').split('\n').map((line) => line.trim()).join('; ');
+}
+
+/** The variables the CLI reads; flags win over them. */
+function readEnv(env: Env) {
+  try {
+    return parseEnv(
+      {
+        REGISTRY_ADDRESS: z
+          .string()
+          .refine((value) => value.split(',').every((address) => hostPort.safeParse(address.trim()).success), 'expected host:port[,host:port]')
+          .optional(),
+        REGISTRY_TOKEN: secretVariable(z.string().optional()),
+        REGISTRY_TOKEN_FILE: z.string().optional(),
+      },
+      env,
+    );
+  } catch (error) {
+    throw new UsageError(oneLine(error));
+  }
+}
+
+const hostPort = hostPortVariable();
+
 function readTokenFile(path: string, source: string): string {
   try {
     return readFileSync(path, 'utf8').trim();
   } catch (error) {
-    throw new UsageError(`${source}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new UsageError(`${source}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
   }
 }
 
 /** --token, REGISTRY_TOKEN, REGISTRY_TOKEN_FILE, then ./data/registry-token, in that order. */
-function resolveToken(flag: string | undefined, env: Env, cwd: string): string | undefined {
+function resolveToken(flag: string | undefined, env: ReturnType<typeof readEnv>, cwd: string): string | undefined {
   if (flag) return flag;
   if (env.REGISTRY_TOKEN) return env.REGISTRY_TOKEN;
   if (env.REGISTRY_TOKEN_FILE) return readTokenFile(env.REGISTRY_TOKEN_FILE, 'REGISTRY_TOKEN_FILE');
-  const local = `${cwd}/${DEFAULT_TOKEN_FILE}`;
+  const local = join(cwd, DEFAULT_TOKEN_FILE);
   return existsSync(local) ? readTokenFile(local, DEFAULT_TOKEN_FILE) || undefined : undefined;
 }
 
-function parseRegistries(value: string): string[] {
+function parseRegistries(value: string, source: string): string[] {
   const addresses = value.split(',').map((entry) => entry.trim());
   for (const address of addresses) {
-    if (!/^[^\s:]+:\d{1,5}$/.test(address) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(address)) {
-      throw new UsageError(`--registry: ${JSON.stringify(address)} is not host:port (several: host:port,host:port)`);
-    }
+    if (!hostPort.safeParse(address).success) throw new UsageError(`${source}: ${JSON.stringify(address)} is not host:port (several: host:port,host:port)`);
   }
   return addresses;
 }
@@ -59,27 +85,17 @@ function parseTimeout(value: string | undefined): number {
   return ms;
 }
 
-function readTlsFile(path: string, flag: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new UsageError(`${flag}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-}
-
-/** TLS from --cacert/--cert/--key or TLS_CA/TLS_CERT/TLS_KEY: none, or all three. */
+/**
+ * TLS from --cacert/--cert/--key, each over TLS_CA/TLS_CERT/TLS_KEY: none for plaintext, or all
+ * three, checked as the apps check theirs (loadTlsConfig).
+ */
 function resolveCredentials(flags: { cacert?: string; cert?: string; key?: string }, env: Env): ChannelCredentials {
-  const ca = flags.cacert ?? env.TLS_CA;
-  const cert = flags.cert ?? env.TLS_CERT;
-  const key = flags.key ?? env.TLS_KEY;
-  const given = [ca, cert, key].filter(Boolean).length;
-  if (given === 0) return channelCredentials(undefined);
-  if (given !== 3) throw new UsageError('TLS needs all three of --cacert, --cert and --key (or TLS_CA, TLS_CERT, TLS_KEY)');
-  return channelCredentials({
-    ca: readTlsFile(ca as string, '--cacert'),
-    cert: readTlsFile(cert as string, '--cert'),
-    key: readTlsFile(key as string, '--key'),
-  });
+  try {
+    const tls = loadTlsConfig({ TLS_CA: flags.cacert ?? env.TLS_CA, TLS_CERT: flags.cert ?? env.TLS_CERT, TLS_KEY: flags.key ?? env.TLS_KEY });
+    return channelCredentials(tls);
+  } catch (error) {
+    throw new UsageError(`TLS (--cacert, --cert, --key or TLS_CA, TLS_CERT, TLS_KEY): ${oneLine(error)}`);
+  }
 }
 
 export function parseCliOptions(argv: string[], env: Env, cwd: string): CliOptions {
@@ -105,13 +121,16 @@ export function parseCliOptions(argv: string[], env: Env, cwd: string): CliOptio
   }
   const { values, positionals } = parsed;
   const help = values.help ?? false;
+  const variables = help ? {} : readEnv(env);
   return {
     command: positionals[0],
     args: positionals.slice(1),
     help,
     json: values.json ?? false,
-    registries: parseRegistries(values.registry ?? env.REGISTRY_ADDRESS ?? DEFAULT_REGISTRY),
-    token: help ? undefined : resolveToken(values.token, env, cwd),
+    registries: values.registry
+      ? parseRegistries(values.registry, '--registry')
+      : parseRegistries(variables.REGISTRY_ADDRESS ?? DEFAULT_REGISTRY, 'REGISTRY_ADDRESS'),
+    token: help ? undefined : resolveToken(values.token, variables, cwd),
     credentials: help ? channelCredentials(undefined) : resolveCredentials(values, env),
     timeoutMs: parseTimeout(values.timeout),
   };

@@ -164,6 +164,33 @@ describe('switchyard CLI', () => {
     expect(run.stderr).toMatch(/UNAUTHENTICATED: .*--token.*REGISTRY_TOKEN/);
   });
 
+  it('a bad flag, address, variable or TLS setting is a usage error (exit 2) naming it, and calls nothing', async () => {
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [['services', '--bogus'], {}, /--bogus/],
+      [['services', '--registry', 'no-port'], {}, /--registry: "no-port" is not host:port/],
+      [['services'], { REGISTRY_ADDRESS: 'a:1,nope' }, /REGISTRY_ADDRESS="a:1,nope": expected host:port\[,host:port\]/],
+      [['services', '--timeout', 'soon'], {}, /--timeout: "soon" is not a duration/],
+      [['services', '--cacert', join(cwd, 'missing.crt')], {}, /TLS .*TLS_CERT=\(unset\)/],
+      [['services'], { REGISTRY_TOKEN_FILE: join(cwd, 'missing-token') }, /REGISTRY_TOKEN_FILE: cannot read .*missing-token \(ENOENT\)/],
+      [['instances'], {}, /instances takes <service>, got 0 argument\(s\)/],
+      [['frobnicate'], {}, /unknown command "frobnicate"/],
+    ];
+    for (const [args, env, message] of cases) {
+      const run = await cli(args, env);
+      expect([args, run.code, run.stdout]).toEqual([args, 2, '']);
+      expect(run.stderr).toMatch(message);
+    }
+  });
+
+  it('--help per command exits 0 with its usage', async () => {
+    for (const command of ['services', 'instances', 'watch', 'health', 'call']) {
+      const run = await cli([command, '--help']);
+      expect([command, run.code]).toEqual([command, 0]);
+      expect(run.stdout).toContain(`Usage: switchyard ${command}`);
+      expect(run.stdout).toContain('--registry');
+    }
+  });
+
   it('reads the token from REGISTRY_TOKEN_FILE, else ./data/registry-token', async () => {
     const tokenFile = join(dataDir, 'cli-token');
     writeFileSync(tokenFile, `${stack.registryToken}\n`);
