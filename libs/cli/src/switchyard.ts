@@ -4,6 +4,10 @@ import { parseCliOptions, type CliOptions } from './cli-options';
 import { COMMAND_HELP, helpFor } from './command-help';
 import { listInstances, listServices, watchService } from './registry-commands';
 
+// grpc-js names an IP address as the TLS server name when dialling 127.0.0.1 with --cacert, and
+// Node warns about it on every run; an operator's terminal is not the place for that.
+process.noDeprecation = true;
+
 const out = (text: string) => void process.stdout.write(text);
 
 /** The positional arguments each command takes. */
