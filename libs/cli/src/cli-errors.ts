@@ -7,14 +7,16 @@ export class UsageError extends Error {}
 export class CallError extends Error {}
 
 /** One line for a failed gRPC call: the code by name and the server's message. */
-export function describeCallError(error: unknown, context: string): string {
+export function describeCallError(error: unknown, context: string, options: { registry?: boolean } = {}): string {
   const failure = error as { code?: number; details?: string; message?: string };
   if (typeof failure.code === 'number' && Status[failure.code] !== undefined) {
-    const hint =
-      failure.code === Status.UNAUTHENTICATED
-        ? ' (give the registry token with --token, REGISTRY_TOKEN or REGISTRY_TOKEN_FILE)'
+    // Only the registry's refusals are about the registry token; an app's are its own.
+    const hint = !options.registry
+      ? ''
+      : failure.code === Status.UNAUTHENTICATED
+        ? ' (give the CLI the token with --token, REGISTRY_TOKEN or REGISTRY_TOKEN_FILE)'
         : failure.code === Status.PERMISSION_DENIED
-          ? ' (the token given is not allowed to read the registry)'
+          ? ' (the token given may not read the registry)'
           : '';
     return `${context}: ${Status[failure.code]}: ${failure.details || failure.message}${hint}`;
   }

@@ -25,7 +25,7 @@ async function withRegistry<T>(options: CliOptions, what: string, call: (client:
       client.close();
     }
   }
-  throw new CallError(describeCallError(lastError, `${what} (registry ${options.registries.join(',')})`));
+  throw new CallError(describeCallError(lastError, `${what} (registry ${options.registries.join(',')})`, { registry: true }));
 }
 
 function unary<Req, Res>(
