@@ -18,7 +18,9 @@ export function describeCallError(error: unknown, context: string, options: { re
         : failure.code === Status.PERMISSION_DENIED
           ? ' (the token given may not read the registry)'
           : '';
-    return `${context}: ${Status[failure.code]}: ${failure.details || failure.message}${hint}`;
+    // grpc-js ends a refused connection's details with an empty "Resolution note:".
+    const details = (failure.details || failure.message || '').replace(/\s*Resolution note:\s*$/, '');
+    return `${context}: ${Status[failure.code]}: ${details}${hint}`;
   }
   return `${context}: ${failure.message ?? String(error)}`;
 }

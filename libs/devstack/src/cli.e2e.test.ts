@@ -122,6 +122,11 @@ describe('switchyard CLI', () => {
     const json = JSON.parse((await cli(['health', stack.address('user'), '--json'])).stdout);
     expect(json).toMatchObject({ address: stack.address('user'), healthy: true });
     expect(json.services).toEqual(expect.arrayContaining([{ service: 'switchyard.user.v1.UserService', status: 'SERVING' }]));
+
+    const nobody = `127.0.0.1:${await freePort()}`;
+    const unreachable = await cli(['health', nobody, '--timeout', '2s']);
+    expect(unreachable).toMatchObject({ code: 1, stdout: '' });
+    expect(unreachable.stderr.trim()).toMatch(new RegExp(`^switchyard: health ${nobody}: listing services by reflection: UNAVAILABLE: .*ECONNREFUSED[^\\n]*$`));
   });
 
   it('call: CreateUser then GetUser with JSON through reflection', async () => {
