@@ -4,6 +4,7 @@ import { authMiddleware } from './auth/auth-middleware';
 import { edgeAuthRules } from './auth/auth-rules-watch';
 import { createTokenVerifier } from './auth/token-verifier';
 import { loadBreakerConfig } from './breaker/breaker-config';
+import { breakerStateGauge } from './breaker/breaker-metrics';
 import { CircuitBreaker } from './breaker/circuit-breaker';
 import { toEdgeError } from './edge-errors';
 import { forwardingService } from './forwarding-service';
@@ -25,7 +26,8 @@ runMain(async () => {
   const routingHeaders = routingHeaderNames(app.config.routingRules);
   // One breaker per upstream service, shared by every call the gateway makes to it.
   const breakerConfig = loadBreakerConfig();
-  const breakerFor = (upstream: 'user' | 'order') => new CircuitBreaker({ upstream, ...breakerConfig, logger: app.logger });
+  const breakerGauge = app.metrics ? breakerStateGauge(app.metrics.registry, ['user', 'order']) : undefined;
+  const breakerFor = (upstream: 'user' | 'order') => new CircuitBreaker({ upstream, ...breakerConfig, logger: app.logger, onStateChange: breakerGauge?.(upstream) });
   const breakers = { user: breakerFor('user'), order: breakerFor('order') };
   const upstream = grpcUpstream(clients, { user: 'registry:///user', order: 'registry:///order' }, routingHeaders, breakers);
   const forwarded = PUBLIC_SERVICES.map((service) =>

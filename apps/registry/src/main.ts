@@ -5,6 +5,7 @@ import { LeaseTable } from './lease-table';
 import { tokenAccess } from './registry-access';
 import { loadRegistrySettings } from './registry-config';
 import { createRegistryService } from './registry-handlers';
+import { instrumentRegistryStore } from './registry-metrics';
 import { ensureRegistryTokenFile } from './registry-token-file';
 
 runMain(async () => {
@@ -13,7 +14,7 @@ runMain(async () => {
   const app = createAppContext('registry');
   const { config, logger } = app;
   if (wroteToken) logger.info({ path: process.env.REGISTRY_TOKEN_FILE }, 'wrote a new registry token to REGISTRY_TOKEN_FILE');
-  const store = new LeaseTable({
+  const leases = new LeaseTable({
     leaseTtlMs: settings.leaseTtlMs,
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
     maxInstances: settings.limits.maxInstances,
@@ -22,6 +23,7 @@ runMain(async () => {
   const tokenRules = tokenAccess({ fleetToken: config.registryToken, serviceTokens: settings.serviceTokens, readAccess: settings.readAccess });
   const anyToken = config.registryToken !== undefined || Object.keys(settings.serviceTokens).length > 0;
   const access = config.tls ? withCertificateIdentity(tokenRules, settings.readAccess ?? (anyToken ? 'token' : 'mtls')) : tokenRules;
+  const store = app.metrics ? instrumentRegistryStore(leases, app.metrics.registry) : leases;
   const stopSweep = startEvictionSweep(store, settings.sweepIntervalMs, logger);
   const shutdown = new AbortController();
   await startService({

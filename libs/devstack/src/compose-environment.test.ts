@@ -24,6 +24,8 @@ describe('stackOwnedVariables', () => {
   it("keeps compose's service names and sets this stack's ports", () => {
     expect(stackOwnedVariables(compose.user, 'user', addressing((app) => app))).toEqual({
       GRPC_PORT: '41002',
+      // Compose's fixed metrics port becomes any free one: stacks side by side must not collide.
+      METRICS_PORT: '0',
       ADVERTISE_ADDRESS: 'user:41002',
       REGISTRY_ADDRESS: 'registry:41001',
       DATABASE_URL: 'postgres://postgres@db.internal:6543/scratch',
@@ -32,7 +34,7 @@ describe('stackOwnedVariables', () => {
   });
 
   it('names every app 127.0.0.1 for npm start, and sets no variable compose leaves unset', () => {
-    expect(stackOwnedVariables(compose.registry, 'registry', addressing(() => '127.0.0.1'))).toEqual({ GRPC_PORT: '41001', DATA_DIR: '/tmp/data' });
+    expect(stackOwnedVariables(compose.registry, 'registry', addressing(() => '127.0.0.1'))).toEqual({ GRPC_PORT: '41001', METRICS_PORT: '0', DATA_DIR: '/tmp/data' });
     expect(stackOwnedVariables(compose.gateway, 'gateway', addressing(() => '127.0.0.1'))).toMatchObject({
       HTTP_PORT: '41080',
       ADVERTISE_ADDRESS: '127.0.0.1:41000',

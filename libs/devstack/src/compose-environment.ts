@@ -44,6 +44,7 @@ export function readComposeEnvironment(workspaceRoot: string): Record<App, Recor
 export const STACK_OWNED_VARIABLES = [
   'GRPC_PORT',
   'HTTP_PORT',
+  'METRICS_PORT',
   'ADVERTISE_ADDRESS',
   'REGISTRY_ADDRESS',
   'DATABASE_URL',
@@ -80,6 +81,8 @@ export function stackOwnedVariables(composeEnv: Record<string, string>, app: App
     if (!(APPS as readonly string[]).includes(service)) throw new Error(`docker-compose.yml: ${app}'s ${key} names no app: ${composeEnv[key]}`);
     owned[key] = `${addressing.hostOf(service as App)}:${addressing.ports[service as App]}`;
   }
+  // Compose's fixed metrics ports would collide between stacks and with `npm start`: any free one.
+  if (composeEnv.METRICS_PORT !== undefined) owned.METRICS_PORT = '0';
   if (composeEnv.DATABASE_URL !== undefined && addressing.databaseUrl) owned.DATABASE_URL = addressing.databaseUrl;
   if (composeEnv.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined && addressing.otlpEndpoint) owned.OTEL_EXPORTER_OTLP_ENDPOINT = addressing.otlpEndpoint;
   return owned;

@@ -76,6 +76,29 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('serves every app\'s /metrics on a METRICS_PORT of its own, and prometheus scrapes each of them, unpublished', () => {
+    const ports = APPS.map((app) => compose.services[app].environment?.METRICS_PORT);
+    for (const [i, app] of APPS.entries()) expect([app, ports[i]]).toEqual([app, expect.stringMatching(/^\d+$/)]);
+    expect(new Set(ports).size).toBe(APPS.length);
+    const prometheus = compose.services.prometheus;
+    expect(prometheus.volumes).toContain('./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
+    const config = parse(readFileSync(join(workspaceRoot, 'deploy/prometheus/prometheus.yml'), 'utf8')) as { scrape_configs: { static_configs: { targets: string[] }[] }[] };
+    const targets = config.scrape_configs.flatMap((job) => job.static_configs.flatMap((group) => group.targets)).sort();
+    expect(targets).toEqual(APPS.map((app) => `${app}:${compose.services[app].environment?.METRICS_PORT}`).sort());
+  });
+
+  it('provisions grafana with the prometheus datasource and a dashboard whose panels query metrics the apps serve', () => {
+    const grafana = compose.services.grafana;
+    expect(grafana.volumes).toEqual(['./deploy/grafana/provisioning:/etc/grafana/provisioning:ro', './deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro']);
+    const datasources = parse(readFileSync(join(workspaceRoot, 'deploy/grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as { datasources: { uid: string; url: string }[] };
+    expect(datasources.datasources).toEqual([expect.objectContaining({ uid: 'prometheus', url: 'http://prometheus:9090' })]);
+    const dashboard = JSON.parse(readFileSync(join(workspaceRoot, 'deploy/grafana/dashboards/switchyard.json'), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
+    const queries = dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr)).join('\n');
+    for (const metric of ['rpc_server_duration_seconds', 'rpc_client_duration_seconds', 'rpc_client_retries_total', 'rpc_client_outlier_ejections_total', 'gateway_circuit_breaker_state', 'registry_instances']) {
+      expect(queries).toContain(metric);
+    }
+  });
+
   it('starts every app after jaeger, so that stop ends the apps before the collector they flush to', () => {
     for (const app of APPS) expect(compose.services[app].depends_on?.jaeger).toBeDefined();
   });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
 import { connectReflection, eventually, findGrpcurl, freePort, runGrpcurl, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan, type ReflectionConnection } from '@switchyard/testing';
+import { sampleValue, scrapeMetrics } from '@switchyard/runtime/testing';
 import { LocalStack } from './local-stack';
 import { createScratchDatabase } from './postgres-database';
 
@@ -144,6 +145,33 @@ describe('Switchyard end to end', () => {
     }
     // The order service's own check of the user was traced too, in its own trace from CreateOrder.
     expect(receiver.spans.some((s) => s.kindName === 'CLIENT' && s.name.endsWith('UserService/GetUser') && s.resource['service.name'] === 'order')).toBe(true);
+  });
+
+  it('every app serves /metrics on the free port it logs, with the calls above counted', async () => {
+    const metricsPort = (app: string) => {
+      for (const process of stack.processes.filter((p) => p.options.app === app)) {
+        for (const line of process.lines) {
+          if (!line.includes('metrics serving')) continue;
+          return (JSON.parse(line) as { port: number }).port;
+        }
+      }
+      throw new Error(`${app} logged no 'metrics serving' line`);
+    };
+    const scrape = async (app: string) => scrapeMetrics(metricsPort(app));
+    const method = (service: string, name: string, code = '0') => ({ rpc_service: service, rpc_method: name, rpc_grpc_status_code: code });
+
+    const user = await scrape('user');
+    expect(sampleValue(user, 'rpc_server_duration_seconds_count', method('switchyard.user.v1.UserService', 'CreateUser'))).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(user, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    const order = await scrape('order');
+    expect(sampleValue(order, 'rpc_server_duration_seconds_count', method('switchyard.order.v1.OrderService', 'CreateOrder'))).toBeGreaterThanOrEqual(1);
+    // Order checks the user it is given: a client call of its own.
+    expect(sampleValue(order, 'rpc_client_duration_seconds_count', method('switchyard.user.v1.UserService', 'GetUser'))).toBeGreaterThanOrEqual(1);
+    const gateway = await scrape('gateway');
+    expect(sampleValue(gateway, 'rpc_server_duration_seconds_count', method('switchyard.gateway.v1.GatewayService', 'GetUserWithOrders'))).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(gateway, 'gateway_circuit_breaker_state', { upstream: 'user' })).toBe(0);
+    const registry = await scrape('registry');
+    for (const app of ['user', 'order', 'gateway']) expect([app, sampleValue(registry, 'registry_instances', { service: app, state: 'SERVING' })]).toEqual([app, 1]);
   });
 
   it('answers bad input with the right status', async () => {

@@ -46,6 +46,12 @@ export { tracingInterceptor } from './client/tracing-interceptor';
 export { loggingInterceptor } from './client/logging-interceptor';
 export { idempotentMethodPaths } from './client/method-idempotency';
 
+// metrics
+export { RpcMetrics, RPC_DURATION_BUCKETS } from './metrics/rpc-metrics';
+export { serverMetricsMiddleware } from './metrics/server-metrics-middleware';
+export { clientMetricsInterceptor } from './metrics/client-metrics-interceptor';
+export { startMetricsServer, type MetricsServer } from './metrics/metrics-server';
+
 // time
 export { systemClock, type Clock } from './time/clock';
 

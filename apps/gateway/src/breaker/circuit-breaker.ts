@@ -16,6 +16,8 @@ export interface CircuitBreakerOptions {
    */
   hungAfterMs?: number;
   logger: Logger;
+  /** Told of every change of state (e.g. the breaker-state gauge). An open breaker turns half-open when the next call comes. */
+  onStateChange?: (state: BreakerState) => void;
   /** Clock in milliseconds; tests may pass their own. Default performance.now. */
   now?: () => number;
 }
@@ -121,6 +123,7 @@ export class CircuitBreaker {
   private transition(next: BreakerState): void {
     const previous = this.currentState;
     this.currentState = next;
+    this.options.onStateChange?.(next);
     const fields = { upstream: this.options.upstream, breaker: next, previous };
     if (next === 'open') {
       this.options.logger.warn({ ...fields, consecutiveFailures: this.consecutiveFailures, openMs: this.openMs }, `circuit breaker for ${this.options.upstream} opened: calls fail at once for ${this.openMs} ms`);

@@ -1,6 +1,7 @@
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { descriptorSetBase64, gatewayV1, orderV1, userV1 } from '@switchyard/proto';
-import { callUnary, createClientFactory, defineService, idempotentMethodPaths, NotFoundError, serve, statusError, type ClientFactory } from '@switchyard/runtime';
+import { callUnary, createClientFactory, defineService, idempotentMethodPaths, NotFoundError, RpcMetrics, serve, startMetricsServer, statusError, type ClientFactory } from '@switchyard/runtime';
+import { sampleValue, scrapeMetrics } from '@switchyard/runtime/testing';
 import { eventually, freePort, startTestServer } from '@switchyard/testing';
 import pino from 'pino';
 import { toEdgeError } from '../edge-errors';
@@ -8,6 +9,7 @@ import { forwardingService } from '../forwarding-service';
 import { grpcUpstream } from '../grpc-upstream';
 import { PUBLIC_SERVICES } from '../public-services';
 import { createGatewayService } from '../user-with-orders';
+import { breakerStateGauge } from './breaker-metrics';
 import { CircuitBreaker } from './circuit-breaker';
 
 const ada: userV1.User = { id: 'u1', name: 'Ada', email: 'ada@example.com', createTime: new Date('2026-01-01T00:00:00Z') };
@@ -76,7 +78,13 @@ describe('the gateway breaker per upstream, over real sockets', () => {
     const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line)) });
     const factory: ClientFactory = createClientFactory({ logger: pino({ level: 'silent' }), defaultDeadlineMs: upstreamDeadlineMs, idempotentMethods: idempotentMethodPaths(descriptorSetBase64) });
     const users = await startTestServer([userService]);
-    const breaker = new CircuitBreaker({ upstream: 'order', ...breakerOptions, logger });
+    const metrics = new RpcMetrics({ defaultMetrics: false });
+    const metricsServer = await startMetricsServer(metrics.registry, { host: '127.0.0.1', port: 0 });
+    cleanups.push(() => void metricsServer.close());
+    const gauge = breakerStateGauge(metrics.registry, ['user', 'order']);
+    const breaker = new CircuitBreaker({ upstream: 'order', ...breakerOptions, logger, onStateChange: gauge('order') });
+    /** gateway_circuit_breaker_state of `upstream`, scraped from /metrics over HTTP. */
+    const breakerGauge = async (upstream: string) => sampleValue(await scrapeMetrics(metricsServer.port), 'gateway_circuit_breaker_state', { upstream });
     const orderPublic = PUBLIC_SERVICES.find((service) => service.app === 'order')!;
     const server = await startTestServer([
       createGatewayService(grpcUpstream(factory, { user: users.address, order: orderAddress }, [], { order: breaker })),
@@ -88,7 +96,7 @@ describe('the gateway breaker per upstream, over real sockets', () => {
     const getUserWithOrders = (deadline?: Date) => callUnary(client.getUserWithOrders.bind(client), { userId: 'u1', pageSize: 0 }, { deadline });
     const getOrder = () => callUnary(orderClient.getOrder.bind(orderClient), { id: 'o9' });
     const breakerLog = () => logLines.filter((line) => line.breaker !== undefined).map((line) => line.breaker);
-    return { breaker, getUserWithOrders, getOrder, breakerLog };
+    return { breaker, getUserWithOrders, getOrder, breakerLog, breakerGauge };
   }
 
   async function orderServerOn(port: number, behaviour: Parameters<typeof orderService>[0]) {
@@ -105,7 +113,8 @@ describe('the gateway breaker per upstream, over real sockets', () => {
   it('opens on a hung order, then answers the user with a partial failure at once, and closes when order is back', async () => {
     const port = await freePort();
     const hung = await orderServerOn(port, 'hang');
-    const { breaker, getUserWithOrders, breakerLog } = await gateway(`127.0.0.1:${port}`, { failures: 3, openMs: 1_000, hungAfterMs: 200 }, 400);
+    const { breaker, getUserWithOrders, breakerLog, breakerGauge } = await gateway(`127.0.0.1:${port}`, { failures: 3, openMs: 1_000, hungAfterMs: 200 }, 400);
+    expect(await breakerGauge('order')).toBe(0);
 
     // Each waits for the gateway's 400 ms deadline on order: the run that opens the breaker.
     for (let i = 0; i < 3; i += 1) {
@@ -114,6 +123,8 @@ describe('the gateway breaker per upstream, over real sockets', () => {
       expect(response.partialFailures).toEqual([{ source: 'order', code: 'DEADLINE_EXCEEDED', message: 'deadline exceeded' }]);
     }
     expect(breaker.state).toBe('open');
+    expect(await breakerGauge('order')).toBe(2);
+    expect(await breakerGauge('user')).toBe(0);
     const callsWhenOpened = hung.state.calls;
 
     // Open: no wait on order's deadline, and order is not called at all.
@@ -140,6 +151,7 @@ describe('the gateway breaker per upstream, over real sockets', () => {
     }, 15_000, 'orders to come back');
     expect(response).toEqual({ user: ada, orders: [order], nextPageToken: '', partialFailures: [] });
     expect(breaker.state).toBe('closed');
+    expect(await breakerGauge('order')).toBe(0);
     expect(healthy.state.calls).toBeGreaterThan(0);
     const log = breakerLog();
     expect(log.at(-1)).toBe('closed');

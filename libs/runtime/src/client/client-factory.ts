@@ -1,6 +1,7 @@
 import { credentials, type ChannelCredentials, type ChannelOptions, type Client, type Interceptor } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ServerLimits } from '../config/server-limits-config';
+import type { RpcMetrics } from '../metrics/rpc-metrics';
 import { BackupBudget, DEFAULT_BACKUP_BUDGET } from './backup-budget';
 import { allowedKeepaliveTimeMs, clientLimitOptions } from './client-limits';
 import { deadlineInterceptor } from './deadline-interceptor';
@@ -37,6 +38,8 @@ export interface ClientFactoryOptions {
    * call as its caller does: one outcome, whatever the attempts.
    */
   interceptors?: Interceptor[];
+  /** Counts attempts beyond each call's first (rpc_client_retries_total). */
+  metrics?: RpcMetrics;
 }
 
 type ClientConstructor<C extends Client> = new (address: string, creds: ChannelCredentials, options?: Record<string, unknown>) => C;
@@ -73,6 +76,7 @@ export function createClientFactory(options: ClientFactoryOptions) {
         // Hedged attempts run at once: an idempotency key does not make that safe, the proto must.
         mayHedge: (path) => options.idempotentMethods.has(path),
         // A backup for a call stuck on a hung instance, within one budget per target.
+        onExtraAttempt: options.metrics ? (path) => options.metrics!.countRetry(path) : undefined,
         backups: backupAttempts ? { budget: new BackupBudget({ ...DEFAULT_BACKUP_BUDGET, ...backupAttempts.budget }), delay: backupAttempts.delay } : undefined,
       });
       chains.set(target, (chain = [tracingInterceptor, deadline, ...(options.interceptors ?? []), retry, logging]));

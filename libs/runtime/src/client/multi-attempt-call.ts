@@ -24,6 +24,8 @@ export interface CallSetup {
   /** Epoch ms; Infinity without a deadline. */
   deadline: number;
   throttle: RetryThrottle | undefined;
+  /** Told of every attempt beyond the first (retry, hedge, backup), e.g. to count it. */
+  onExtraAttempt?: (path: string) => void;
 }
 
 export interface AttemptResult {
@@ -140,6 +142,7 @@ export abstract class MultiAttemptCall implements InterceptingCallInterface {
    */
   protected startAttempt(attributes: Attributes): Attempt {
     const number = ++this.attemptsStarted;
+    if (number > 1) this.setup.onExtraAttempt?.(this.setup.path);
     const span = startAttemptSpan(this.setup.callContext, number, attributes);
     const metadata = this.metadata?.clone() ?? new Metadata();
     // The server's span is a child of this attempt, not of the call: a trace then shows which

@@ -1,5 +1,7 @@
 import type { Interceptor } from '@grpc/grpc-js';
 import { descriptorSetBase64 } from '@switchyard/proto';
+import { clientMetricsInterceptor } from '../metrics/client-metrics-interceptor';
+import { onOutlierEjection } from '../registry/outlier-ejection-events';
 import { registerRegistryResolver } from '../registry/registry-resolver';
 import { routingRulesSource } from '../registry/routing-rules-source';
 import { channelCredentials } from '../security/transport-credentials';
@@ -12,9 +14,9 @@ import { idempotentMethodPaths } from './method-idempotency';
  * Watch stream, every call goes through the interceptor chain, and retries follow the protos'
  * idempotency levels. Calls to a service with a routing rule (ROUTING_RULES, ROUTING_RULES_FILE)
  * are split between its versions by that rule. `interceptors` are the app's own (see
- * ClientFactoryOptions), e.g. metrics.
+ * ClientFactoryOptions); the app's metrics, when it has them, record every call.
  */
-export function createPeerClients({ config, logger }: AppContext, options: { interceptors?: Interceptor[] } = {}): ClientFactory {
+export function createPeerClients({ config, logger, metrics }: AppContext, options: { interceptors?: Interceptor[] } = {}): ClientFactory {
   const credentials = channelCredentials(config.tls);
   const routingRules = routingRulesSource(config.routingRules, logger);
   registerRegistryResolver({ registryAddress: config.registryAddress, token: config.registryToken, credentials, logger, routingRules });
@@ -25,11 +27,15 @@ export function createPeerClients({ config, logger }: AppContext, options: { int
     idempotentMethods: idempotentMethodPaths(descriptorSetBase64),
     retryPolicy: config.retryPolicy,
     serverLimits: config.limits,
-    interceptors: options.interceptors,
+    // Metrics outermost of the app's own: the duration and code the caller sees.
+    interceptors: [...(metrics ? [clientMetricsInterceptor(metrics)] : []), ...(options.interceptors ?? [])],
+    metrics,
   });
+  const stopCountingEjections = metrics ? onOutlierEjection((address) => metrics.countEjection(address)) : undefined;
   return {
     ...clients,
     close() {
+      stopCountingEjections?.();
       clients.close();
       routingRules.close();
     },

@@ -48,6 +48,8 @@ export interface RetryInterceptorOptions extends Partial<RetryPolicy> {
    * The client factory turns them on for the methods the protos mark idempotent.
    */
   backups?: { budget: BackupBudget; delay?: Partial<BackupDelayOptions> };
+  /** Told of every attempt beyond a call's first (retries, hedges, backups), by method path. */
+  onExtraAttempt?: (path: string) => void;
 }
 
 /** How the calls of one method are made: hedged, or retried after failures. */
@@ -65,7 +67,7 @@ function deadlineMillis(deadline: Deadline | undefined): number {
  * messages cannot be replayed safely.
  */
 export function retryInterceptor(options: RetryInterceptorOptions = {}): Interceptor {
-  const { policies = {}, throttle, mayHedge = () => true, backups, ...overrides } = options;
+  const { policies = {}, throttle, mayHedge = () => true, backups, onExtraAttempt, ...overrides } = options;
   const definedOverrides = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
   const base: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...definedOverrides };
   // Worked out once per method: what its calls start from.
@@ -94,6 +96,7 @@ export function retryInterceptor(options: RetryInterceptorOptions = {}): Interce
       callContext: context.active(),
       deadline: deadlineMillis(callOptions.deadline),
       throttle,
+      onExtraAttempt,
     };
     const calls = policyFor(path);
     return asInterceptorResult(calls.hedging ? new HedgingCall(setup, calls.hedging) : new RetryingCall(setup, calls.retry));

@@ -18,6 +18,8 @@ export interface ServiceConfig {
   /** Address the gRPC server binds to. */
   grpcHost: string;
   grpcPort: number;
+  /** METRICS_PORT: where /metrics is served (on GRPC_HOST); off when unset, 0 picks a free port. */
+  metricsPort: number | undefined;
   /** What other apps dial to reach this instance; unset means `127.0.0.1:<bound port>`. */
   advertiseAddress: string | undefined;
   registryAddress: string;
@@ -67,6 +69,7 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
     {
       GRPC_HOST: z.string().default('0.0.0.0'),
       GRPC_PORT: portVariable(DEFAULT_PORTS[app]),
+      METRICS_PORT: portVariable(0).unwrap().optional(),
       ADVERTISE_ADDRESS: hostPortVariable().optional(),
       REGISTRY_ADDRESS: dialAddressVariable().default('127.0.0.1:50051'),
       REGISTRY_TOKEN: secretVariable(z.string().optional()),
@@ -90,6 +93,7 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
     app,
     grpcHost: parsed.GRPC_HOST,
     grpcPort: parsed.GRPC_PORT,
+    metricsPort: parsed.METRICS_PORT,
     advertiseAddress: parsed.ADVERTISE_ADDRESS,
     registryAddress: parsed.REGISTRY_ADDRESS,
     registryToken: parsed.REGISTRY_TOKEN ?? (parsed.REGISTRY_TOKEN_FILE === undefined ? undefined : readTokenFile(parsed.REGISTRY_TOKEN_FILE)),

@@ -5,6 +5,7 @@ import { closeAfterEach } from '../server/close-after-each.test-support';
 import { serve } from '../server/serve';
 import { defineService } from '../server/service-handlers';
 import { ManualClock } from '../time/manual-clock';
+import { onOutlierEjection } from './outlier-ejection-events';
 import { OUTLIER_EJECTION_POLICY, registerOutlierEjectionPolicy, type OutlierEjectionOptions } from './outlier-ejection-policy';
 
 // Ejections last exactly as long as the test says, however long its calls take.
@@ -119,6 +120,21 @@ describe('switchyard_outlier_ejection', () => {
     const sickAfter = sick.calls;
     expect(await call(client, 20)).toEqual(Array(20).fill(Status.OK));
     expect(sick.calls - sickAfter).toBeGreaterThanOrEqual(9);
+  });
+
+  it('reports each ejection with the address of the instance, once (what rpc_client_outlier_ejections_total counts)', async () => {
+    const ejected: string[] = [];
+    const stop = onOutlierEjection((address) => ejected.push(address));
+    try {
+      const sick = await startInstance(unavailable);
+      const healthy = await startInstance();
+      const client = clientFor([sick, healthy], { consecutiveFailures: 3, baseEjectionMs: 500 });
+      await call(client, 30);
+      expect(ejected).toEqual([`127.0.0.1:${sick.port}`]);
+      clock.advance(500);
+    } finally {
+      stop();
+    }
   });
 
   it('does not count answers about the request (NOT_FOUND, INVALID_ARGUMENT) or the caller (DEADLINE_EXCEEDED) as failures', async () => {

@@ -1,5 +1,6 @@
 import { connectivityState as ConnectivityState, experimental, status as Status, type ChannelOptions } from '@grpc/grpc-js';
 import { systemClock, type Clock } from '../time/clock';
+import { reportOutlierEjection } from './outlier-ejection-events';
 
 type ChannelControlHelper = experimental.ChannelControlHelper;
 type Endpoint = experimental.Endpoint;
@@ -92,6 +93,8 @@ class OutlierEjectionConfig implements TypedLoadBalancingConfig {
 
 /** What the policy knows about one instance address, kept across its subchannels. */
 class InstanceRecord {
+  constructor(readonly address: string) {}
+
   consecutiveFailures = 0;
   ejected = false;
   /** Ejections in a row (each one starting soon after the last ended): the ejection's multiplier. */
@@ -209,7 +212,7 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
           const key = experimental.subchannelAddressToString(address);
           let record = this.records.get(key);
           // An address the resolver has not listed (should not happen): tracked from now on.
-          if (!record) this.records.set(key, (record = new InstanceRecord()));
+          if (!record) this.records.set(key, (record = new InstanceRecord(key)));
           const subchannel = new EjectableSubchannel(helper.createSubchannel(address, args), record);
           record.subchannels.add(subchannel);
           if (record.ejected) subchannel.setEjected(true);
@@ -237,7 +240,7 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
         record.clearTimer();
         this.records.delete(key);
       }
-      for (const key of listed) if (!this.records.has(key)) this.records.set(key, new InstanceRecord());
+      for (const key of listed) if (!this.records.has(key)) this.records.set(key, new InstanceRecord(key));
       this.restoreBeyondMaxEjection();
     }
     return this.child.updateAddressList(endpoints, config.child, channelOptions, resolutionNote);
@@ -279,6 +282,7 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
     record.setHealthy(false);
     const ejectionMs = Math.min(this.options.baseEjectionMs * record.ejections, this.options.maxEjectionMs);
     record.cancelReturn = this.clock.schedule(ejectionMs, () => this.restore(record));
+    reportOutlierEjection(record.address);
   }
 
   /**

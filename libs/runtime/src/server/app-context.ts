@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { loadServiceConfig, type AppName, type ServiceConfig } from '../config/service-config';
 import { createLogger } from '../logging/create-logger';
+import { RpcMetrics } from '../metrics/rpc-metrics';
 import { startTelemetry, type Telemetry } from '../telemetry/start-telemetry';
 
 /** What every app's main starts with. */
@@ -8,6 +9,8 @@ export interface AppContext {
   config: ServiceConfig;
   telemetry: Telemetry;
   logger: Logger;
+  /** The app's Prometheus metrics; served at /metrics when METRICS_PORT is set. */
+  metrics?: RpcMetrics;
 }
 
 /**
@@ -18,5 +21,5 @@ export function createAppContext(app: AppName, env: Record<string, string | unde
   const config = loadServiceConfig(app, env);
   const telemetry = startTelemetry({ serviceName: app, serviceVersion: config.version, env });
   const logger = createLogger({ service: app, level: config.logLevel, format: config.logFormat, base: { instance_id: telemetry.instanceId } });
-  return { config, telemetry, logger };
+  return { config, telemetry, logger, metrics: new RpcMetrics() };
 }

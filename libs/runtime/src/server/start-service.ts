@@ -3,6 +3,9 @@ import { descriptorSetBase64, registryV1 } from '@switchyard/proto';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { ServiceConfig } from '../config/service-config';
+import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server';
+import type { RpcMetrics } from '../metrics/rpc-metrics';
+import { serverMetricsMiddleware } from '../metrics/server-metrics-middleware';
 import { startRegistration } from '../registry/registration';
 import { channelCredentials, serverCredentials } from '../security/transport-credentials';
 import { logSpanCounts } from '../telemetry/log-span-counts';
@@ -19,6 +22,8 @@ export interface StartServiceOptions {
   config: ServiceConfig;
   logger: Logger;
   telemetry: Telemetry;
+  /** Records every call's duration and code, and is served at /metrics when config.metricsPort is set. */
+  metrics?: RpcMetrics;
   services: ServiceRegistration[];
   /**
    * The app's own server middleware (auth, rate limits), around every call of its services after
@@ -46,6 +51,8 @@ export interface RunningService {
   port: number;
   /** What other apps dial: ADVERTISE_ADDRESS, or 127.0.0.1:<port>. */
   address: string;
+  /** Port of /metrics, when served. */
+  metricsPort?: number;
   /** Graceful stop: NOT_SERVING and DRAINING, drain delay, finish calls in flight (bounded), deregister, release resources. */
   stop(reason: string): Promise<void>;
 }
@@ -90,6 +97,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     // Faults innermost, so spans and log lines show what the client saw.
     middleware: [
       unlessQuiet(quietMethods, tracingMiddleware),
+      ...(options.metrics ? [serverMetricsMiddleware(options.metrics)] : []),
       loggingMiddleware(logger, { debugMethods: quietMethods }),
       ...(options.middleware ?? []),
       faultInjectionMiddleware(config.faults, { logger }),
@@ -100,6 +108,16 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     },
   });
   const address = config.advertiseAddress ?? `127.0.0.1:${port}`;
+  let metricsServer: MetricsServer | undefined;
+  if (options.metrics && config.metricsPort !== undefined) {
+    try {
+      metricsServer = await startMetricsServer(options.metrics.registry, { host: config.grpcHost, port: config.metricsPort });
+    } catch (error) {
+      server.forceShutdown();
+      throw error;
+    }
+    logger.info({ port: metricsServer.port, path: '/metrics' }, 'metrics serving');
+  }
   for (const name of ['', ...serviceNames]) health.setStatus(name, 'SERVING');
 
   const registration =
@@ -133,6 +151,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       options.endStreams?.();
       await shutdownWithin(server, config.shutdownTimeoutMs, logger);
       await registration?.stop();
+      await metricsServer?.close();
       await options.onShutdown?.();
       // Bounded: a collector that is already gone costs its spans, never a clean exit.
       const finalExport = await telemetry.shutdown();
@@ -160,5 +179,5 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     else onSignal('parent exited');
   }
 
-  return { port, address, stop };
+  return { port, address, metricsPort: metricsServer?.port, stop };
 }
