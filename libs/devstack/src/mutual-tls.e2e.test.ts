@@ -2,7 +2,7 @@
 // apps as processes with docker-compose.tls.yml's TLS_CERT, TLS_KEY and TLS_CA (compose's addresses, so each app dials the
 // registry as `registry:<port>` and its peers as `registry:///<service>`), and calls through the
 // gateway with and without a client certificate, from grpc-js and from grpcurl.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -161,6 +161,30 @@ describe('mutual TLS between the apps', () => {
     const output = [...stack.processes, mismatched].flatMap((p) => p.lines).join('\n');
     expect(keyLines.length).toBeGreaterThan(0);
     expect(keyLines.filter((line) => output.includes(line))).toEqual([]);
+  });
+
+  it('the switchyard CLI reads the registry and calls user with --cacert --cert --key, and is refused without them', () => {
+    const cli = (args: string[], env: Record<string, string> = {}) =>
+      spawnSync(process.execPath, [join(workspaceRoot, 'dist/libs/cli/switchyard.js'), ...args], {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '', REGISTRY_TOKEN: stack.registryToken, ...env },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+    const tlsFlags = ['--cacert', join(certs, 'ca.crt'), '--cert', join(certs, 'client.crt'), '--key', join(certs, 'client.key')];
+    const services = cli(['services', '--json', '--registry', stack.address('registry'), ...tlsFlags]);
+    expect([services.status, services.stderr]).toEqual([0, '']);
+    expect(JSON.parse(services.stdout).services).toEqual(expect.arrayContaining([{ service: 'user', instances: 1 }]));
+
+    // The same files from TLS_CA, TLS_CERT and TLS_KEY.
+    const tlsEnv = { TLS_CA: join(certs, 'ca.crt'), TLS_CERT: join(certs, 'client.crt'), TLS_KEY: join(certs, 'client.key') };
+    const health = cli(['health', stack.address('user'), '--json'], tlsEnv);
+    expect(health.status).toBe(0);
+    expect(JSON.parse(health.stdout)).toMatchObject({ healthy: true });
+
+    const plaintext = cli(['services', '--registry', stack.address('registry'), '--timeout', '3s']);
+    expect(plaintext.status).toBe(1);
+    expect(plaintext.stderr).toMatch(/^switchyard: ListServices .*: UNAVAILABLE/);
   });
 
   it('grpcurl calls the gateway with -cacert -cert -key, and is refused without -cert (skipped without a grpcurl binary)', async () => {

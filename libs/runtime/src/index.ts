@@ -19,10 +19,12 @@ export { startService, type RunningService, type StartServiceOptions } from './s
 export { runMain } from './server/run-main';
 export { createAppContext, type AppContext } from './server/app-context';
 export { addReflection, type ReflectionOptions } from './server/reflection';
+export { connectReflection, type DescribedSymbol, type InvokeOptions, type InvokeResult, type ReflectionConnection, type ReflectionVersion } from './reflection/reflection-client';
 export { isStatusError, statusError, toStatusError, type StatusError } from './errors/status-mapping';
 export { decodeFieldViolations } from './errors/status-details';
 
 // registry (registration, watcher, resolver)
+export { createRegistryClient, registryMetadata } from './registry/registry-client';
 export { startRegistration, type Registration, type RegistrationOptions } from './registry/registration';
 export { RegistryWatcher, type RegistryWatcherOptions, type InstancesListener, type WatchErrorListener, type WatchClient } from './registry/registry-watcher';
 export { registerRegistryResolver, type RegistryResolverOptions, type RegistryResolverRegistration } from './registry/registry-resolver';

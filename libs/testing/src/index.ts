@@ -1,6 +1,6 @@
 // @switchyard/testing: harnesses for tests. Never imported by app code.
 export * from './test-server';
-export * from './reflection-client';
+export { connectReflection, type DescribedSymbol, type InvokeOptions, type InvokeResult, type ReflectionConnection, type ReflectionVersion } from '@switchyard/runtime';
 export * from './otlp-receiver';
 export * from './grpcurl';
 export { eventually } from './eventually';

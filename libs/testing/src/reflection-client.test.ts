@@ -5,10 +5,9 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { descriptorSetBase64, gatewayV1, orderV1, registryV1, userV1 } from '@switchyard/proto';
-import { addReflection } from '@switchyard/runtime';
+import { addReflection, connectReflection, type ReflectionConnection } from '@switchyard/runtime';
 import { HealthImplementation } from 'grpc-health-check';
 import { findGrpcurl, grpcurlCandidates, runGrpcurl } from './grpcurl';
-import { connectReflection, type ReflectionConnection } from './reflection-client';
 
 const SERVICES = [
   'switchyard.user.v1.UserService',

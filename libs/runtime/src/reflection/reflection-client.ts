@@ -87,8 +87,11 @@ function serviceError(code: grpc.status, details: string): grpc.ServiceError {
  * @bufbuild/protobuf, which rejects an unresolved import or type. A server serving proto-loader's
  * made-up files (one per package, no dependency list) fails here as it fails in grpcurl.
  */
-export function connectReflection(address: string, options: { version?: ReflectionVersion } = {}): ReflectionConnection {
-  const credentials = grpc.credentials.createInsecure();
+export function connectReflection(
+  address: string,
+  options: { version?: ReflectionVersion; credentials?: grpc.ChannelCredentials } = {},
+): ReflectionConnection {
+  const credentials = options.credentials ?? grpc.credentials.createInsecure();
   const Stub = reflectionStubConstructor(options.version ?? 'v1');
   const reflection = new Stub(address, credentials);
   const channel = new grpc.Client(address, credentials);
