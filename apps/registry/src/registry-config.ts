@@ -6,7 +6,7 @@ import type { ReadAccess } from './registry-access';
 import { DEFAULT_MAX_WATCHES_PER_PEER, DEFAULT_WATCH_STALL_MS } from './registry-handlers';
 import { CLIENT_MAX_RECEIVE_BYTES, DEFAULT_REGISTRY_LIMITS, largestSnapshotBytes, type RegistryLimits } from './registry-limits';
 
-/** The registry's own settings (the README's configuration table lists them); the common ones are in ServiceConfig. */
+/** The registry's own settings (docs/configuration.md lists them); the common ones are in ServiceConfig. */
 export interface RegistrySettings {
   leaseTtlMs: number;
   heartbeatIntervalMs: number;

@@ -130,7 +130,7 @@ describe('sticky canary routing behind the gateway auth', () => {
     const created = await fetch(`${http}/v1/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Sticky', email: `sticky-${Date.now()}@example.com` }) });
     const userId = ((await created.json()) as { user: { id: string } }).user.id;
     const subjects = Array.from({ length: 20 }, (_, i) => `subject-${i}`);
-    // jose is ESM-only: the tokens are made by a node child, as README's Auth section makes one.
+    // jose is ESM-only: the tokens are made by a node child, as docs/auth.md makes one.
     const script = `import('jose').then(async ({ SignJWT }) => { const key = new TextEncoder().encode(process.env.AUTH_JWT_SECRET); const out = {}; for (const sub of ${JSON.stringify(subjects)}) out[sub] = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('1h').sign(key); console.log(JSON.stringify(out)); })`;
     const tokens = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: workspaceRoot, env: { PATH: process.env.PATH, AUTH_JWT_SECRET: SECRET }, encoding: 'utf8' })) as Record<string, string>;
 

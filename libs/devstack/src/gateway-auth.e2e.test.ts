@@ -1,5 +1,5 @@
-// End to end: the BUILT stack with JWT auth on at the gateway, driven the way README's "Auth"
-// section says, with the token made by the README's own `node -e` line.
+// End to end: the BUILT stack with JWT auth on at the gateway, driven the way docs/auth.md says,
+// with the token made by that page's own `node -e` line.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,11 +14,11 @@ jest.setTimeout(60_000);
 
 const SECRET = 'an e2e secret that is comfortably longer than 32 bytes';
 
-/** The token line of README's Auth section, as written. */
+/** The token line of docs/auth.md, as written. */
 function readmeTokenScript(): string {
-  const readme = readFileSync(join(workspaceRoot, 'README.md'), 'utf8');
+  const readme = readFileSync(join(workspaceRoot, 'docs', 'auth.md'), 'utf8');
   const match = /^TOKEN=\$\(node -e "(.+)"\)$/m.exec(readme);
-  if (!match) throw new Error('README.md has no TOKEN=$(node -e "...") line');
+  if (!match) throw new Error('docs/auth.md has no TOKEN=$(node -e "...") line');
   return match[1];
 }
 
@@ -67,7 +67,7 @@ describe('the gateway with JWT auth on', () => {
     return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
   };
 
-  it("runs README's curl example: public CreateUser, GetUser and ListUsers with the token, 401 without", async () => {
+  it("runs docs/auth.md's curl example: public CreateUser, GetUser and ListUsers with the token, 401 without", async () => {
     expect(admin.split('.')).toHaveLength(3);
     const created = await call('POST', '/v1/users', {}, { name: 'Ada Lovelace', email: `ada-${Date.now()}@example.com` });
     expect(created.status).toBe(200);

@@ -1,5 +1,5 @@
 // `npm run certs [-- --dir ./certs --host my-host ...]`: a local CA and a certificate per app for
-// mutual TLS (see the README's TLS section). Running it again keeps what is there.
+// mutual TLS (see docs/tls.md). Running it again keeps what is there.
 import { resolve } from 'node:path';
 import { makeServiceCertificates } from './certificates';
 

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { parseEnv } from './env-config';
 
 /**
- * What one peer may cost a server, and the matching sizes its clients use. The README's
- * configuration table lists the variables; the defaults are chosen so that the apps' own
+ * What one peer may cost a server, and the matching sizes its clients use. docs/configuration.md
+ * lists the variables; the defaults are chosen so that the apps' own
  * traffic (clients pinging every second, gateway fan-out, registry Watch) fits well inside them.
  */
 export interface ServerLimits {

@@ -12,7 +12,7 @@ export const DEFAULT_PORTS = { gateway: 50050, registry: 50051, user: 50052, ord
 
 export type AppName = keyof typeof DEFAULT_PORTS;
 
-/** Settings every app reads from its environment (the README's configuration table lists them). */
+/** Settings every app reads from its environment (docs/configuration.md lists them). */
 export interface ServiceConfig {
   app: AppName;
   /** Address the gRPC server binds to. */
