@@ -58,6 +58,7 @@ export { systemClock, type Clock } from './time/clock';
 // config, logging, telemetry
 export { ConfigError, dialAddressVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable, secretVariable } from './config/env-config';
 export { grpcTarget } from './config/grpc-target';
+export { watchRulesFileOf, type WatchedRulesFile, type WatchedRulesFileOptions } from './config/watched-rules-file';
 export { DEFAULT_PORTS, loadServiceConfig, type AppName, type ServiceConfig } from './config/service-config';
 export { loadTlsConfig, type TlsFiles } from './config/tls-config';
 export { DEFAULT_CANARY_HEADER, parseRoutingRules, routingHeaderNames, type RoutingRule, type RoutingRules, type RoutingRulesSetting } from './config/routing-rules-config';

@@ -1,5 +1,4 @@
-import { ConfigError, type Logger } from '@switchyard/runtime';
-import { watchRulesFileOf } from '../watched-rules-file';
+import { ConfigError, watchRulesFileOf, type Logger } from '@switchyard/runtime';
 import type { AuthConfig } from './auth-config';
 import { AuthRulesError, describeAuthRules, readAuthRulesFile, type AuthRules } from './auth-rules-file';
 

@@ -1,5 +1,4 @@
-import type { Logger } from '@switchyard/runtime';
-import { watchRulesFileOf, type WatchedRulesFile } from '../watched-rules-file';
+import { watchRulesFileOf, type Logger, type WatchedRulesFile } from '@switchyard/runtime';
 import { readRulesFile } from './rate-limit-config';
 import type { RateLimitRules } from './rate-limit-rules';
 

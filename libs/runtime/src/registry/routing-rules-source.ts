@@ -1,6 +1,6 @@
-import { unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from 'pino';
 import { readRoutingRulesFile, type RoutingRules, type RoutingRulesSetting } from '../config/routing-rules-config';
+import { watchRulesFileOf } from '../config/watched-rules-file';
 
 /** The routing rules in force, and word when they change; resolvers read it on every update. */
 export interface RoutingRulesSource {
@@ -28,31 +28,25 @@ export interface RoutingRulesFileOptions {
  * The first read throws a ConfigError (start-up fails fast).
  */
 export function watchRoutingRulesFile(path: string, options: RoutingRulesFileOptions = {}): RoutingRulesSource {
-  let rules = readRoutingRulesFile(path);
   const listeners = new Set<() => void>();
-  const reload = () => {
-    let next: RoutingRules;
-    try {
-      next = readRoutingRulesFile(path);
-    } catch (error) {
-      options.logger?.warn({ routing_rules_file: path, err: error }, 'routing rules file rejected; keeping the rules in force');
-      return;
-    }
-    if (JSON.stringify(next) === JSON.stringify(rules)) return;
-    rules = next;
-    options.logger?.info({ routing_rules_file: path, routing_rules: rules }, 'routing rules reloaded');
-    for (const listener of [...listeners]) listener();
-  };
-  const onChange = () => reload();
-  watchFile(path, { interval: options.pollIntervalMs ?? 1000, persistent: false }, onChange);
+  const watched = watchRulesFileOf(path, readRoutingRulesFile(path), {
+    read: readRoutingRulesFile,
+    what: 'routing rules',
+    same: (a, b) => JSON.stringify(a) === JSON.stringify(b),
+    onReload: () => {
+      for (const listener of [...listeners]) listener();
+    },
+    logger: options.logger,
+    intervalMs: options.pollIntervalMs,
+  });
   return {
-    current: () => rules,
+    current: watched.current,
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     close() {
-      unwatchFile(path, onChange);
+      watched.close();
       listeners.clear();
     },
   };

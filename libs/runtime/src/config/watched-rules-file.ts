@@ -1,5 +1,5 @@
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
-import type { Logger } from '@switchyard/runtime';
+import type { Logger } from 'pino';
 
 export interface WatchedRulesFile<T> {
   current(): T;
@@ -13,7 +13,12 @@ export interface WatchedRulesFileOptions<T> {
   what: string;
   /** What the reload log line shows of the new rules. */
   describe?(rules: T): unknown;
-  logger: Logger;
+  /** Called after the rules were replaced. */
+  onReload?(rules: T): void;
+  /** Rules read again that equal those in force are no change: not logged, no onReload. Default: never equal. */
+  same?(a: T, b: T): boolean;
+  /** Where reloads and rejections are logged; tests may leave it out. */
+  logger?: Logger;
   intervalMs?: number;
 }
 
@@ -29,10 +34,12 @@ export function watchRulesFileOf<T>(path: string, initial: T, options: WatchedRu
     if (now.mtimeMs === before.mtimeMs && now.size === before.size && now.ino === before.ino) return;
     try {
       const read = options.read(path);
+      if (options.same?.(read, rules)) return;
       rules = read;
-      options.logger.info({ file: path, rules: options.describe ? options.describe(read) : read }, `${options.what} reloaded`);
+      options.logger?.info({ file: path, rules: options.describe ? options.describe(read) : read }, `${options.what} reloaded`);
+      options.onReload?.(read);
     } catch (error) {
-      options.logger.warn({ file: path, reason: (error as Error).message }, `${options.what} file rejected; the rules in force stay`);
+      options.logger?.warn({ file: path, reason: (error as Error).message }, `${options.what} file rejected; the rules in force stay`);
     }
   };
   watchFile(path, { interval: options.intervalMs ?? 1000, persistent: false }, onChange);
