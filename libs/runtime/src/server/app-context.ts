@@ -9,7 +9,7 @@ export interface AppContext {
   config: ServiceConfig;
   telemetry: Telemetry;
   logger: Logger;
-  /** The app's Prometheus metrics; served at /metrics when METRICS_PORT is set. */
+  /** The app's Prometheus metrics, served at /metrics: only when METRICS_PORT is set, so no call pays for counts nobody reads. */
   metrics?: RpcMetrics;
 }
 
@@ -21,5 +21,5 @@ export function createAppContext(app: AppName, env: Record<string, string | unde
   const config = loadServiceConfig(app, env);
   const telemetry = startTelemetry({ serviceName: app, serviceVersion: config.version, env });
   const logger = createLogger({ service: app, level: config.logLevel, format: config.logFormat, base: { instance_id: telemetry.instanceId } });
-  return { config, telemetry, logger, metrics: new RpcMetrics() };
+  return { config, telemetry, logger, metrics: config.metricsPort === undefined ? undefined : new RpcMetrics() };
 }
