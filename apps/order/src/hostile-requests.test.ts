@@ -3,8 +3,7 @@ import { orderV1 } from '@switchyard/proto';
 import { NotFoundError } from '@switchyard/runtime';
 import { encodePageToken, openDatabase, type StorageEngine } from '@switchyard/storage';
 import { createScratchStorage, type ScratchStorage } from '@switchyard/storage/testing';
-import { AnswerTally, callRaw, hostileRequests, methodsOf, randomMessageBytes, rawClient, sendFrames, startTestServer, truncatedFrames, uncleanAnswer, type TestServer } from '@switchyard/testing';
-import fc from 'fast-check';
+import { AnswerTally, describeHostileRequests, rawClient, startTestServer, type TestServer } from '@switchyard/testing';
 import type { Kysely } from 'kysely';
 import pino from 'pino';
 import { createKyselyOrderRepository } from './kysely-order-repository';
@@ -61,45 +60,14 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])(`OrderService under hostile
     items: await db.selectFrom('order_items').selectAll().orderBy('order_id').orderBy('position').execute(),
   });
 
-  for (const method of methodsOf(orderV1.OrderServiceService)) {
-    it(`${method.name}: random field values get a clean answer, and a refused request stores nothing`, async () => {
-      await fc.assert(
-        fc.asyncProperty(hostileRequests(method, known), async (bytes) => {
-          const before = await stored();
-          const answer = await callRaw(client, method.path, bytes);
-          tally.record(method.name, answer.code);
-          expect(uncleanAnswer(answer)).toBeUndefined();
-          if (answer.code !== Status.OK) expect(await stored()).toEqual(before);
-        }),
-        { seed: SEED, numRuns: RUNS },
-      );
-    });
-
-    it(`${method.name}: random bytes as the message get a clean answer`, async () => {
-      await fc.assert(
-        fc.asyncProperty(randomMessageBytes, async (bytes) => {
-          const before = await stored();
-          const answer = await callRaw(client, method.path, bytes);
-          tally.record(method.name, answer.code);
-          expect(uncleanAnswer(answer)).toBeUndefined();
-          if (answer.code !== Status.OK) expect(await stored()).toEqual(before);
-        }),
-        { seed: SEED, numRuns: RUNS },
-      );
-    });
-
-    it(`${method.name}: truncated frames end the call with a status that is no server fault, and store nothing`, async () => {
-      await fc.assert(
-        fc.asyncProperty(truncatedFrames(method, known), async (frame) => {
-          const before = await stored();
-          const { code } = await sendFrames(server.address, method.path, frame);
-          tally.record(`${method.name} (truncated frames)`, code);
-          // grpc-js itself answers a call whose message never completed: UNIMPLEMENTED or RESOURCE_EXHAUSTED.
-          expect([Status.UNIMPLEMENTED, Status.RESOURCE_EXHAUSTED, Status.INVALID_ARGUMENT]).toContain(code);
-          expect(await stored()).toEqual(before);
-        }),
-        { seed: SEED, numRuns: Math.ceil(RUNS / 3) },
-      );
-    });
-  }
+  describeHostileRequests({
+    definition: orderV1.OrderServiceService,
+    client: () => client,
+    address: () => server.address,
+    known,
+    seed: SEED,
+    runs: RUNS,
+    tally,
+    unchanged: { read: stored, refused: (code) => code !== Status.OK, promise: 'stores nothing', truncatedFrames: 'store nothing' },
+  });
 });

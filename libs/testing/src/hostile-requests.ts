@@ -288,3 +288,75 @@ export class AnswerTally {
       .join('');
   }
 }
+
+/** The suite `describeHostileRequests` declares; read when each test runs, so beforeAll may fill it. */
+export interface HostileRequestsSuite {
+  /** A ts-proto grpc-js definition (e.g. `userV1.UserServiceService`): three tests per method. */
+  definition: Record<string, { path: string }>;
+  /** A raw client (see rawClient) of the server under test. */
+  client: () => Client;
+  /** The server's address, for truncated frames over plain HTTP/2. */
+  address: () => string;
+  /** Values that exist (ids), so requests also get past lookups. */
+  known: readonly string[];
+  seed: number;
+  runs: number;
+  tally: AnswerTally;
+  /** What a refused request must leave unchanged, read before and after each call and compared with toEqual. */
+  unchanged: {
+    read: () => unknown;
+    /** The answers that count as refused. */
+    refused: (code: Status) => boolean;
+    /** How the first test's name ends, after "a refused request ". */
+    promise: string;
+    /** When set, truncated frames must leave it unchanged too, and that test's name ends with ", and <this>". */
+    truncatedFrames?: string;
+  };
+}
+
+/**
+ * Declares, per method of `suite.definition`, three property tests of hostile requests: random
+ * field values and random bytes get a clean answer (uncleanAnswer) and a refused request changes
+ * nothing; truncated frames end the call with a status that is no server fault.
+ */
+export function describeHostileRequests(suite: HostileRequestsSuite): void {
+  const { unchanged } = suite;
+  const oneCall = async (method: FuzzedMethod, bytes: Buffer) => {
+    const before = await unchanged.read();
+    const answer = await callRaw(suite.client(), method.path, bytes);
+    suite.tally.record(method.name, answer.code);
+    expect(uncleanAnswer(answer)).toBeUndefined();
+    if (unchanged.refused(answer.code)) expect(await unchanged.read()).toEqual(before);
+  };
+
+  for (const method of methodsOf(suite.definition)) {
+    it(`${method.name}: random field values get a clean answer, and a refused request ${unchanged.promise}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(hostileRequests(method, suite.known), (bytes) => oneCall(method, bytes)),
+        { seed: suite.seed, numRuns: suite.runs },
+      );
+    });
+
+    it(`${method.name}: random bytes as the message get a clean answer`, async () => {
+      await fc.assert(
+        fc.asyncProperty(randomMessageBytes, (bytes) => oneCall(method, bytes)),
+        { seed: suite.seed, numRuns: suite.runs },
+      );
+    });
+
+    const truncated = unchanged.truncatedFrames;
+    it(`${method.name}: truncated frames end the call with a status that is no server fault${truncated ? `, and ${truncated}` : ''}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(truncatedFrames(method, suite.known), async (frame) => {
+          const before = truncated ? await unchanged.read() : undefined;
+          const { code } = await sendFrames(suite.address(), method.path, frame);
+          suite.tally.record(`${method.name} (truncated frames)`, code);
+          // grpc-js itself answers a call whose message never completed: UNIMPLEMENTED or RESOURCE_EXHAUSTED.
+          expect([Status.UNIMPLEMENTED, Status.RESOURCE_EXHAUSTED, Status.INVALID_ARGUMENT]).toContain(code);
+          if (truncated) expect(await unchanged.read()).toEqual(before);
+        }),
+        { seed: suite.seed, numRuns: Math.ceil(suite.runs / 3) },
+      );
+    });
+  }
+}

@@ -7,4 +7,4 @@ export { eventually } from './eventually';
 export { freePort } from './free-port';
 export * from './http2-attacks';
 export { badRequestFields } from './bad-request-fields';
-export { AnswerTally, callRaw, hostileRequests, methodsOf, randomMessageBytes, rawClient, sendFrames, truncatedFrames, uncleanAnswer, type FuzzedMethod, type RawAnswer } from './hostile-requests';
+export { AnswerTally, callRaw, describeHostileRequests, hostileRequests, methodsOf, randomMessageBytes, rawClient, sendFrames, truncatedFrames, uncleanAnswer, type FuzzedMethod, type HostileRequestsSuite, type RawAnswer } from './hostile-requests';
