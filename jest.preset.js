@@ -29,4 +29,6 @@ module.exports = {
     '^@switchyard/storage/testing$': `${workspaceRoot}/libs/storage/src/testing.ts`,
   },
   testTimeout: 30000,
+  // Failures are also collected for the summary `npm test` prints last (see the reporter).
+  reporters: ['default', `${workspaceRoot}/tools/failed-tests-reporter.js`],
 };
