@@ -60,7 +60,7 @@ declare module 'fastify' {
 
 function sendProblem(reply: FastifyReply, problem: Problem, span: HttpSpan | undefined): FastifyReply {
   const body = span?.traceId ? { ...problem, traceId: span.traceId } : problem;
-  if (problem.status === 401) reply.header('www-authenticate', bearerChallenge(problem.detail));
+  if (problem.status === 401) reply.header('www-authenticate', bearerChallenge(problem.detail, reply.request.headers.authorization !== undefined));
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(body);
 }
 
