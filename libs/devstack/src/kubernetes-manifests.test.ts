@@ -13,6 +13,7 @@ import {
   disruptionBudgetProblems,
   drainProblems,
   imageTagProblems,
+  networkPolicyProblems,
   podSecurityProblems,
   probeProblems,
   registryAddressProblems,
@@ -92,6 +93,19 @@ withKubectl.each(['local', 'production'])('deploy/k8s/overlays/%s, rendered by k
 
   it('has every Service select one workload and reach its container ports', () => {
     expect(servicePortProblems(objects)).toEqual([]);
+  });
+
+  it('has every NetworkPolicy select one workload, on ports it declares, from pods that exist', () => {
+    expect(networkPolicyProblems(objects)).toEqual([]);
+  });
+
+  it('lets only the gateway and order reach user, and only the gateway reach order, on their gRPC ports', () => {
+    const allowedFrom = (name: string) =>
+      ((objects.find((object) => object.kind === 'NetworkPolicy' && object.metadata.name === name) as { spec?: { ingress?: { from?: { podSelector?: { matchLabels?: Record<string, string> } }[]; ports?: { port: string }[] }[] } } | undefined)?.spec?.ingress ?? [])
+        .filter((rule) => rule.ports?.some((port) => port.port === 'grpc'))
+        .flatMap((rule) => (rule.from ?? [{}]).map((peer) => peer.podSelector?.matchLabels?.['app.kubernetes.io/name'] ?? 'anyone'));
+    expect(allowedFrom('user')).toEqual(['gateway', 'order']);
+    expect(allowedFrom('order')).toEqual(['gateway']);
   });
 
   it('has a PodDisruptionBudget for every workload of several replicas', () => {
@@ -209,6 +223,17 @@ withKubectl('the manifest checks, on a broken copy of the production render', ()
     expect(problems).toHaveLength(6);
     expect(problems[0]).toBe('Deployment user: REGISTRY_ADDRESS entry "registri:50051" is not host:port of a Service in the manifests');
     expect(problems[1]).toBe('Deployment user: REGISTRY_ADDRESS entry "user:50052" names Service user, which does not select the registry\'s pods');
+  });
+
+  it('report a NetworkPolicy port or peer that matches nothing', () => {
+    const objects = broken((copy) => {
+      find(copy, 'NetworkPolicy', 'user').spec.ingress[0].ports[0].port = 'gprc';
+      find(copy, 'NetworkPolicy', 'order').spec.ingress[0].from[0].podSelector.matchLabels['app.kubernetes.io/name'] = 'gatway';
+    });
+    expect(networkPolicyProblems(objects)).toEqual([
+      'NetworkPolicy order: lets in pods labelled {"app.kubernetes.io/name":"gatway","app.kubernetes.io/part-of":"switchyard"}, which no workload has',
+      'NetworkPolicy user: allows port gprc, which no container of Deployment user declares',
+    ]);
   });
 
   it('report a Service port that reaches another container port, and an ADVERTISE_ADDRESS that is not the pod IP', () => {

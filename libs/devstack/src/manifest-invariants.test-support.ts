@@ -3,6 +3,7 @@
 // line per problem, naming the object.
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
@@ -234,6 +235,35 @@ export function servicePortProblems(objects: readonly KubernetesObject[]): strin
       const reached = ports.find((candidate) => (typeof target === 'string' ? candidate.name === target : candidate.containerPort === target));
       if (!reached) problems.push(`${objectName(service)}: port ${port.name ?? port.port} targets ${target}, which no container of ${objectName(selected[0])} declares`);
       else if (reached.containerPort !== port.port) problems.push(`${objectName(service)}: port ${port.port} reaches container port ${reached.containerPort}; keep them the same`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Each NetworkPolicy selects one workload, allows ports that workload declares (a port name that
+ * matches nothing allows nothing, silently), and lets in pods that exist.
+ */
+export function networkPolicyProblems(objects: readonly KubernetesObject[]): string[] {
+  const problems: string[] = [];
+  for (const policy of objects.filter((object): object is INetworkPolicy & KubernetesObject => object.kind === 'NetworkPolicy')) {
+    const selected = workloads(objects).filter((workload) => selects(policy.spec?.podSelector?.matchLabels, podLabels(workload)));
+    if (selected.length !== 1) {
+      problems.push(`${objectName(policy)}: its podSelector matches ${selected.length} workloads; it must match one`);
+      continue;
+    }
+    const ports = containersOf(selected[0]).flatMap((container) => container.ports ?? []);
+    for (const rule of policy.spec?.ingress ?? []) {
+      for (const { port } of rule.ports ?? []) {
+        if (!ports.some((candidate) => (typeof port === 'string' ? candidate.name === port : candidate.containerPort === port))) {
+          problems.push(`${objectName(policy)}: allows port ${port}, which no container of ${objectName(selected[0])} declares`);
+        }
+      }
+      for (const peer of rule.from ?? []) {
+        if (peer.podSelector && !workloads(objects).some((workload) => selects(peer.podSelector?.matchLabels, podLabels(workload)))) {
+          problems.push(`${objectName(policy)}: lets in pods labelled ${JSON.stringify(peer.podSelector.matchLabels ?? {})}, which no workload has`);
+        }
+      }
     }
   }
   return problems;
