@@ -130,8 +130,8 @@ withKubectl.each(['local', 'production'])('deploy/k8s/overlays/%s, rendered by k
       expect(imageTagProblems(objects)).toEqual([]);
     });
   } else {
-    it('runs the images built locally from deploy/Dockerfile, switchyard/<app>:latest, without pulling them', () => {
-      for (const { app, container } of apps.apps) expect([app, container.image, container.imagePullPolicy]).toEqual([app, `switchyard/${app}:latest`, 'IfNotPresent']);
+    it('runs the images built locally from deploy/Dockerfile, switchyard/<app>:latest, and never pulls them', () => {
+      for (const { app, container } of apps.apps) expect([app, container.image, container.imagePullPolicy]).toEqual([app, `switchyard/${app}:latest`, 'Never']);
     });
   }
 });
