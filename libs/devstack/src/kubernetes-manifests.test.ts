@@ -136,7 +136,7 @@ withKubectl.each(['local', 'production'])('deploy/k8s/overlays/%s, rendered by k
   }
 });
 
-/** Deployment `name`'s pod spec in a copy of the objects, for the checks below to break. */
+/** Lookups into a copy of the render, loosely typed, for the checks below to break. */
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const find = (objects: KubernetesObject[], kind: string, name: string): Mutable => {
   const found = objects.find((object) => object.kind === kind && object.metadata.name === name);
