@@ -1,5 +1,12 @@
+const preset = require('../../jest.preset.js');
+const { ESM_ONLY_PACKAGES } = require('./esm-only-resolver.js');
+
 module.exports = {
-  ...require('../../jest.preset.js'),
+  ...preset,
   displayName: 'devstack',
   rootDir: __dirname,
+  // The manifest tests validate with kubernetes-models, which ships ES modules only.
+  resolver: `${__dirname}/esm-only-resolver.js`,
+  transform: { '^.+\\.(ts|js)$': preset.transform['^.+\\.ts$'] },
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY_PACKAGES.join('|')})/)`],
 };
