@@ -20,9 +20,9 @@ interface Running {
 const running: Running[] = [];
 const openRequests: IncomingMessage[] = [];
 
-async function start(options: Partial<DashboardServerOptions> = {}): Promise<Running> {
+async function start(options: Partial<DashboardServerOptions> = {}, refreshIntervalMs = 50): Promise<Running> {
   const leases = new LeaseTable();
-  const feed = new FleetFeed({ store: leases, refreshIntervalMs: 50 });
+  const feed = new FleetFeed({ store: leases, refreshIntervalMs });
   const store = announceRegistrations(leases, (serviceName) => feed.notice(serviceName));
   const server = await startDashboardServer({ feed, host: '127.0.0.1', port: 0, readAccess: 'open', ...options });
   const started = { leases, store, feed, server };
@@ -114,6 +114,22 @@ describe('dashboard event feed', () => {
 
     await store.deregister(user.instanceId, user.leaseSecret);
     await eventually(() => stream.events.some((event) => event.type === 'remove' && event.instanceId === user.instanceId), 10_000, 'the removal');
+  });
+
+  it('watches a service registered through the registry at once, without waiting for a listing', async () => {
+    const { store, server } = await start({}, 600_000);
+    const stream = await openEvents(server);
+    await eventually(() => stream.events.some((event) => event.type === 'snapshot'), 10_000, 'the snapshot');
+    const user = await register(store, 'user', '127.0.0.1:7011');
+    await eventually(() => stream.events.some((event) => event.type === 'upsert' && event.instance.instanceId === user.instanceId), 10_000, 'the instance');
+  });
+
+  it('finds a service registered elsewhere (another replica of a shared store) by listing services', async () => {
+    const { leases, server } = await start();
+    const stream = await openEvents(server);
+    // Straight into the store, past the registry's announcement of its own registrations.
+    const elsewhere = leases.register({ serviceName: 'billing', address: '127.0.0.1:7010', version: '1.0.0' });
+    await eventually(() => stream.events.some((event) => event.type === 'upsert' && event.instance.instanceId === elsewhere.instanceId), 10_000, 'the instance');
   });
 
   it('keeps hostile registrant strings inside one event, as data', async () => {

@@ -78,6 +78,8 @@ export class FleetFeed {
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     listener({ type: 'snapshot', now: this.now(), instances: this.snapshot() });
+    // Renewals are not tracked while nobody looks: bring the first viewer's ages up to date now.
+    if (this.listeners.size === 1) void this.refresh();
     return () => void this.listeners.delete(listener);
   }
 
