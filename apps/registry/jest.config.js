@@ -1,5 +1,11 @@
+const preset = require('../../jest.preset.js');
+
 module.exports = {
-  ...require('../../jest.preset.js'),
+  ...preset,
   displayName: 'registry',
   rootDir: __dirname,
+  transform: {
+    ...preset.transform,
+    '\\.(html|css|client\\.js)$': `${__dirname}/jest.text-transform.js`,
+  },
 };

@@ -1,5 +1,6 @@
 import { createAppContext, runMain, startService } from '@switchyard/runtime';
 import { withCertificateIdentity } from './certificate-access';
+import { startRegistryDashboard } from './dashboard/registry-dashboard';
 import { startEvictionSweep } from './eviction-sweep';
 import { LeaseTable } from './lease-table';
 import { tokenAccess } from './registry-access';
@@ -23,7 +24,18 @@ runMain(async () => {
   const tokenRules = tokenAccess({ fleetToken: config.registryToken, serviceTokens: settings.serviceTokens, readAccess: settings.readAccess });
   const anyToken = config.registryToken !== undefined || Object.keys(settings.serviceTokens).length > 0;
   const access = config.tls ? withCertificateIdentity(tokenRules, settings.readAccess ?? (anyToken ? 'token' : 'mtls')) : tokenRules;
-  const store = app.metrics ? instrumentRegistryStore(leases, app.metrics.registry) : leases;
+  const instrumented = app.metrics ? instrumentRegistryStore(leases, app.metrics.registry) : leases;
+  const dashboard = settings.dashboard
+    ? await startRegistryDashboard({
+        ...settings.dashboard,
+        store: instrumented,
+        readAccess: settings.readAccess ?? (anyToken ? 'token' : config.tls ? 'mtls' : 'open'),
+        tokenRules,
+        tls: config.tls,
+        logger,
+      })
+    : undefined;
+  const store = dashboard?.store ?? instrumented;
   const stopSweep = startEvictionSweep(store, settings.sweepIntervalMs, logger);
   const shutdown = new AbortController();
   await startService({
@@ -43,7 +55,10 @@ runMain(async () => {
         watchWarmUpMs: settings.heartbeatIntervalMs + 500,
       }),
     ],
-    onShutdown: () => stopSweep(),
+    onShutdown: async () => {
+      stopSweep();
+      await dashboard?.close();
+    },
     endStreams: () => shutdown.abort(),
   });
 });

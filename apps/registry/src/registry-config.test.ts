@@ -13,7 +13,15 @@ describe('loadRegistrySettings', () => {
       limits: DEFAULT_REGISTRY_LIMITS,
       maxWatchesPerPeer: 64,
       watchStallMs: 15_000,
+      dashboard: undefined,
     });
+  });
+
+  it('turns the dashboard on with HTTP_PORT, on GRPC_HOST unless HTTP_HOST says otherwise', () => {
+    expect(loadRegistrySettings({ HTTP_PORT: '8051', GRPC_HOST: '127.0.0.1' }).dashboard).toEqual({ host: '127.0.0.1', port: 8051 });
+    expect(loadRegistrySettings({ HTTP_PORT: '0', GRPC_HOST: '127.0.0.1', HTTP_HOST: '::1' }).dashboard).toEqual({ host: '::1', port: 0 });
+    expect(loadRegistrySettings({ HTTP_PORT: '' }).dashboard).toBeUndefined();
+    expect(() => loadRegistrySettings({ HTTP_PORT: 'web' })).toThrow(/HTTP_PORT="web": expected a port number/);
   });
 
   it('reads per-service tokens, read access and limits', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, millisecondsVariable, parseEnv, secretVariable } from '@switchyard/runtime';
+import { ConfigError, millisecondsVariable, parseEnv, portVariable, secretVariable } from '@switchyard/runtime';
 import { DEFAULT_SWEEP_INTERVAL_MS } from './eviction-sweep';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_LEASE_TTL_MS } from './lease-table';
 import type { ReadAccess } from './registry-access';
@@ -18,6 +18,8 @@ export interface RegistrySettings {
   limits: RegistryLimits;
   maxWatchesPerPeer: number;
   watchStallMs: number;
+  /** HTTP_PORT and HTTP_HOST of the dashboard; undefined (HTTP_PORT unset) leaves it off. */
+  dashboard: { host: string; port: number } | undefined;
 }
 
 const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -71,6 +73,9 @@ export function loadRegistrySettings(env: Record<string, string | undefined> = p
       REGISTRY_ALLOW_LINK_LOCAL: booleanVariable(d.allowLinkLocal),
       REGISTRY_MAX_WATCHES_PER_PEER: countVariable(DEFAULT_MAX_WATCHES_PER_PEER),
       REGISTRY_WATCH_STALL_MS: millisecondsVariable(DEFAULT_WATCH_STALL_MS),
+      HTTP_PORT: portVariable(0).optional(),
+      // The dashboard binds where gRPC does unless told otherwise.
+      HTTP_HOST: z.string().default(env.GRPC_HOST || '0.0.0.0'),
     },
     env,
   );
@@ -109,5 +114,6 @@ export function loadRegistrySettings(env: Record<string, string | undefined> = p
     limits: Object.freeze(limits),
     maxWatchesPerPeer: parsed.REGISTRY_MAX_WATCHES_PER_PEER,
     watchStallMs: parsed.REGISTRY_WATCH_STALL_MS,
+    dashboard: env.HTTP_PORT ? Object.freeze({ host: parsed.HTTP_HOST, port: parsed.HTTP_PORT ?? 0 }) : undefined,
   });
 }

@@ -14,14 +14,18 @@ export function peerHost(peer: string): string {
 export class WatchPeerLimit {
   private readonly open = new Map<string, number>();
 
-  constructor(private readonly maxPerPeer: number) {}
+  /** `streams` names what is counted, and the setting that caps it, in the refusal. */
+  constructor(
+    private readonly maxPerPeer: number,
+    private readonly streams = 'open Watch streams (REGISTRY_MAX_WATCHES_PER_PEER)',
+  ) {}
 
   /** Counts a stream from `peer`; returns the function that releases it (safe to call twice). */
   acquire(peer: string): () => void {
     const host = peerHost(peer);
     const count = this.open.get(host) ?? 0;
     if (count >= this.maxPerPeer) {
-      throw new ResourceExhaustedError(`${host} has its limit of ${this.maxPerPeer} open Watch streams (REGISTRY_MAX_WATCHES_PER_PEER)`);
+      throw new ResourceExhaustedError(`${host} has its limit of ${this.maxPerPeer} ${this.streams}`);
     }
     this.open.set(host, count + 1);
     let released = false;

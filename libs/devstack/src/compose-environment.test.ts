@@ -5,6 +5,7 @@ const compose = readComposeEnvironment(resolve(__dirname, '../../..'));
 const addressing = (hostOf: StackAddressing['hostOf']): StackAddressing => ({
   ports: { gateway: 41000, registry: 41001, user: 41002, order: 41003 },
   httpPort: 41080,
+  dashboardPort: 41051,
   hostOf,
   databaseUrl: 'postgres://postgres@db.internal:6543/scratch',
   otlpEndpoint: undefined,
@@ -34,7 +35,7 @@ describe('stackOwnedVariables', () => {
   });
 
   it('names every app 127.0.0.1 for npm start, and sets no variable compose leaves unset', () => {
-    expect(stackOwnedVariables(compose.registry, 'registry', addressing(() => '127.0.0.1'))).toEqual({ GRPC_PORT: '41001', METRICS_PORT: '0', DATA_DIR: '/tmp/data' });
+    expect(stackOwnedVariables(compose.registry, 'registry', addressing(() => '127.0.0.1'))).toEqual({ GRPC_PORT: '41001', METRICS_PORT: '0', HTTP_PORT: '41051', DATA_DIR: '/tmp/data' });
     expect(stackOwnedVariables(compose.gateway, 'gateway', addressing(() => '127.0.0.1'))).toMatchObject({
       HTTP_PORT: '41080',
       ADVERTISE_ADDRESS: '127.0.0.1:41000',

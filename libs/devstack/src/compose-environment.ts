@@ -59,6 +59,8 @@ export interface StackAddressing {
   ports: Record<App, number>;
   /** The gateway's HTTP/JSON port. */
   httpPort: number;
+  /** The registry's dashboard port (its HTTP_PORT). */
+  dashboardPort: number;
   /**
    * The host that names an app in another app's addresses: `127.0.0.1` for `npm start`, or the
    * compose service name itself for the tests, which resolve those names to 127.0.0.1.
@@ -70,10 +72,11 @@ export interface StackAddressing {
   dataDir: string;
 }
 
-/** The value of each of STACK_OWNED_VARIABLES for `app`; those compose does not set stay unset, except GRPC_PORT, DATA_DIR and the gateway's HTTP_PORT. */
+/** The value of each of STACK_OWNED_VARIABLES for `app`; those compose does not set stay unset, except GRPC_PORT, DATA_DIR and the gateway's HTTP_PORT. The registry's HTTP_PORT (its dashboard) is this stack's when compose sets one. */
 export function stackOwnedVariables(composeEnv: Record<string, string>, app: App, addressing: StackAddressing): Record<string, string> {
   const owned: Record<string, string> = { GRPC_PORT: String(addressing.ports[app]), DATA_DIR: addressing.dataDir };
   if (app === 'gateway') owned.HTTP_PORT = String(addressing.httpPort);
+  if (app === 'registry' && composeEnv.HTTP_PORT !== undefined) owned.HTTP_PORT = String(addressing.dashboardPort);
   // Compose writes each as `<service>:<port>`; the service stays, its host and port become this stack's.
   for (const key of ['ADVERTISE_ADDRESS', 'REGISTRY_ADDRESS'] as const) {
     const service = composeEnv[key]?.split(':')[0];

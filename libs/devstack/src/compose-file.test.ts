@@ -28,6 +28,15 @@ describe('docker-compose.yml', () => {
     expect(compose.services.registry.ports).toBeUndefined();
   });
 
+  it('deploy/compose.publish-registry.yml publishes the registry and its dashboard (HTTP_PORT), on 127.0.0.1 unless SWITCHYARD_BIND says otherwise', () => {
+    const override = parse(readFileSync(join(workspaceRoot, 'deploy/compose.publish-registry.yml'), 'utf8')) as { services: Record<string, ComposeService> };
+    const environment = compose.services.registry.environment!;
+    expect(override.services.registry.ports).toEqual([
+      `\${SWITCHYARD_BIND:-127.0.0.1}:${environment.GRPC_PORT}:${environment.GRPC_PORT}`,
+      `\${SWITCHYARD_BIND:-127.0.0.1}:${environment.HTTP_PORT}:${environment.HTTP_PORT}`,
+    ]);
+  });
+
   it('publishes only the gateway among the apps, its gRPC and HTTP ports: user and order are reached through it', () => {
     const published = APPS.filter((app) => compose.services[app].ports !== undefined);
     expect(published).toEqual(['gateway']);

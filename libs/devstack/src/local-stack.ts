@@ -11,6 +11,8 @@ export interface LocalStackOptions {
   ports?: Partial<Record<App, number>>;
   /** The gateway's HTTP/JSON port (npm start: its default, 8080); unset picks a free one. */
   httpPort?: number;
+  /** The registry's dashboard port (npm start: 8051); unset picks a free one. */
+  dashboardPort?: number;
   /** PostgreSQL URL for user and order; unset means SQLite files under DATA_DIR. */
   databaseUrl?: string;
   /** OTLP/gRPC endpoint for traces; unset means no export. */
@@ -76,6 +78,7 @@ export class LocalStack {
     private readonly options: LocalStackOptions,
     readonly ports: Record<App, number>,
     readonly httpPort: number,
+    readonly dashboardPort: number,
     private readonly composeEnv: Record<App, Record<string, string>>,
     private readonly reservations: PortReservations,
   ) {
@@ -87,8 +90,9 @@ export class LocalStack {
     const ports = {} as Record<App, number>;
     for (const app of APPS) ports[app] = options.ports?.[app] ?? (await freePort());
     const httpPort = options.httpPort ?? (await freePort());
-    const reservations = await PortReservations.hold([...Object.values(ports), httpPort]);
-    return new LocalStack(options, ports, httpPort, readComposeEnvironment(options.workspaceRoot), reservations);
+    const dashboardPort = options.dashboardPort ?? (await freePort());
+    const reservations = await PortReservations.hold([...Object.values(ports), httpPort, dashboardPort]);
+    return new LocalStack(options, ports, httpPort, dashboardPort, readComposeEnvironment(options.workspaceRoot), reservations);
   }
 
   /** prepare() and startAll(); on failure every app started so far is stopped. */
@@ -139,6 +143,7 @@ export class LocalStack {
     const owned = stackOwnedVariables(this.composeEnv[app], app, {
       ports: this.ports,
       httpPort: this.httpPort,
+      dashboardPort: this.dashboardPort,
       hostOf: (other) => this.hostOf(other),
       databaseUrl: database?.url ?? databaseUrl,
       otlpEndpoint: otlp?.url ?? otlpEndpoint,

@@ -29,6 +29,8 @@ async function main() {
     ports: DEFAULT_PORTS,
     // The gateway's default HTTP_PORT.
     httpPort: 8080,
+    // The registry's dashboard.
+    dashboardPort: 8051,
     dataDir,
     databaseUrl: process.env.DATABASE_URL,
     otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT,
@@ -63,6 +65,7 @@ async function main() {
       'Switchyard is up:',
       ...(['gateway', 'registry', 'user', 'order'] as const).map((app) => `  ${app.padEnd(8)} ${stack.address(app)}`),
       `  HTTP     http://127.0.0.1:${stack.httpPort} (the gateway's HTTP/JSON face)`,
+      `  Registry http://127.0.0.1:${stack.dashboardPort}/ (the registry's dashboard; sign in with the token in ${tokenFile})`,
       '',
       `Try:  grpcurl -plaintext ${stack.address('gateway')} list`,
       `      curl -s http://127.0.0.1:${stack.httpPort}/openapi.json`,

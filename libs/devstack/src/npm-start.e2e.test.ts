@@ -12,8 +12,9 @@ import { expectPortsFree, groupAlive, RunnerProcess, waitFor, type RunnerProcess
 
 const workspaceRoot = resolve(__dirname, '../../..');
 const ports = Object.values(DEFAULT_PORTS);
-// The gateway's HTTP/JSON face (HTTP_PORT, 8080 under npm start) must be freed too.
-const portsToFree = [...ports, 8080];
+// The gateway's HTTP/JSON face (HTTP_PORT, 8080 under npm start) and the registry's dashboard
+// (its HTTP_PORT, 8051) must be freed too.
+const portsToFree = [...ports, 8080, 8051];
 // The apps' default: how long a stop may wait for calls in flight.
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 jest.setTimeout(120_000);
