@@ -36,7 +36,7 @@ describe('startRegistration against a real registry', () => {
     const port = await freePort();
     const registryAddress = `127.0.0.1:${port}`;
     const { logger, lines } = capturingLogger();
-    const registration = track(startRegistration({ ...app, ...fast, registryAddress, logger }));
+    const registration = track(startRegistration({ ...app, ...fast, registryAddresses: [registryAddress], logger }));
 
     // Several attempts fail; only the first says so at warn, naming the registry.
     await eventually(() => lines.filter((l) => l.msg.includes('failed again')).length >= 3, 10_000, 'repeated attempts');
@@ -52,7 +52,7 @@ describe('startRegistration against a real registry', () => {
 
   it('registers again at once when a fresh, empty registry replaces the old one', async () => {
     const first = await startRegistry({ heartbeatIntervalMs: 100, leaseTtlMs: 2000 });
-    const registration = track(startRegistration({ ...app, ...fast, registryAddress: first.address, logger: pino({ level: 'silent' }) }));
+    const registration = track(startRegistration({ ...app, ...fast, registryAddresses: [first.address], logger: pino({ level: 'silent' }) }));
     await registration.registered;
     const firstId = registration.instanceId();
     first.stop();
@@ -72,7 +72,7 @@ describe('startRegistration against a real registry', () => {
     const clock = new ManualClock();
     const leaseTtlMs = 300;
     const registry = track(await startRegistry({ heartbeatIntervalMs: 100, leaseTtlMs, now: clock.now }));
-    const registration = startRegistration({ ...app, ...fast, registryAddress: registry.address, logger: pino({ level: 'silent' }) });
+    const registration = startRegistration({ ...app, ...fast, registryAddresses: [registry.address], logger: pino({ level: 'silent' }) });
     await registration.registered;
     const id = registration.instanceId();
     const leaseExpiry = () => registry.store.resolve('user')[0]?.leaseExpiresAt;
@@ -91,7 +91,7 @@ describe('startRegistration against a real registry', () => {
 
   it('stop() returns when the registry is gone', async () => {
     const registry = await startRegistry();
-    const registration = startRegistration({ ...app, ...fast, registryAddress: registry.address, logger: pino({ level: 'silent' }), stopTimeoutMs: 300 });
+    const registration = startRegistration({ ...app, ...fast, registryAddresses: [registry.address], logger: pino({ level: 'silent' }), stopTimeoutMs: 300 });
     await registration.registered;
     registry.stop();
     await registration.stop();
@@ -100,7 +100,7 @@ describe('startRegistration against a real registry', () => {
 
   it('stop() gives up deregistering after stopTimeoutMs when the registry does not answer', async () => {
     const registry = track(await startRegistry());
-    const registration = startRegistration({ ...app, ...fast, registryAddress: registry.address, logger: pino({ level: 'silent' }), stopTimeoutMs: 300 });
+    const registration = startRegistration({ ...app, ...fast, registryAddresses: [registry.address], logger: pino({ level: 'silent' }), stopTimeoutMs: 300 });
     await registration.registered;
     // The registry takes the Deregister call and never answers it.
     jest.spyOn(registry.store, 'deregister').mockImplementation(() => new Promise<void>(() => undefined));
@@ -116,7 +116,7 @@ describe('startRegistration against a real registry', () => {
 
   it('setState tells the registry (DRAINING) with the next heartbeat, at once', async () => {
     const registry = track(await startRegistry());
-    const registration = track(startRegistration({ ...app, ...fast, registryAddress: registry.address, logger: pino({ level: 'silent' }) }));
+    const registration = track(startRegistration({ ...app, ...fast, registryAddresses: [registry.address], logger: pino({ level: 'silent' }) }));
     await registration.registered;
     await registration.setState(registryV1.InstanceState.INSTANCE_STATE_DRAINING);
     expect(registry.store.resolve('user')[0].state).toBe('DRAINING');
@@ -125,8 +125,8 @@ describe('startRegistration against a real registry', () => {
   it('sends the token to a registry that requires one', async () => {
     const registry = track(await startRegistry({ token: 's3cret' }));
     const refused = capturingLogger();
-    const without = track(startRegistration({ ...app, ...fast, registryAddress: registry.address, logger: refused.logger }));
-    const withToken = track(startRegistration({ ...app, ...fast, address: '127.0.0.1:50099', registryAddress: registry.address, token: 's3cret', logger: pino({ level: 'silent' }) }));
+    const without = track(startRegistration({ ...app, ...fast, registryAddresses: [registry.address], logger: refused.logger }));
+    const withToken = track(startRegistration({ ...app, ...fast, address: '127.0.0.1:50099', registryAddresses: [registry.address], token: 's3cret', logger: pino({ level: 'silent' }) }));
     await withToken.registered;
     await eventually(() => refused.lines.some((l) => l.msg.includes('check REGISTRY_TOKEN')), 10_000, 'the token error');
     expect(without.instanceId()).toBeUndefined();
@@ -140,7 +140,7 @@ describe('startRegistration against a real registry', () => {
     // An earlier run of this instance that died without deregistering.
     const ghost = registry.store.register(app);
     const { logger, lines } = capturingLogger();
-    const registration = track(startRegistration({ ...app, ...fast, registryAddress: registry.address, logger }));
+    const registration = track(startRegistration({ ...app, ...fast, registryAddresses: [registry.address], logger }));
     await eventually(() => lines.filter((l) => l.msg.includes('failed again')).length >= 3, 10_000, 'repeated attempts');
     const warnings = lines.filter((l) => l.level >= WARN);
     expect(warnings.map((l) => l.msg)).toEqual([expect.stringContaining(`another live lease holds ${app.address}`)]);
@@ -159,7 +159,7 @@ describe('startRegistration against a real registry', () => {
 
   it('takes its own address back with its old secret when the registry forgot its id', async () => {
     const registry = track(await startRegistry({ heartbeatIntervalMs: 100, leaseTtlMs: 60_000 }));
-    const registration = track(startRegistration({ ...app, ...fast, registryAddress: registry.address, logger: pino({ level: 'silent' }) }));
+    const registration = track(startRegistration({ ...app, ...fast, registryAddresses: [registry.address], logger: pino({ level: 'silent' }) }));
     await registration.registered;
     const firstId = registration.instanceId();
     // The id is unknown to heartbeats now, while the address is still held by a live lease (e.g. a

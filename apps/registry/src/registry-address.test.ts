@@ -47,8 +47,8 @@ describe('compose addresses (service names as hosts)', () => {
     const user = await startTestServer([userService]);
     // The hostname `registry` is also the resolver's scheme: the address must still be read as a host.
     const registryAddress = `registry:${registry.port}`;
-    const resolver = registerRegistryResolver({ registryAddress, logger });
-    const registration = startRegistration({ registryAddress, serviceName: 'user', address: `user:${user.port}`, version: '1', logger });
+    const resolver = registerRegistryResolver({ registryAddresses: [registryAddress], logger });
+    const registration = startRegistration({ registryAddresses: [registryAddress], serviceName: 'user', address: `user:${user.port}`, version: '1', logger });
     const client = new userV1.UserServiceClient('registry:///user', credentials.createInsecure());
     try {
       await registration.registered;

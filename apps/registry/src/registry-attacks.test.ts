@@ -34,7 +34,7 @@ describe('registry attacks', () => {
   };
   /** A well-behaved instance, kept registered by the runtime's own registration. */
   const victim = async (target: TestRegistry, token?: string): Promise<Registration> => {
-    const registration = startRegistration({ ...victimApp, registryAddress: target.address, token, logger, retryBackoff: { initialMs: 20, maxMs: 100 } });
+    const registration = startRegistration({ ...victimApp, registryAddresses: [target.address], token, logger, retryBackoff: { initialMs: 20, maxMs: 100 } });
     cleanups.push(() => registration.stop());
     await registration.registered;
     return registration;
@@ -83,7 +83,7 @@ describe('registry attacks', () => {
     const target = await registry({ heartbeatIntervalMs: 100, leaseTtlMs: 60_000 });
     const owner = caller(target);
     const first = await owner.register(victimApp);
-    const watcher = new RegistryWatcher({ registryAddress: target.address, serviceName: 'user', logger });
+    const watcher = new RegistryWatcher({ registryAddresses: [target.address], serviceName: 'user', logger });
     cleanups.push(() => watcher.close());
     const seen: string[][] = [];
     watcher.subscribe((instances) => seen.push(instances.map((i) => i.instanceId)));
@@ -146,7 +146,7 @@ describe('registry attacks', () => {
 
     // Any valid token reads; the runtime's watcher sends its token.
     expect((await app.resolve('user')).map((i) => i.address)).toEqual(['127.0.0.1:41008']);
-    const watcher = new RegistryWatcher({ registryAddress: target.address, serviceName: 'user', token: USER_TOKEN, logger });
+    const watcher = new RegistryWatcher({ registryAddresses: [target.address], serviceName: 'user', token: USER_TOKEN, logger });
     cleanups.push(() => watcher.close());
     await eventually(() => watcher.instances()?.length === 1, 10_000, 'the watcher to see the instance');
   });
@@ -189,7 +189,7 @@ describe('registry attacks', () => {
     const bytes = registryV1.ResolveResponse.encode({ instances: resolved }).finish().length;
     expect(bytes).toBeLessThanOrEqual(largestSnapshotBytes(limits));
     expect(bytes).toBeGreaterThan(2 * 1024 * 1024); // the test does fill the snapshot
-    const watcher = new RegistryWatcher({ registryAddress: target.address, serviceName: 'user', logger });
+    const watcher = new RegistryWatcher({ registryAddresses: [target.address], serviceName: 'user', logger });
     cleanups.push(() => watcher.close());
     await eventually(() => watcher.instances()?.length === limits.maxInstancesPerService, 10_000, 'the full snapshot');
     // The instance that was there first keeps its lease.

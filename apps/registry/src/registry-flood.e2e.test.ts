@@ -153,7 +153,7 @@ describe('the registry under floods (built app, child process)', () => {
     const port = Number(registry.address.split(':')[1]);
 
     // The well-behaved watcher, from 127.0.0.1.
-    const watcher = new RegistryWatcher({ registryAddress: registry.address, serviceName: 'user', token: FLEET_TOKEN, logger: pino({ level: 'silent' }) });
+    const watcher = new RegistryWatcher({ registryAddresses: [registry.address], serviceName: 'user', token: FLEET_TOKEN, logger: pino({ level: 'silent' }) });
     closers.push(() => watcher.close());
     await eventually(() => watcher.instances() !== undefined, 10_000, 'the normal watcher\'s snapshot');
 

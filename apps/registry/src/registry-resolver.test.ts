@@ -51,7 +51,7 @@ describe('registry:/// resolver', () => {
 
   beforeAll(async () => {
     registry = await startRegistry({ sweepIntervalMs: 50 });
-    resolver = registerRegistryResolver({ registryAddress: registry.address, logger });
+    resolver = registerRegistryResolver({ registryAddresses: [registry.address], logger });
   });
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -60,7 +60,7 @@ describe('registry:/// resolver', () => {
   });
 
   const register = (server: TestServer): Registration => {
-    const registration = startRegistration({ registryAddress: registry.address, serviceName: 'user', address: server.address, version: '1', logger });
+    const registration = startRegistration({ registryAddresses: [registry.address], serviceName: 'user', address: server.address, version: '1', logger });
     cleanups.push(() => registration.stop());
     return registration;
   };
@@ -102,7 +102,7 @@ describe('registry:/// resolver', () => {
   });
 
   it('fails calls with UNAVAILABLE naming the registry when it was never reachable', async () => {
-    const unreachable = registerRegistryResolver({ registryAddress: '127.0.0.1:1', logger });
+    const unreachable = registerRegistryResolver({ registryAddresses: ['127.0.0.1:1'], logger });
     const client = new userV1.UserServiceClient('registry:///user', credentials.createInsecure());
     try {
       const error = await getUser(client).then(
@@ -114,7 +114,7 @@ describe('registry:/// resolver', () => {
     } finally {
       client.close();
       unreachable.close();
-      resolver = registerRegistryResolver({ registryAddress: registry.address, logger }); // restore for other tests
+      resolver = registerRegistryResolver({ registryAddresses: [registry.address], logger }); // restore for other tests
     }
   });
 
@@ -135,7 +135,7 @@ describe('registry:/// resolver', () => {
 describe('registry:/// resolver outlier ejection', () => {
   it('ejects an instance whose calls keep failing, so its share goes to the healthy one', async () => {
     const registry = await startRegistry({ sweepIntervalMs: 50 });
-    const resolver = registerRegistryResolver({ registryAddress: registry.address, logger });
+    const resolver = registerRegistryResolver({ registryAddresses: [registry.address], logger });
     const sick = await startTestServer([
       defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
         async getUser() {
@@ -148,7 +148,7 @@ describe('registry:/// resolver outlier ejection', () => {
     ]);
     const healthy = await startUserServer();
     const registrations = [sick, healthy].map((server) =>
-      startRegistration({ registryAddress: registry.address, serviceName: 'sick-and-healthy', address: server.address, version: '1', logger }),
+      startRegistration({ registryAddresses: [registry.address], serviceName: 'sick-and-healthy', address: server.address, version: '1', logger }),
     );
     const client = new userV1.UserServiceClient('registry:///sick-and-healthy', credentials.createInsecure());
     try {

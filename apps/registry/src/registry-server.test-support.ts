@@ -23,10 +23,12 @@ export interface TestRegistryOptions extends LeaseTableOptions, TokenAccessOptio
   limits?: RegistryLimits;
   maxWatchesPerPeer?: number;
   watchStallMs?: number;
+  /** Another test registry's store, for replicas over one shared store. Default: a store of its own. */
+  store?: LeaseTable;
 }
 
 export async function startRegistry(options: TestRegistryOptions = {}): Promise<TestRegistry> {
-  const store = new LeaseTable(options);
+  const store = options.store ?? new LeaseTable(options);
   const shutdown = new AbortController();
   const access = tokenAccess({ fleetToken: options.token, serviceTokens: options.serviceTokens, readAccess: options.readAccess });
   const service = createRegistryService({

@@ -20,7 +20,7 @@ describe('RegistryWatcher', () => {
     registry = await startRegistry();
     registry.store.register({ serviceName: 'user', address: '10.0.0.1:1', version: '1' });
     registry.store.register({ serviceName: 'order', address: '10.0.0.9:1', version: '1' });
-    watcher = new RegistryWatcher({ registryAddress: registry.address, serviceName: 'user', logger: pino({ level: 'silent' }) });
+    watcher = new RegistryWatcher({ registryAddresses: [registry.address], serviceName: 'user', logger: pino({ level: 'silent' }) });
     const seen: string[][] = [];
     watcher.subscribe((instances) => seen.push(instances.map((i) => i.address)));
 
@@ -36,7 +36,7 @@ describe('RegistryWatcher', () => {
     registry = await startRegistry();
     const port = registry.port;
     registry.store.register({ serviceName: 'user', address: '10.0.0.1:1', version: '1' });
-    watcher = new RegistryWatcher({ registryAddress: registry.address, serviceName: 'user', reconnectBackoff: fastReconnect, logger: pino({ level: 'silent' }) });
+    watcher = new RegistryWatcher({ registryAddresses: [registry.address], serviceName: 'user', reconnectBackoff: fastReconnect, logger: pino({ level: 'silent' }) });
     const errors: Error[] = [];
     watcher.subscribe(() => undefined, (error) => errors.push(error));
     await eventually(() => watcher?.instances()?.length === 1, 10_000, 'the snapshot');
@@ -56,7 +56,7 @@ describe('RegistryWatcher', () => {
   });
 
   it('reports an error, with no instances, when the registry was never reachable', async () => {
-    watcher = new RegistryWatcher({ registryAddress: '127.0.0.1:1', serviceName: 'user', reconnectBackoff: fastReconnect });
+    watcher = new RegistryWatcher({ registryAddresses: ['127.0.0.1:1'], serviceName: 'user', reconnectBackoff: fastReconnect });
     await eventually(() => watcher?.error(), 10_000, 'the error');
     expect(watcher.instances()).toBeUndefined();
   });
@@ -78,7 +78,7 @@ describe('RegistryWatcher', () => {
     // A client the test owns, so close() cannot end the call by closing it: only by cancelling the stream.
     const client = new registryV1.RegistryServiceClient(registry.address, credentials.createInsecure());
     try {
-      watcher = new RegistryWatcher({ registryAddress: registry.address, serviceName: 'user', client });
+      watcher = new RegistryWatcher({ registryAddresses: [registry.address], serviceName: 'user', connect: () => client });
       await eventually(() => watcher?.instances(), 10_000, 'the snapshot');
       expect(openWatches).toBe(1);
       let calls = 0;

@@ -105,7 +105,7 @@ describe('versioned routing over registry:///', () => {
 
   beforeAll(async () => {
     registry = await startRegistry({ sweepIntervalMs: 50 });
-    resolver = registerRegistryResolver({ registryAddress: registry.address, logger, routingRules: rules });
+    resolver = registerRegistryResolver({ registryAddresses: [registry.address], logger, routingRules: rules });
   });
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -117,7 +117,7 @@ describe('versioned routing over registry:///', () => {
   async function fleet(service: string): Promise<{ client: userV1.UserServiceClient; v2: { server: TestServer; registration: Registration } }> {
     const servers = await Promise.all([startVersionedServer(V1), startVersionedServer(V1), startVersionedServer(V2)]);
     const registrations = servers.map((server, i) =>
-      startRegistration({ registryAddress: registry.address, serviceName: service, address: server.address, version: i < 2 ? V1 : V2, logger }),
+      startRegistration({ registryAddresses: [registry.address], serviceName: service, address: server.address, version: i < 2 ? V1 : V2, logger }),
     );
     cleanups.push(...servers.map((server) => () => server.stop()), ...registrations.map((registration) => () => registration.stop()));
     await Promise.all(registrations.map((registration) => registration.registered));
@@ -157,7 +157,7 @@ describe('versioned routing over registry:///', () => {
     rules.set({ tracked: { header: 'x-canary', weights: { 'track=canary': 100 }, sticky: false } });
     const servers = await Promise.all([startVersionedServer(V1), startVersionedServer('tracked')]);
     const registrations = servers.map((server, i) =>
-      startRegistration({ registryAddress: registry.address, serviceName: 'tracked', address: server.address, version: V1, metadata: i === 1 ? { track: 'canary' } : {}, logger }),
+      startRegistration({ registryAddresses: [registry.address], serviceName: 'tracked', address: server.address, version: V1, metadata: i === 1 ? { track: 'canary' } : {}, logger }),
     );
     cleanups.push(...servers.map((server) => () => server.stop()), ...registrations.map((registration) => () => registration.stop()));
     await Promise.all(registrations.map((registration) => registration.registered));
@@ -217,10 +217,10 @@ describe('versioned routing over registry:///', () => {
 describe('versioned routing with outlier ejection', () => {
   it('ejects a canary whose every instance fails, so its share and its pinned calls go to v1', async () => {
     const registry = await startRegistry({ sweepIntervalMs: 50 });
-    const resolver = registerRegistryResolver({ registryAddress: registry.address, logger, routingRules: mutableRules({ 'sick-canary': { header: 'x-canary', weights: { [V2]: 50 }, sticky: false } }) });
+    const resolver = registerRegistryResolver({ registryAddresses: [registry.address], logger, routingRules: mutableRules({ 'sick-canary': { header: 'x-canary', weights: { [V2]: 50 }, sticky: false } }) });
     const servers = await Promise.all([startVersionedServer(V1), startVersionedServer(V1), startSickServer()]);
     const registrations = servers.map((server, i) =>
-      startRegistration({ registryAddress: registry.address, serviceName: 'sick-canary', address: server.address, version: i < 2 ? V1 : V2, logger }),
+      startRegistration({ registryAddresses: [registry.address], serviceName: 'sick-canary', address: server.address, version: i < 2 ? V1 : V2, logger }),
     );
     const client = new userV1.UserServiceClient('registry:///sick-canary', credentials.createInsecure());
     try {
@@ -253,10 +253,10 @@ describe('versioned routing with outlier ejection', () => {
 
   it('still never ejects every instance of the service', async () => {
     const registry = await startRegistry({ sweepIntervalMs: 50 });
-    const resolver = registerRegistryResolver({ registryAddress: registry.address, logger, routingRules: mutableRules({ 'all-sick': { header: 'x-canary', weights: { [V2]: 50 }, sticky: false } }) });
+    const resolver = registerRegistryResolver({ registryAddresses: [registry.address], logger, routingRules: mutableRules({ 'all-sick': { header: 'x-canary', weights: { [V2]: 50 }, sticky: false } }) });
     const servers = await Promise.all([startSickServer(), startSickServer()]);
     const registrations = servers.map((server, i) =>
-      startRegistration({ registryAddress: registry.address, serviceName: 'all-sick', address: server.address, version: i === 0 ? V1 : V2, logger }),
+      startRegistration({ registryAddresses: [registry.address], serviceName: 'all-sick', address: server.address, version: i === 0 ? V1 : V2, logger }),
     );
     const client = new userV1.UserServiceClient('registry:///all-sick', credentials.createInsecure());
     try {
@@ -288,9 +288,9 @@ describe('ROUTING_RULES_FILE', () => {
     writeFileSync(file, JSON.stringify({ reloading: { weights: { [V2]: 0 } } }));
     const source = watchRoutingRulesFile(file, { logger: captured, pollIntervalMs: 50 });
     const registry = await startRegistry({ sweepIntervalMs: 50 });
-    const resolver = registerRegistryResolver({ registryAddress: registry.address, logger, routingRules: source });
+    const resolver = registerRegistryResolver({ registryAddresses: [registry.address], logger, routingRules: source });
     const servers = await Promise.all([startVersionedServer(V1), startVersionedServer(V2)]);
-    const registrations = servers.map((server, i) => startRegistration({ registryAddress: registry.address, serviceName: 'reloading', address: server.address, version: i === 0 ? V1 : V2, logger }));
+    const registrations = servers.map((server, i) => startRegistration({ registryAddresses: [registry.address], serviceName: 'reloading', address: server.address, version: i === 0 ? V1 : V2, logger }));
     const client = new userV1.UserServiceClient('registry:///reloading', credentials.createInsecure());
     try {
       await Promise.all(registrations.map((registration) => registration.registered));

@@ -171,7 +171,7 @@ describe('mutual TLS', () => {
       },
       close: () => undefined,
     };
-    const registration = registerRegistryResolver({ registryAddress: 'test', watchers });
+    const registration = registerRegistryResolver({ registryAddresses: ['test'], watchers });
     closers.push(() => registration.close());
     const clients = createClientFactory({ logger, defaultDeadlineMs: 5000, idempotentMethods: new Set(), credentials: channelCredentials(tlsOf(certificates.order, certificates.ca)) });
     closers.push(() => clients.close());

@@ -19,7 +19,7 @@ import { idempotentMethodPaths } from './method-idempotency';
 export function createPeerClients({ config, logger, metrics }: AppContext, options: { interceptors?: Interceptor[] } = {}): ClientFactory {
   const credentials = channelCredentials(config.tls);
   const routingRules = routingRulesSource(config.routingRules, logger);
-  registerRegistryResolver({ registryAddress: config.registryAddress, token: config.registryToken, credentials, logger, routingRules });
+  registerRegistryResolver({ registryAddresses: config.registryAddresses, token: config.registryToken, credentials, logger, routingRules });
   const clients = createClientFactory({
     credentials,
     logger,

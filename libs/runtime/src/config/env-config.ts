@@ -66,6 +66,22 @@ export const hostPortVariable = () =>
 export const dialAddressVariable = () =>
   z.string().refine(isAddressSetting, 'expected host:port, e.g. registry:50051, or a dns:, ipv4:, ipv6: or unix: target');
 
+/**
+ * One or more dial addresses, comma-separated (`registry-a:50051,registry-b:50051`), each as
+ * dialAddressVariable takes it, each once. Parsed to the list, in the order given.
+ */
+export const dialAddressListVariable = () =>
+  z.string().transform((value, ctx) => {
+    const addresses = value.split(',').map((entry) => entry.trim());
+    const expected = 'expected host:port, e.g. registry:50051, or a dns:, ipv4:, ipv6: or unix: target; several are comma-separated';
+    for (const [i, address] of addresses.entries()) {
+      if (address === '') ctx.addIssue({ code: 'custom', message: `${expected}; entry ${i + 1} is empty (a stray comma?)` });
+      else if (!isAddressSetting(address)) ctx.addIssue({ code: 'custom', message: `${expected}; ${JSON.stringify(address)} is neither` });
+      else if (addresses.indexOf(address) !== i) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(address)} is listed twice; list each address once` });
+    }
+    return addresses;
+  });
+
 /** A positive duration in milliseconds. */
 export const millisecondsVariable = (defaultMs: number) =>
   z.coerce.number({ error: 'expected milliseconds' }).int('expected whole milliseconds').positive('expected milliseconds > 0').default(defaultMs);

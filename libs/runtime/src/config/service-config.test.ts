@@ -12,7 +12,7 @@ describe('loadServiceConfig', () => {
       app: 'order',
       grpcHost: '0.0.0.0',
       grpcPort: 50053,
-      registryAddress: '127.0.0.1:50051',
+      registryAddresses: ['127.0.0.1:50051'],
       advertiseAddress: undefined,
       dataDir: './data',
       databaseUrl: undefined,
@@ -44,7 +44,7 @@ describe('loadServiceConfig', () => {
       limits: { ...DEFAULT_SERVER_LIMITS, maxConcurrentStreams: 500 },
       grpcPort: 6000,
       advertiseAddress: 'user:6000',
-      registryAddress: 'registry:50051',
+      registryAddresses: ['registry:50051'],
       dataDir: '/tmp/x',
       databaseUrl: 'postgres://postgres@db:5432/app',
       logLevel: 'debug',
@@ -86,8 +86,38 @@ describe('loadServiceConfig', () => {
   });
 
   it('takes REGISTRY_ADDRESS as host:port or an explicit target, never a registry:/// target', () => {
-    expect(loadServiceConfig('user', { REGISTRY_ADDRESS: 'dns:///registry.internal:50051' }).registryAddress).toBe('dns:///registry.internal:50051');
+    expect(loadServiceConfig('user', { REGISTRY_ADDRESS: 'dns:///registry.internal:50051' }).registryAddresses).toEqual(['dns:///registry.internal:50051']);
     expect(() => loadServiceConfig('user', { REGISTRY_ADDRESS: 'registry:///registry' })).toThrow('REGISTRY_ADDRESS="registry:///registry": expected host:port');
+  });
+
+  describe('REGISTRY_ADDRESS with several registries', () => {
+    it('takes a comma-separated list, in order, spaces around the commas allowed', () => {
+      expect(loadServiceConfig('user', { REGISTRY_ADDRESS: 'registry-a:50051, registry-b:50051,dns:///registry-c:50051' }).registryAddresses).toEqual([
+        'registry-a:50051',
+        'registry-b:50051',
+        'dns:///registry-c:50051',
+      ]);
+    });
+
+    it('keeps a single address a list of one', () => {
+      expect(loadServiceConfig('user', { REGISTRY_ADDRESS: 'registry:50051' }).registryAddresses).toEqual(['registry:50051']);
+    });
+
+    it('names the bad entry', () => {
+      expect(() => loadServiceConfig('user', { REGISTRY_ADDRESS: 'registry-a:50051,registry-b' })).toThrow(
+        'REGISTRY_ADDRESS="registry-a:50051,registry-b": expected host:port, e.g. registry:50051, or a dns:, ipv4:, ipv6: or unix: target; several are comma-separated; "registry-b" is neither',
+      );
+    });
+
+    it('refuses an empty entry (a stray comma)', () => {
+      expect(() => loadServiceConfig('user', { REGISTRY_ADDRESS: 'registry-a:50051,' })).toThrow('entry 2 is empty (a stray comma?)');
+    });
+
+    it('refuses the same address twice', () => {
+      expect(() => loadServiceConfig('user', { REGISTRY_ADDRESS: 'registry-a:50051,registry-b:50051, registry-a:50051' })).toThrow(
+        'REGISTRY_ADDRESS="registry-a:50051,registry-b:50051, registry-a:50051": "registry-a:50051" is listed twice; list each address once',
+      );
+    });
   });
 
   it('rejects a port out of range', () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError, dialAddressVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable, secretVariable } from './env-config';
+import { ConfigError, dialAddressListVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable, secretVariable } from './env-config';
 import { parseRetryPolicy, type RetryPolicyConfig } from '../client/retry-policy-config';
 import { faultsVariable, type FaultRule } from './fault-injection-config';
 import { loadRoutingRulesSetting, type RoutingRulesSetting } from './routing-rules-config';
@@ -22,7 +22,8 @@ export interface ServiceConfig {
   metricsPort: number | undefined;
   /** What other apps dial to reach this instance; unset means `127.0.0.1:<bound port>`. */
   advertiseAddress: string | undefined;
-  registryAddress: string;
+  /** REGISTRY_ADDRESS, comma-separated: the registries to use, in order; the next one takes over when one is unreachable. */
+  registryAddresses: readonly string[];
   /** REGISTRY_TOKEN, else the contents of REGISTRY_TOKEN_FILE. */
   registryToken: string | undefined;
   dataDir: string;
@@ -71,7 +72,7 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
       GRPC_PORT: portVariable(DEFAULT_PORTS[app]),
       METRICS_PORT: portVariable(0).unwrap().optional(),
       ADVERTISE_ADDRESS: hostPortVariable().optional(),
-      REGISTRY_ADDRESS: dialAddressVariable().default('127.0.0.1:50051'),
+      REGISTRY_ADDRESS: dialAddressListVariable().default(['127.0.0.1:50051']),
       REGISTRY_TOKEN: secretVariable(z.string().optional()),
       REGISTRY_TOKEN_FILE: z.string().optional(),
       DATA_DIR: z.string().default('./data'),
@@ -95,7 +96,7 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
     grpcPort: parsed.GRPC_PORT,
     metricsPort: parsed.METRICS_PORT,
     advertiseAddress: parsed.ADVERTISE_ADDRESS,
-    registryAddress: parsed.REGISTRY_ADDRESS,
+    registryAddresses: Object.freeze([...parsed.REGISTRY_ADDRESS]),
     registryToken: parsed.REGISTRY_TOKEN ?? (parsed.REGISTRY_TOKEN_FILE === undefined ? undefined : readTokenFile(parsed.REGISTRY_TOKEN_FILE)),
     dataDir: parsed.DATA_DIR,
     databaseUrl: parsed.DATABASE_URL,

@@ -4,10 +4,15 @@ import type { Logger } from 'pino';
 import { callUnary } from '../client/call-unary';
 import { reconnectDelayMs, type BackoffOptions } from './reconnect-backoff';
 import { createRegistryClient, registryMetadata } from './registry-client';
+import { isRegistryUnreachable, RegistryEndpoints } from './registry-endpoints';
 
 export interface RegistrationOptions {
-  /** host:port of the registry. */
-  registryAddress: string;
+  /**
+   * The registries (host:port or explicit targets), in order of preference. When the one in use is
+   * unreachable, the next takes over: a heartbeat there first, a new Register only if it answers
+   * NOT_FOUND.
+   */
+  registryAddresses: readonly string[];
   serviceName: string;
   /** What other apps dial to reach this instance, host:port. */
   address: string;
@@ -19,8 +24,8 @@ export interface RegistrationOptions {
   /** Credentials of the registry client it makes itself. Default: plaintext. */
   credentials?: ChannelCredentials;
   logger: Logger;
-  /** Registry client to use. Default: one of its own for `registryAddress`, closed by stop(). */
-  client?: registryV1.RegistryServiceClient;
+  /** Makes the registry client of one address. Default: one of its own per address, closed by stop(). */
+  connect?: (address: string) => registryV1.RegistryServiceClient;
   /** Deadline of each Register and Heartbeat, in ms. Default 2000. */
   callTimeoutMs?: number;
   /** Pause between attempts while the registry is unreachable. Default 200 ms doubling to 2000 ms (one heartbeat interval), jittered. */
@@ -34,6 +39,8 @@ export interface Registration {
   instanceId(): string | undefined;
   /** Settles at the first successful Register; rejects if stop() comes first. */
   readonly registered: Promise<void>;
+  /** The registry in use now (the one the last heartbeat went to, or the next will). */
+  registryAddress(): string;
   /** Sets the state (e.g. DRAINING before shutdown); resolves once the registry was told, or the attempt failed. */
   setState(state: registryV1.InstanceState): Promise<void>;
   /** Stops heartbeating and deregisters (within stopTimeoutMs). Safe to call twice. */
@@ -47,6 +54,8 @@ const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 2000 };
 // While an earlier lease holds our address (this instance before a crash), ask often: the
 // address is unregistered from the old lease's expiry until our next attempt.
 const ADDRESS_HELD_RETRY_MS = 250;
+// At most this long of stop() goes to the other registries when the one in use cannot deregister.
+const OTHERS_DEREGISTER_MS = 1000;
 
 function durationMs(duration: { seconds: number; nanos: number } | undefined): number | undefined {
   if (!duration) return undefined;
@@ -66,11 +75,16 @@ function codeOf(error: unknown): number | undefined {
  * and deregisters on stop().
  */
 export function startRegistration(options: RegistrationOptions): Registration {
-  const { logger, registryAddress } = options;
-  const client = options.client ?? createRegistryClient(registryAddress, options.credentials);
+  const { logger } = options;
   const callTimeoutMs = options.callTimeoutMs ?? 2000;
   const backoff = options.retryBackoff ?? DEFAULT_BACKOFF;
-  const log = logger.child({ registry_address: registryAddress, service_name: options.serviceName, address: options.address });
+  const log = logger.child({ service_name: options.serviceName, address: options.address });
+  const registries = new RegistryEndpoints({
+    addresses: options.registryAddresses,
+    connect: options.connect ?? ((address) => createRegistryClient(address, options.credentials)),
+    ownsClients: options.connect === undefined,
+    logger: log,
+  });
   const inFlight = new AbortController();
 
   let instanceId: string | undefined;
@@ -104,10 +118,12 @@ export function startRegistration(options: RegistrationOptions): Registration {
 
   // One outage, one warning: the first failure is logged at warn (error for a rejected token),
   // the retries that follow at debug, and the recovery at info.
-  const noteFailure = (action: string, error: unknown) => {
+  // With several registries, an unreachable one is left for the next (RegistryEndpoints logs the move).
+  const noteFailure = (action: string, error: unknown, registryAddress: string) => {
     failures += 1;
-    const fields = { err: error, attempt: failures };
+    const fields = { err: error, attempt: failures, registry_address: registryAddress };
     const code = codeOf(error);
+    if (isRegistryUnreachable(error) && registries.moveOn(registryAddress, action, error)) return;
     if (failures > 1) log.debug(fields, `${action} failed again; still retrying`);
     else if (code === Status.UNAUTHENTICATED || code === Status.PERMISSION_DENIED) {
       log.error(fields, `the registry refused the ${action}: check REGISTRY_TOKEN (a token for ${options.serviceName}); retrying`);
@@ -117,6 +133,8 @@ export function startRegistration(options: RegistrationOptions): Registration {
   };
 
   const register = async () => {
+    const registryAddress = registries.address;
+    const client = registries.client;
     try {
       const response = await callUnary(
         client.register.bind(client),
@@ -134,38 +152,47 @@ export function startRegistration(options: RegistrationOptions): Registration {
       instanceId = response.instance?.instanceId;
       leaseSecret = response.leaseSecret;
       heartbeatMs = durationMs(response.heartbeatInterval) ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
-      log.info({ instance_id: instanceId, heartbeat_interval_ms: heartbeatMs, after_failures: failures }, 'registered with the registry');
+      log.info({ instance_id: instanceId, registry_address: registryAddress, heartbeat_interval_ms: heartbeatMs, after_failures: failures }, 'registered with the registry');
       failures = 0;
+      registries.settled();
       markRegistered();
       schedule(heartbeatMs);
     } catch (error) {
       if (stopped) return;
-      noteFailure('register', error);
+      noteFailure('register', error, registryAddress);
       const delay = reconnectDelayMs(failures, backoff);
       schedule(codeOf(error) === Status.ALREADY_EXISTS ? Math.min(delay, ADDRESS_HELD_RETRY_MS) : delay);
     }
   };
 
   const heartbeat = async (id: string) => {
+    const registryAddress = registries.address;
+    const client = registries.client;
     try {
       await callUnary(
         client.heartbeat.bind(client),
         { instanceId: id, state: desiredState, leaseSecret },
         { metadata: metadata(), deadline: deadline(), signal: inFlight.signal },
       );
-      if (failures > 0) log.info({ instance_id: id, after_failures: failures }, 'registry reachable again; lease renewed');
+      if (failures > 0) log.info({ instance_id: id, registry_address: registryAddress, after_failures: failures }, 'registry reachable again; lease renewed');
       failures = 0;
+      registries.settled();
       schedule(heartbeatMs);
     } catch (error) {
       if (stopped) return;
       if (codeOf(error) === Status.NOT_FOUND) {
-        log.warn({ instance_id: id }, 'the registry no longer knows this instance (it restarted or the lease lapsed); registering again');
+        log.warn(
+          { instance_id: id, registry_address: registryAddress },
+          `the registry at ${registryAddress} does not know this instance (it restarted, the lease lapsed, or it keeps its own store); registering again`,
+        );
         instanceId = undefined;
         failures = 0;
         return register();
       }
-      noteFailure('heartbeat', error);
-      // The lease outlives three beats: retry sooner than the interval, never later.
+      noteFailure('heartbeat', error, registryAddress);
+      // The lease outlives three beats: retry sooner than the interval, never later. After a move
+      // the next beat goes to the next registry, with the same id and secret: over a shared store
+      // the lease is still there.
       schedule(Math.min(heartbeatMs, reconnectDelayMs(failures, backoff)));
     }
   };
@@ -183,6 +210,35 @@ export function startRegistration(options: RegistrationOptions): Registration {
 
   void runStep();
 
+  // The registry in use first; if it fails, the others at once, in the last share of the time
+  // (over a shared store any of them can end the lease; with stores of their own, NOT_FOUND).
+  const deregister = async (id: string) => {
+    const stopTimeoutMs = options.stopTimeoutMs ?? 2000;
+    const endsAt = Date.now() + stopTimeoutMs;
+    const othersShareMs = registries.count > 1 ? Math.min(OTHERS_DEREGISTER_MS, stopTimeoutMs / 3) : 0;
+    const call = (address: string, client: registryV1.RegistryServiceClient, deadlineAt: number) =>
+      callUnary(client.deregister.bind(client), { instanceId: id, leaseSecret }, { metadata: metadata(), deadline: new Date(deadlineAt) }).then(() => address);
+    try {
+      const address = await call(registries.address, registries.client, endsAt - othersShareMs);
+      log.info({ instance_id: id, registry_address: address }, 'deregistered from the registry');
+      return;
+    } catch (error) {
+      if (registries.count === 1) {
+        log.warn({ err: error, instance_id: id, registry_address: registries.address }, 'deregister failed; the registry drops this instance when its lease expires');
+        return;
+      }
+      log.debug({ err: error, instance_id: id, registry_address: registries.address }, 'deregister failed; trying the other registries');
+    }
+    const deadlineAt = Math.min(endsAt, Date.now() + OTHERS_DEREGISTER_MS);
+    try {
+      const address = await Promise.any(registries.others().map(({ address, client }) => call(address, client, deadlineAt)));
+      log.info({ instance_id: id, registry_address: address }, 'deregistered from the registry');
+    } catch (error) {
+      const errors = (error as AggregateError).errors ?? [error];
+      log.warn({ err: errors[0], instance_id: id }, 'deregister failed at every registry; they drop this instance when its lease expires');
+    }
+  };
+
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
@@ -193,22 +249,15 @@ export function startRegistration(options: RegistrationOptions): Registration {
       await queue;
       const id = instanceId;
       instanceId = undefined;
-      if (id !== undefined) {
-        const stopTimeoutMs = options.stopTimeoutMs ?? 2000;
-        try {
-          await callUnary(client.deregister.bind(client), { instanceId: id, leaseSecret }, { metadata: metadata(), deadline: new Date(Date.now() + stopTimeoutMs) });
-          log.info({ instance_id: id }, 'deregistered from the registry');
-        } catch (error) {
-          log.warn({ err: error, instance_id: id }, 'deregister failed; the registry drops this instance when its lease expires');
-        }
-      }
-      if (!options.client) client.close();
+      if (id !== undefined) await deregister(id);
+      registries.close();
     })();
     return stopping;
   };
 
   return {
     instanceId: () => instanceId,
+    registryAddress: () => registries.address,
     registered,
     setState(state) {
       desiredState = state;

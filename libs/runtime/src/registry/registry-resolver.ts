@@ -17,8 +17,8 @@ type ResolverConstructor = Parameters<typeof experimental.registerResolver>[1];
 export const REGISTRY_SCHEME = 'registry';
 
 export interface RegistryResolverOptions {
-  /** host:port of the registry. */
-  registryAddress: string;
+  /** The registries (host:port or explicit targets), in order; each watch moves to the next when one fails. */
+  registryAddresses: readonly string[];
   /** The registry token, sent on every Watch (reads need one unless the registry has REGISTRY_READ_ACCESS=open). */
   token?: string;
   /** Credentials of the watchers' registry clients. Default: plaintext. */
@@ -72,7 +72,7 @@ function labelsOf(instances: registryV1.Instance[], endpoints: Endpoint[]): Map<
  * The resolver class for `registry:///<service>` targets, fed by `watchers`. Only SERVING
  * instances become endpoints; with none, calls fail fast with UNAVAILABLE saying so.
  */
-export function registryResolverClass(watchers: WatcherSource, registryAddress: string, routingRules: RoutingRulesSource = staticRoutingRules()): ResolverConstructor {
+export function registryResolverClass(watchers: WatcherSource, routingRules: RoutingRulesSource = staticRoutingRules()): ResolverConstructor {
   return class RegistryResolver implements experimental.Resolver {
     private readonly serviceName: string;
     private readonly ownServiceConfig: boolean;
@@ -141,14 +141,14 @@ export function registryResolverClass(watchers: WatcherSource, registryAddress: 
       if (instances === undefined) {
         // Before the first snapshot: calls wait (they have deadlines) unless the registry is known to be down.
         const error = watch.error();
-        if (error) this.fail(`cannot resolve '${this.serviceName}': the registry at ${registryAddress} is unreachable (${error.message})`);
+        if (error) this.fail(`cannot resolve '${this.serviceName}': the registry at ${watch.registryAddress} is unreachable (${error.message})`);
         return;
       }
       const serving = instances.filter((i) => i.state === registryV1.InstanceState.INSTANCE_STATE_SERVING && toEndpoint(i).length > 0);
       const endpoints = serving.flatMap(toEndpoint);
       // An empty list (not an error) so round_robin drops the endpoints it had; it fails calls
       // with UNAVAILABLE quoting this note.
-      const note = endpoints.length > 0 ? '' : `no SERVING instances of '${this.serviceName}' in the registry at ${registryAddress}`;
+      const note = endpoints.length > 0 ? '' : `no SERVING instances of '${this.serviceName}' in the registry at ${watch.registryAddress}`;
       this.listener(experimental.statusOrFromValue(endpoints), { [INSTANCE_LABELS_OPTION]: labelsOf(serving, endpoints) }, this.serviceConfig, note);
     }
 
@@ -171,8 +171,8 @@ export function registerRegistryResolver(options: RegistryResolverOptions): Regi
   const watchers =
     options.watchers ??
     createSharedWatchers(
-      (serviceName) => new RegistryWatcher({ registryAddress: options.registryAddress, serviceName, token: options.token, credentials: options.credentials, logger: options.logger }),
+      (serviceName) => new RegistryWatcher({ registryAddresses: options.registryAddresses, serviceName, token: options.token, credentials: options.credentials, logger: options.logger }),
     );
-  experimental.registerResolver(REGISTRY_SCHEME, registryResolverClass(watchers, options.registryAddress, options.routingRules));
+  experimental.registerResolver(REGISTRY_SCHEME, registryResolverClass(watchers, options.routingRules));
   return { close: () => watchers.close() };
 }

@@ -4,6 +4,7 @@ import type { InstancesListener, WatchErrorListener } from './registry-watcher';
 /** What a resolver needs from a watch of one service; RegistryWatcher provides it. */
 export interface InstanceWatch {
   readonly serviceName: string;
+  /** The registry it watches now, or tries next while the watch is down. */
   readonly registryAddress: string;
   /** undefined until the first snapshot */
   instances(): registryV1.Instance[] | undefined;

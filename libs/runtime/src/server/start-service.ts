@@ -124,7 +124,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     options.register === false
       ? undefined
       : startRegistration({
-          registryAddress: config.registryAddress,
+          registryAddresses: config.registryAddresses,
           serviceName: config.app,
           address,
           version: config.version,
