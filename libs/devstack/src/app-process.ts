@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { checkHealth, healthCheckCredentials } from './health-check';
+import { healthCheckCredentials, healthChecker } from './health-check';
 import { lineSplitter } from './line-splitter';
 
 export interface AppProcessOptions {
@@ -50,15 +50,23 @@ export class AppProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Waits until the app's health service says SERVING at `address`; fails early if it exits. */
-  async waitUntilServing(address: string, timeoutMs = 15_000): Promise<void> {
+  /**
+   * Waits until the app's health service says SERVING at `address`; fails early if it exits. The
+   * limit is generous: an app starts in a second or two, but a machine busy with other work can
+   * take many times that, and giving up early fails a test that would have passed.
+   */
+  async waitUntilServing(address: string, timeoutMs = 45_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    const channelCredentials = healthCheckCredentials(this.options.env);
-    while (Date.now() < deadline) {
-      if (!this.running) throw new Error(`${this.options.app} exited before serving:\n${this.lines.slice(-20).join('\n')}`);
-      const status = await checkHealth(address, '', 500, channelCredentials).catch(() => 'UNREACHABLE');
-      if (status === 'SERVING') return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    const checker = healthChecker(address, healthCheckCredentials(this.options.env));
+    try {
+      while (Date.now() < deadline) {
+        if (!this.running) throw new Error(`${this.options.app} exited before serving:\n${this.lines.slice(-20).join('\n')}`);
+        const status = await checker.check('', 2000).catch(() => 'UNREACHABLE');
+        if (status === 'SERVING') return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      checker.close();
     }
     throw new Error(`${this.options.app} not SERVING at ${address} after ${timeoutMs} ms:\n${this.lines.slice(-20).join('\n')}`);
   }

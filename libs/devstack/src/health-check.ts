@@ -20,19 +20,40 @@ export function healthCheckCredentials(env: Record<string, string | undefined>):
 
 /** Asks grpc.health.v1.Health/Check; resolves to the serving status, or rejects when unreachable. */
 export function checkHealth(address: string, serviceName = '', timeoutMs = 1000, channelCredentials = credentials.createInsecure()): Promise<string> {
-  const client = new HealthClient(address, channelCredentials);
-  return new Promise<string>((resolve, reject) => {
-    client.makeUnaryRequest(
-      '/grpc.health.v1.Health/Check',
-      (request: { service: string }) => healthService.Check.requestSerialize(request),
-      (buffer: Buffer) => healthService.Check.responseDeserialize(buffer) as { status: string },
-      { service: serviceName },
-      { deadline: Date.now() + timeoutMs },
-      (error: ServiceError | null, response?: { status: string }) => {
-        client.close();
-        if (error) reject(error);
-        else resolve(String(response?.status));
-      },
-    );
-  });
+  const checker = healthChecker(address, channelCredentials);
+  return checker.check(serviceName, timeoutMs).finally(() => checker.close());
+}
+
+export interface HealthChecker {
+  /** The serving status of `serviceName` ('' for the whole server); rejects when unreachable. */
+  check(serviceName: string, timeoutMs: number): Promise<string>;
+  close(): void;
+}
+
+/**
+ * One channel for repeated checks of one address: waiting for an app to come up polls over the
+ * same connection once it is made, instead of paying a new connection (and TLS handshake) within
+ * each check's deadline while the app, busy starting, answers slowly.
+ */
+export function healthChecker(address: string, channelCredentials = credentials.createInsecure()): HealthChecker {
+  // Short reconnect backoff: the app is expected any moment, and grpc-js's default (1 s growing
+  // to 2 min) would notice it late.
+  const client = new HealthClient(address, channelCredentials, { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 500 });
+  return {
+    check: (serviceName, timeoutMs) =>
+      new Promise<string>((resolve, reject) => {
+        client.makeUnaryRequest(
+          '/grpc.health.v1.Health/Check',
+          (request: { service: string }) => healthService.Check.requestSerialize(request),
+          (buffer: Buffer) => healthService.Check.responseDeserialize(buffer) as { status: string },
+          { service: serviceName },
+          { deadline: Date.now() + timeoutMs },
+          (error: ServiceError | null, response?: { status: string }) => {
+            if (error) reject(error);
+            else resolve(String(response?.status));
+          },
+        );
+      }),
+    close: () => client.close(),
+  };
 }
