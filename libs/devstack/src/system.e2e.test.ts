@@ -1,7 +1,7 @@
 // End to end: the BUILT apps (dist/apps/*/main.js) as child processes, with the environment
-// docker-compose.yml sets and its addresses as written (`registry:<port>`, `user:<port>`,
+// docker-compose.yml sets and its addresses as written (`registry:<port>`, `gateway:<port>`,
 // `postgres`, `jaeger`: the compose-hosts preload resolves those names to this machine; only the
-// ports differ), PostgreSQL as in compose, and traces exported over OTLP/gRPC to a receiver in
+// ports differ; user and order find their own address, ADVERTISE_ADDRESS=auto), PostgreSQL as in compose, and traces exported over OTLP/gRPC to a receiver in
 // this process.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
