@@ -89,8 +89,10 @@ describe('Switchyard end to end', () => {
         const found = await resolveInstances(app);
         return found.length > 0 ? found : undefined;
       }, 5000, `${app} in the registry`);
-      // Registered by their compose names, which the other apps dial.
-      expect(instances).toEqual([expect.objectContaining({ address: `${app}:${stack.ports[app as 'user']}`, state: 'INSTANCE_STATE_SERVING' })]);
+      // The gateway by its compose name; user and order (ADVERTISE_ADDRESS=auto) by this machine's address.
+      expect(instances).toEqual([expect.objectContaining({ address: stack.advertisedAddress(app as 'user'), state: 'INSTANCE_STATE_SERVING' })]);
+      if (app === 'gateway') expect(instances[0].address).toBe(`gateway:${stack.ports.gateway}`);
+      else expect(instances[0].address).not.toMatch(/^(user|order|127\.)/);
     }
   });
 
