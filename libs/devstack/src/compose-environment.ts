@@ -71,7 +71,8 @@ export interface StackAddressing {
   dataDir: string;
   /**
    * Compose's ADVERTISE_ADDRESS=auto kept as is (the tests: each app finds its own address, as in
-   * a container), or replaced by `hostOf(app):<port>` (npm start: 127.0.0.1, see main.ts).
+   * a container), or replaced by `hostOf(app):<port>` (npm start: 127.0.0.1, see main.ts; the
+   * tests on a machine where auto finds no address: the compose name).
    */
   keepAutoAdvertise: boolean;
 }

@@ -56,6 +56,20 @@ function asComposeHost(url: string, service: string): { url: string; host: strin
   return { url: parsed.toString(), host };
 }
 
+/**
+ * This machine's address as ADVERTISE_ADDRESS=auto finds it. A machine with none (no network
+ * but loopback) would stop every app that uses auto: those then advertise their compose names
+ * (`user:<port>`, resolved by the compose-hosts preload), and the run says so.
+ */
+async function autoHostOrNone(): Promise<string | undefined> {
+  try {
+    return (await detectAdvertiseHost()).host;
+  } catch (error) {
+    process.stderr.write(`LocalStack: ${(error as Error).message.split('\n').slice(1).join(' ').trim()}\nLocalStack: the apps compose runs with ADVERTISE_ADDRESS=auto advertise their compose names instead.\n`);
+    return undefined;
+  }
+}
+
 /** The order of the start: each step waits for the one before to be SERVING. */
 const START_STEPS: App[][] = [['registry'], ['user', 'order'], ['gateway']];
 /** The order of the stop, so each app deregisters while the registry is still up. */
@@ -108,7 +122,7 @@ export class LocalStack {
     const httpPort = options.httpPort ?? (await freePort());
     const composeEnv = readComposeEnvironment(options.workspaceRoot);
     const usesAuto = options.hostNames !== 'loopback' && APPS.some((app) => composeEnv[app].ADVERTISE_ADDRESS === AUTO_ADVERTISE_ADDRESS);
-    const autoHost = usesAuto ? (await detectAdvertiseHost()).host : undefined;
+    const autoHost = usesAuto ? await autoHostOrNone() : undefined;
     const reservations = await PortReservations.hold([...APPS.flatMap((app) => replicaPorts[app]), httpPort]);
     return new LocalStack(options, ports, replicaPorts, httpPort, autoHost, composeEnv, reservations);
   }
@@ -159,7 +173,7 @@ export class LocalStack {
    * for ADVERTISE_ADDRESS=auto, or 127.0.0.1 under `loopback`.
    */
   advertisedAddress(app: App, port = this.ports[app]): string {
-    if (this.options.hostNames !== 'loopback' && this.composeEnv[app].ADVERTISE_ADDRESS === AUTO_ADVERTISE_ADDRESS) return `${this.autoHost}:${port}`;
+    if (this.autoHost !== undefined && this.composeEnv[app].ADVERTISE_ADDRESS === AUTO_ADVERTISE_ADDRESS) return `${this.autoHost}:${port}`;
     return `${this.hostOf(app)}:${port}`;
   }
 
@@ -188,7 +202,7 @@ export class LocalStack {
       databaseUrl: database?.url ?? databaseUrl,
       otlpEndpoint: otlp?.url ?? otlpEndpoint,
       dataDir: this.options.dataDir,
-      keepAutoAdvertise: compose,
+      keepAutoAdvertise: this.autoHost !== undefined,
     });
     const env = appEnvironment({
       compose: this.composeEnv[app],
