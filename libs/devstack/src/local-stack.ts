@@ -163,11 +163,6 @@ export class LocalStack {
     return `127.0.0.1:${this.ports[app]}`;
   }
 
-  /** Where this process dials each replica of an app, the first first. */
-  replicaAddresses(app: App): string[] {
-    return this.replicaPorts[app].map((port) => `127.0.0.1:${port}`);
-  }
-
   /**
    * What the other apps and the registry know an app by: `user:<port>`, this machine's address
    * for ADVERTISE_ADDRESS=auto, or 127.0.0.1 under `loopback`.
