@@ -6,6 +6,8 @@ import { lineSplitter } from './line-splitter';
 export interface AppProcessOptions {
   workspaceRoot: string;
   app: string;
+  /** What its output and messages call this instance (`user-2` for a second replica). Default: `app`. */
+  name?: string;
   /** The app's whole environment. */
   env: Record<string, string>;
   /** Receives each line the app writes (stdout and stderr). */
@@ -42,6 +44,10 @@ export class AppProcess {
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
+  get name(): string {
+    return this.options.name ?? this.options.app;
+  }
+
   get pid(): number | undefined {
     return this.child.pid;
   }
@@ -60,7 +66,7 @@ export class AppProcess {
     const checker = healthChecker(address, healthCheckCredentials(this.options.env));
     try {
       while (Date.now() < deadline) {
-        if (!this.running) throw new Error(`${this.options.app} exited before serving:\n${this.lines.slice(-20).join('\n')}`);
+        if (!this.running) throw new Error(`${this.name} exited before serving:\n${this.lines.slice(-20).join('\n')}`);
         const status = await checker.check('', 2000).catch(() => 'UNREACHABLE');
         if (status === 'SERVING') return;
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -68,7 +74,7 @@ export class AppProcess {
     } finally {
       checker.close();
     }
-    throw new Error(`${this.options.app} not SERVING at ${address} after ${timeoutMs} ms:\n${this.lines.slice(-20).join('\n')}`);
+    throw new Error(`${this.name} not SERVING at ${address} after ${timeoutMs} ms:\n${this.lines.slice(-20).join('\n')}`);
   }
 
   /** Sends a signal and waits for the exit (SIGKILL after `timeoutMs`). */

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { appEnvironment, readComposeEnvironment, stackOwnedVariables, type StackAddressing } from './compose-environment';
 
 const compose = readComposeEnvironment(resolve(__dirname, '../../..'));
-const addressing = (hostOf: StackAddressing['hostOf']): StackAddressing => ({
+const addressing = (hostOf: StackAddressing['hostOf'], keepAutoAdvertise = true): StackAddressing => ({
   ports: { gateway: 41000, registry: 41001, user: 41002, order: 41003 },
   httpPort: 41080,
   dashboardPort: 41051,
@@ -10,6 +10,7 @@ const addressing = (hostOf: StackAddressing['hostOf']): StackAddressing => ({
   databaseUrl: 'postgres://postgres@db.internal:6543/scratch',
   otlpEndpoint: undefined,
   dataDir: '/tmp/data',
+  keepAutoAdvertise,
 });
 
 describe('readComposeEnvironment', () => {
@@ -22,21 +23,27 @@ describe('readComposeEnvironment', () => {
 });
 
 describe('stackOwnedVariables', () => {
-  it("keeps compose's service names and sets this stack's ports", () => {
+  it("keeps compose's service names and ADVERTISE_ADDRESS=auto, and sets this stack's ports", () => {
     expect(stackOwnedVariables(compose.user, 'user', addressing((app) => app))).toEqual({
       GRPC_PORT: '41002',
       // Compose's fixed metrics port becomes any free one: stacks side by side must not collide.
       METRICS_PORT: '0',
-      ADVERTISE_ADDRESS: 'user:41002',
+      // Each replica finds its own address, as in a container.
+      ADVERTISE_ADDRESS: 'auto',
       REGISTRY_ADDRESS: 'registry:41001',
       DATABASE_URL: 'postgres://postgres@db.internal:6543/scratch',
       DATA_DIR: '/tmp/data',
     });
   });
 
-  it('names every app 127.0.0.1 for npm start, and sets no variable compose leaves unset', () => {
-    expect(stackOwnedVariables(compose.registry, 'registry', addressing(() => '127.0.0.1'))).toEqual({ GRPC_PORT: '41001', METRICS_PORT: '0', HTTP_PORT: '41051', DATA_DIR: '/tmp/data' });
-    expect(stackOwnedVariables(compose.gateway, 'gateway', addressing(() => '127.0.0.1'))).toMatchObject({
+  it('names the unscaled gateway by its service name', () => {
+    expect(stackOwnedVariables(compose.gateway, 'gateway', addressing((app) => app))).toMatchObject({ ADVERTISE_ADDRESS: 'gateway:41000' });
+  });
+
+  it('names every app 127.0.0.1 for npm start, also those compose gives ADVERTISE_ADDRESS=auto, and sets no variable compose leaves unset', () => {
+    expect(stackOwnedVariables(compose.order, 'order', addressing(() => '127.0.0.1', false))).toMatchObject({ ADVERTISE_ADDRESS: '127.0.0.1:41003' });
+    expect(stackOwnedVariables(compose.registry, 'registry', addressing(() => '127.0.0.1', false))).toEqual({ GRPC_PORT: '41001', METRICS_PORT: '0', HTTP_PORT: '41051', DATA_DIR: '/tmp/data' });
+    expect(stackOwnedVariables(compose.gateway, 'gateway', addressing(() => '127.0.0.1', false))).toMatchObject({
       HTTP_PORT: '41080',
       ADVERTISE_ADDRESS: '127.0.0.1:41000',
       REGISTRY_ADDRESS: '127.0.0.1:41001',

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AUTO_ADVERTISE_ADDRESS } from '@switchyard/runtime';
 import { parse } from 'yaml';
 
 export const APPS = ['registry', 'user', 'order', 'gateway'] as const;
@@ -70,6 +71,12 @@ export interface StackAddressing {
   databaseUrl: string | undefined;
   otlpEndpoint: string | undefined;
   dataDir: string;
+  /**
+   * Compose's ADVERTISE_ADDRESS=auto kept as is (the tests: each app finds its own address, as in
+   * a container), or replaced by `hostOf(app):<port>` (npm start: 127.0.0.1, see main.ts; the
+   * tests on a machine where auto finds no address: the compose name).
+   */
+  keepAutoAdvertise: boolean;
 }
 
 /** The value of each of STACK_OWNED_VARIABLES for `app`; those compose does not set stay unset, except GRPC_PORT, DATA_DIR and the gateway's HTTP_PORT. The registry's HTTP_PORT (its dashboard) is this stack's when compose sets one. */
@@ -79,6 +86,10 @@ export function stackOwnedVariables(composeEnv: Record<string, string>, app: App
   if (app === 'registry' && composeEnv.HTTP_PORT !== undefined) owned.HTTP_PORT = String(addressing.dashboardPort);
   // Compose writes each as `<service>:<port>`; the service stays, its host and port become this stack's.
   for (const key of ['ADVERTISE_ADDRESS', 'REGISTRY_ADDRESS'] as const) {
+    if (key === 'ADVERTISE_ADDRESS' && composeEnv[key] === AUTO_ADVERTISE_ADDRESS) {
+      owned[key] = addressing.keepAutoAdvertise ? AUTO_ADVERTISE_ADDRESS : `${addressing.hostOf(app)}:${addressing.ports[app]}`;
+      continue;
+    }
     const service = composeEnv[key]?.split(':')[0];
     if (service === undefined) continue;
     if (!(APPS as readonly string[]).includes(service)) throw new Error(`docker-compose.yml: ${app}'s ${key} names no app: ${composeEnv[key]}`);

@@ -8,6 +8,9 @@ const workspaceRoot = resolve(__dirname, '../../..');
 
 interface ComposeService {
   ports?: string[];
+  container_name?: string;
+  hostname?: string;
+  deploy?: { replicas?: number };
   depends_on?: Record<string, { condition: string }>;
   environment?: Record<string, string>;
   volumes?: string[];
@@ -41,6 +44,23 @@ describe('docker-compose.yml', () => {
     const published = APPS.filter((app) => compose.services[app].ports !== undefined);
     expect(published).toEqual(['gateway']);
     expect(compose.services.gateway.ports?.map(withDefaults)).toEqual(['127.0.0.1:50050:50050', '127.0.0.1:8080:8080']);
+  });
+
+  it.each(['user', 'order'])('lets %s scale (--scale): no published port, no fixed name, ADVERTISE_ADDRESS=auto, found through the registry', (app) => {
+    const service = compose.services[app];
+    // A fixed host port or container name would clash from the second replica on.
+    expect(service.ports).toBeUndefined();
+    expect(service.container_name).toBeUndefined();
+    expect(service.hostname).toBeUndefined();
+    expect(service.environment?.ADVERTISE_ADDRESS).toBe('auto');
+    expect(service.environment?.REGISTRY_ADDRESS).toBe('registry:50051');
+    // Every replica's own health check, inside its container.
+    expect((service as { healthcheck?: { test: string[] } }).healthcheck?.test.at(-1)).toBe(`127.0.0.1:${service.environment?.GRPC_PORT}`);
+  });
+
+  it('has no container_name anywhere, and the gateway, the one published app, advertises its service name', () => {
+    for (const [name, service] of Object.entries(compose.services)) expect([name, service.container_name]).toEqual([name, undefined]);
+    expect(compose.services.gateway.environment?.ADVERTISE_ADDRESS).toBe(`gateway:${compose.services.gateway.environment?.GRPC_PORT}`);
   });
 
   it('deploy/compose.publish-internal.yml publishes user and order for debugging, on 127.0.0.1 unless SWITCHYARD_BIND says otherwise', () => {
@@ -85,15 +105,20 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('serves every app\'s /metrics on a METRICS_PORT of its own, and prometheus scrapes each of them, unpublished', () => {
+  it('serves every app\'s /metrics on a METRICS_PORT of its own, and prometheus scrapes each of them, every replica of user and order, unpublished', () => {
     const ports = APPS.map((app) => compose.services[app].environment?.METRICS_PORT);
     for (const [i, app] of APPS.entries()) expect([app, ports[i]]).toEqual([app, expect.stringMatching(/^\d+$/)]);
     expect(new Set(ports).size).toBe(APPS.length);
     const prometheus = compose.services.prometheus;
     expect(prometheus.volumes).toContain('./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
-    const config = parse(readFileSync(join(workspaceRoot, 'deploy/prometheus/prometheus.yml'), 'utf8')) as { scrape_configs: { static_configs: { targets: string[] }[] }[] };
-    const targets = config.scrape_configs.flatMap((job) => job.static_configs.flatMap((group) => group.targets)).sort();
-    expect(targets).toEqual(APPS.map((app) => `${app}:${compose.services[app].environment?.METRICS_PORT}`).sort());
+    const config = parse(readFileSync(join(workspaceRoot, 'deploy/prometheus/prometheus.yml'), 'utf8')) as {
+      scrape_configs: { static_configs?: { targets: string[] }[]; dns_sd_configs?: { names: string[]; type: string; port: number }[] }[];
+    };
+    const staticTargets = config.scrape_configs.flatMap((job) => (job.static_configs ?? []).flatMap((group) => group.targets));
+    // A scaled service's name resolves to every replica: DNS discovery makes each one a target.
+    const discovered = config.scrape_configs.flatMap((job) => (job.dns_sd_configs ?? []).flatMap((sd) => sd.names.map((name) => `${name}:${sd.port}`)));
+    expect(staticTargets.sort()).toEqual(['gateway', 'registry'].map((app) => `${app}:${compose.services[app].environment?.METRICS_PORT}`).sort());
+    expect(discovered.sort()).toEqual(['order', 'user'].map((app) => `${app}:${compose.services[app].environment?.METRICS_PORT}`).sort());
   });
 
   it('provisions grafana with the prometheus datasource and a dashboard whose panels query metrics the apps serve', () => {

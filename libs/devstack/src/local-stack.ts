@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { AppProcess } from './app-process';
 import { APPS, appEnvironment, readComposeEnvironment, stackOwnedVariables, type App } from './compose-environment';
+import { AUTO_ADVERTISE_ADDRESS, detectAdvertiseHost } from '@switchyard/runtime';
 import { freePort } from '@switchyard/testing';
 import { PortReservations } from './port-reservations';
 
@@ -9,6 +10,12 @@ export interface LocalStackOptions {
   workspaceRoot: string;
   /** Fixed ports (npm start uses the defaults); unset ones are picked free. */
   ports?: Partial<Record<App, number>>;
+  /**
+   * Instances of each app (npm start's --replicas); 1 where unset. The first keeps the app's port
+   * in `ports`, the others get free ones; all share DATA_DIR, so user's replicas share one SQLite
+   * database (WAL mode, a busy timeout), as they share PostgreSQL under DATABASE_URL.
+   */
+  replicas?: Partial<Record<App, number>>;
   /** The gateway's HTTP/JSON port (npm start: its default, 8080); unset picks a free one. */
   httpPort?: number;
   /** The registry's dashboard port (npm start: 8051); unset picks a free one. */
@@ -30,7 +37,8 @@ export interface LocalStackOptions {
    * STACK_OWNED_VARIABLES). Default: PATH alone, so tests run the apps with compose's variables.
    */
   callerEnv?: Record<string, string | undefined>;
-  onLine?: (app: string, line: string) => void;
+  /** Each line an app writes, with the name of its instance (`user`, then `user-2` ...). */
+  onLine?: (name: string, line: string) => void;
   /** Each app in its own process group (see AppProcessOptions.ownProcessGroup). */
   ownProcessGroups?: boolean;
   /**
@@ -48,6 +56,20 @@ function asComposeHost(url: string, service: string): { url: string; host: strin
   const host = parsed.hostname;
   parsed.hostname = service;
   return { url: parsed.toString(), host };
+}
+
+/**
+ * This machine's address as ADVERTISE_ADDRESS=auto finds it. A machine with none (no network
+ * but loopback) would stop every app that uses auto: those then advertise their compose names
+ * (`user:<port>`, resolved by the compose-hosts preload), and the run says so.
+ */
+async function autoHostOrNone(): Promise<string | undefined> {
+  try {
+    return (await detectAdvertiseHost()).host;
+  } catch (error) {
+    process.stderr.write(`LocalStack: ${(error as Error).message.split('\n').slice(1).join(' ').trim()}\nLocalStack: the apps compose runs with ADVERTISE_ADDRESS=auto advertise their compose names instead.\n`);
+    return undefined;
+  }
 }
 
 /** The order of the start: each step waits for the one before to be SERVING. */
@@ -73,12 +95,18 @@ export class LocalStack {
   /** The REGISTRY_TOKEN every app of this stack has. */
   readonly registryToken: string;
   private stopping: Promise<void> | undefined;
+  /** What each instance was started with, so a restart starts the same instance again. */
+  private readonly overridesOf = new WeakMap<AppProcess, Record<string, string>>();
 
   private constructor(
     private readonly options: LocalStackOptions,
     readonly ports: Record<App, number>,
+    /** Every replica's port by app, `ports[app]` first. */
+    readonly replicaPorts: Record<App, number[]>,
     readonly httpPort: number,
     readonly dashboardPort: number,
+    /** This machine's address as ADVERTISE_ADDRESS=auto finds it, when an app of the stack uses auto. */
+    private readonly autoHost: string | undefined,
     private readonly composeEnv: Record<App, Record<string, string>>,
     private readonly reservations: PortReservations,
   ) {
@@ -88,11 +116,19 @@ export class LocalStack {
   /** Picks and holds every app's port; starts nothing yet. */
   static async prepare(options: LocalStackOptions): Promise<LocalStack> {
     const ports = {} as Record<App, number>;
-    for (const app of APPS) ports[app] = options.ports?.[app] ?? (await freePort());
+    const replicaPorts = {} as Record<App, number[]>;
+    for (const app of APPS) {
+      ports[app] = options.ports?.[app] ?? (await freePort());
+      replicaPorts[app] = [ports[app]];
+      for (let i = 1; i < (options.replicas?.[app] ?? 1); i += 1) replicaPorts[app].push(await freePort());
+    }
     const httpPort = options.httpPort ?? (await freePort());
     const dashboardPort = options.dashboardPort ?? (await freePort());
-    const reservations = await PortReservations.hold([...Object.values(ports), httpPort, dashboardPort]);
-    return new LocalStack(options, ports, httpPort, dashboardPort, readComposeEnvironment(options.workspaceRoot), reservations);
+    const composeEnv = readComposeEnvironment(options.workspaceRoot);
+    const usesAuto = options.hostNames !== 'loopback' && APPS.some((app) => composeEnv[app].ADVERTISE_ADDRESS === AUTO_ADVERTISE_ADDRESS);
+    const autoHost = usesAuto ? await autoHostOrNone() : undefined;
+    const reservations = await PortReservations.hold([...APPS.flatMap((app) => replicaPorts[app]), httpPort, dashboardPort]);
+    return new LocalStack(options, ports, replicaPorts, httpPort, dashboardPort, autoHost, composeEnv, reservations);
   }
 
   /** prepare() and startAll(); on failure every app started so far is stopped. */
@@ -111,23 +147,39 @@ export class LocalStack {
     return this.stopping !== undefined;
   }
 
-  /** Starts every app in order, each once the ones it needs are SERVING. */
+  /** Starts every app in order, each once the ones it needs are SERVING, with its replicas. */
   async startAll(): Promise<void> {
     try {
-      for (const step of START_STEPS) await Promise.all(step.map((app) => this.startApp(app)));
+      for (const step of START_STEPS) await Promise.all(step.map((app) => this.startReplicas(app)));
     } finally {
       await this.reservations.releaseAll();
     }
   }
 
-  /** Where this process dials an app. */
+  // One after another: the first creates the database schema, the others find it done (two
+  // instances migrating one SQLite file at once would race).
+  private async startReplicas(app: App): Promise<void> {
+    for (const port of this.replicaPorts[app]) await this.startApp(app, port === this.ports[app] ? {} : { GRPC_PORT: String(port) });
+  }
+
+  /** Where this process dials an app (its first replica). */
   address(app: App): string {
     return `127.0.0.1:${this.ports[app]}`;
   }
 
-  /** What the other apps and the registry know an app by: `user:<port>`, or 127.0.0.1 under `loopback`. */
-  advertisedAddress(app: App): string {
-    return `${this.hostOf(app)}:${this.ports[app]}`;
+  /**
+   * What the other apps and the registry know an app by: `user:<port>`, this machine's address
+   * for ADVERTISE_ADDRESS=auto, or 127.0.0.1 under `loopback`.
+   */
+  advertisedAddress(app: App, port = this.ports[app]): string {
+    if (this.autoHost !== undefined && this.composeEnv[app].ADVERTISE_ADDRESS === AUTO_ADVERTISE_ADDRESS) return `${this.autoHost}:${port}`;
+    return `${this.hostOf(app)}:${port}`;
+  }
+
+  /** What the output calls an instance: the app for its first replica, `user-2` and on for the others. */
+  instanceName(app: App, port: number): string {
+    const index = this.replicaPorts[app].indexOf(port);
+    return index > 0 ? `${app}-${index + 1}` : app;
   }
 
   private hostOf(app: App): string {
@@ -140,14 +192,17 @@ export class LocalStack {
     const { databaseUrl, otlpEndpoint } = this.options;
     const database = compose && databaseUrl ? asComposeHost(databaseUrl, 'postgres') : undefined;
     const otlp = compose && otlpEndpoint ? asComposeHost(otlpEndpoint, 'jaeger') : undefined;
+    // An instance on a port of its own advertises that port.
+    const ports = overrides.GRPC_PORT === undefined ? this.ports : { ...this.ports, [app]: Number(overrides.GRPC_PORT) };
     const owned = stackOwnedVariables(this.composeEnv[app], app, {
-      ports: this.ports,
+      ports,
       httpPort: this.httpPort,
       dashboardPort: this.dashboardPort,
       hostOf: (other) => this.hostOf(other),
       databaseUrl: database?.url ?? databaseUrl,
       otlpEndpoint: otlp?.url ?? otlpEndpoint,
       dataDir: this.options.dataDir,
+      keepAutoAdvertise: this.autoHost !== undefined,
     });
     const env = appEnvironment({
       compose: this.composeEnv[app],
@@ -168,21 +223,24 @@ export class LocalStack {
 
   /**
    * Starts one instance of an app and waits until it is SERVING. Extra instances (a second user)
-   * pass their own GRPC_PORT and ADVERTISE_ADDRESS in `overrides`.
+   * pass their own GRPC_PORT in `overrides`; it advertises that port.
    */
   async startApp(app: App, overrides: Record<string, string> = {}): Promise<AppProcess> {
     const env = this.environmentFor(app, overrides);
     await this.reservations.release(Number(env.GRPC_PORT));
     if (env.HTTP_PORT) await this.reservations.release(Number(env.HTTP_PORT));
     if (this.stopping) throw new StackStoppedError();
+    const name = this.instanceName(app, Number(env.GRPC_PORT));
     const process = new AppProcess({
       workspaceRoot: this.options.workspaceRoot,
       app,
+      name,
       env,
-      onLine: (line) => this.options.onLine?.(app, line),
+      onLine: (line) => this.options.onLine?.(name, line),
       ownProcessGroup: this.options.ownProcessGroups,
     });
     this.processes.push(process);
+    this.overridesOf.set(process, overrides);
     try {
       await process.waitUntilServing(`127.0.0.1:${env.GRPC_PORT}`);
     } catch (error) {
@@ -192,6 +250,11 @@ export class LocalStack {
       throw error;
     }
     return process;
+  }
+
+  /** Starts an instance that exited again, as it was started (same port and overrides). */
+  restart(process: AppProcess): Promise<AppProcess> {
+    return this.startApp(process.options.app as App, this.overridesOf.get(process));
   }
 
   /** SIGTERM to every app, gateway first, registry last, so each deregisters while the registry is up. */

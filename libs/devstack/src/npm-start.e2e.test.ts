@@ -1,6 +1,7 @@
 // `npm start` and its runner (dist/libs/devstack/main.js) as a terminal runs them: in a process
 // group of their own, on the fixed default ports, so no other `npm start` may run meanwhile.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
@@ -34,8 +35,8 @@ describe('npm start', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const start = (via: RunnerProcessOptions['via'], env: NodeJS.ProcessEnv = {}) => {
-    runner = new RunnerProcess({ workspaceRoot, via, env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, LOG_FORMAT: 'json', ...env } });
+  const start = (via: RunnerProcessOptions['via'], env: NodeJS.ProcessEnv = {}, args: string[] = []) => {
+    runner = new RunnerProcess({ workspaceRoot, via, args, env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, LOG_FORMAT: 'json', ...env } });
     return runner;
   };
   const lineOf = (output: string[], app: string, message: string) => output.findIndex((line) => line.startsWith(app) && line.includes(`"msg":"${message}"`));
@@ -174,6 +175,53 @@ describe('npm start', () => {
     send(started, 'SIGINT', 'group');
     await expectAllGone(started, signalledAt);
     expect(await started.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('--replicas user=2 starts a second user on a free port, which the registry lists beside the first and restarts on it, and Ctrl-C stops both', async () => {
+    // As typed: npm takes --replicas for its own config and passes user=2 on (replicas-option.ts).
+    const started = start('npm', {}, ['--replicas', 'user=2']);
+    await started.waitForLine(/^Switchyard is up/);
+    const second = await started.waitForLine(/^ {2}user-2 +127\.0\.0\.1:\d+$/, 1000);
+    const secondAddress = second.trim().split(/ +/)[1];
+    expect(started.output).toContain(`  user     127.0.0.1:${DEFAULT_PORTS.user}`);
+    expect(started.output.find((line) => line.startsWith('starting '))).toBe('starting registry, user x2, order, gateway ...');
+    const userPids = started.descendants().filter((p) => p.command.includes('dist/apps/user/main.js') && p.state !== 'Z');
+    expect(userPids).toHaveLength(2);
+    // The registry's view, through the CLI and this run's token.
+    const token = readFileSync(join(dataDir, 'registry-token'), 'utf8').trim();
+    const listed = await new Promise<string>((done, fail) =>
+      execFile(
+        process.execPath,
+        [join(workspaceRoot, 'dist', 'libs', 'cli', 'switchyard.js'), 'instances', 'user', '--json'],
+        { env: { PATH: process.env.PATH, REGISTRY_ADDRESS: `127.0.0.1:${DEFAULT_PORTS.registry}`, REGISTRY_TOKEN: token }, timeout: 20_000 },
+        (error, stdout, stderr) => (error ? fail(new Error(`${error.message}\n${stderr}`)) : done(stdout)),
+      ),
+    );
+    const { instances } = JSON.parse(listed) as { instances: { address: string; state: string }[] };
+    expect(instances.map((i) => [i.address, i.state]).sort()).toEqual([[`127.0.0.1:${DEFAULT_PORTS.user}`, 'SERVING'], [secondAddress, 'SERVING']].sort());
+    expect(await checkHealth(secondAddress)).toBe('SERVING');
+    // A replica that dies is restarted as itself: same name, same port.
+    const secondPid = Number(/"pid":(\d+)/.exec(started.output.find((line) => line.startsWith('user-2') && line.includes('"pid":'))!)![1]);
+    process.kill(secondPid, 'SIGKILL');
+    await started.waitForLine(/^user-2 .*\[npm start\] restarted and SERVING/, 30_000);
+    expect(await checkHealth(secondAddress)).toBe('SERVING');
+    const signalledAt = Date.now();
+    send(started, 'SIGINT', 'group');
+    await expectAllGone(started, signalledAt);
+    expect(await started.exited).toEqual({ code: 0, signal: null });
+    // The restarted replica deregistered at the stop (the one killed could not).
+    expect(started.output.filter((line) => line.startsWith('user-2') && line.includes('"msg":"deregistered from the registry"'))).toHaveLength(1);
+  });
+
+  it.each([
+    [['--replicas', 'user=17'], '"user=17": the count must be a whole number from 1 to 16'],
+    [['--replicas=billing=2'], 'no app named "billing"'],
+    [['--replicas', 'registry=2'], 'only user and order run replicas'],
+  ])('%j: exits 2 saying why, and starts nothing', async (args, message) => {
+    const started = start('runner', {}, args);
+    expect(await started.exited).toEqual({ code: 2, signal: null });
+    expect(started.output.join('\n')).toContain(message);
+    expect(started.seenApps.size).toBe(0);
   });
 
   it('starts every app while clients dial every port from before the start: held open, opened and closed, health checks', async () => {

@@ -5,7 +5,7 @@ import { superviseRestarts, type RestartableStack } from './restart-supervisor';
 function fakeInstance(app: string) {
   let exit!: (result: { code: number | null; signal: NodeJS.Signals | null }) => void;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => (exit = resolve));
-  return { instance: { options: { app }, running: true, exited } as unknown as AppProcess, kill: () => exit({ code: null, signal: 'SIGKILL' }) };
+  return { instance: { options: { app }, name: app, running: true, exited } as unknown as AppProcess, kill: () => exit({ code: null, signal: 'SIGKILL' }) };
 }
 
 describe('superviseRestarts', () => {
@@ -16,9 +16,9 @@ describe('superviseRestarts', () => {
     const stack = {
       processes: [] as AppProcess[],
       isStopping: false,
-      startApp: async (app: string) => {
+      restart: async (dead: AppProcess) => {
         if (failStarts-- > 0) throw new Error('user exited before serving');
-        const created = fakeInstance(app);
+        const created = fakeInstance(dead.options.app);
         instances.push(created);
         return created.instance;
       },

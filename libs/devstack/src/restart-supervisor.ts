@@ -1,5 +1,4 @@
 import type { AppProcess } from './app-process';
-import type { App } from './compose-environment';
 import type { LocalStack } from './local-stack';
 
 /** When an app that died is started again: delays double from `firstDelayMs` up to `maxDelayMs`. */
@@ -13,7 +12,7 @@ export interface RestartPolicy {
 }
 
 /** What the supervisor needs of a LocalStack. */
-export type RestartableStack = Pick<LocalStack, 'processes' | 'isStopping' | 'startApp'>;
+export type RestartableStack = Pick<LocalStack, 'processes' | 'isStopping' | 'restart'>;
 
 const DEFAULT_POLICY: RestartPolicy = { firstDelayMs: 1000, maxDelayMs: 30_000, resetAfterMs: 10_000 };
 
@@ -22,7 +21,7 @@ const DEFAULT_POLICY: RestartPolicy = { firstDelayMs: 1000, maxDelayMs: 30_000, 
  * `restart: unless-stopped` does: the other apps keep running, and each death and restart is
  * reported through `log`. Restarts stop as soon as `stack.stop()` begins.
  */
-export function superviseRestarts(stack: RestartableStack, log: (app: App, message: string) => void, policy: Partial<RestartPolicy> = {}): void {
+export function superviseRestarts(stack: RestartableStack, log: (name: string, message: string) => void, policy: Partial<RestartPolicy> = {}): void {
   const { firstDelayMs, maxDelayMs, resetAfterMs } = { ...DEFAULT_POLICY, ...policy };
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -30,22 +29,22 @@ export function superviseRestarts(stack: RestartableStack, log: (app: App, messa
     const servingSince = Date.now();
     void process.exited.then(async ({ code, signal }) => {
       if (stack.isStopping) return;
-      const app = process.options.app as App;
+      const name = process.name;
       let delayMs = Date.now() - servingSince >= resetAfterMs ? firstDelayMs : nextDelayMs;
-      log(app, `exited (${signal ?? `code ${code}`}); the other apps keep running`);
+      log(name, `exited (${signal ?? `code ${code}`}); the other apps keep running`);
       for (;;) {
-        log(app, `restarting in ${delayMs / 1000} s`);
+        log(name, `restarting in ${delayMs / 1000} s`);
         await sleep(delayMs);
         if (stack.isStopping) return;
         const nextDelay = Math.min(delayMs * 2, maxDelayMs);
         try {
-          const restarted = await stack.startApp(app);
-          log(app, 'restarted and SERVING');
+          const restarted = await stack.restart(process);
+          log(name, 'restarted and SERVING');
           watch(restarted, nextDelay);
           return;
         } catch (error) {
           if (stack.isStopping) return;
-          log(app, `restart failed: ${(error as Error).message.split('\n')[0]}`);
+          log(name, `restart failed: ${(error as Error).message.split('\n')[0]}`);
           delayMs = nextDelay;
         }
       }

@@ -11,6 +11,8 @@ export interface RunnerProcessOptions {
   /** `npm` runs `npm start` (build, then the runner); `runner` runs dist/libs/devstack/main.js. */
   via: 'npm' | 'runner';
   env: NodeJS.ProcessEnv;
+  /** After `npm start` or the runner's script, as a terminal passes them (`--replicas user=2`). */
+  args?: string[];
 }
 
 /** pid, parent pid and command line of every process on this machine (Linux /proc). */
@@ -73,7 +75,7 @@ export class RunnerProcess {
 
   constructor(private readonly options: RunnerProcessOptions) {
     const [command, args] =
-      options.via === 'npm' ? ['npm', ['start']] : [process.execPath, [join(options.workspaceRoot, 'dist', 'libs', 'devstack', 'main.js')]];
+      options.via === 'npm' ? ['npm', ['start', ...(options.args ?? [])]] : [process.execPath, [join(options.workspaceRoot, 'dist', 'libs', 'devstack', 'main.js'), ...(options.args ?? [])]];
     this.child = spawn(command, args, { cwd: options.workspaceRoot, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const collect = (line: string) => void this.output.push(line);
     this.child.stdout?.setEncoding('utf8').on('data', lineSplitter(collect));

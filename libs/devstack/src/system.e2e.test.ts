@@ -1,7 +1,7 @@
 // End to end: the BUILT apps (dist/apps/*/main.js) as child processes, with the environment
-// docker-compose.yml sets and its addresses as written (`registry:<port>`, `user:<port>`,
+// docker-compose.yml sets and its addresses as written (`registry:<port>`, `gateway:<port>`,
 // `postgres`, `jaeger`: the compose-hosts preload resolves those names to this machine; only the
-// ports differ), PostgreSQL as in compose, and traces exported over OTLP/gRPC to a receiver in
+// ports differ; user and order find their own address, ADVERTISE_ADDRESS=auto), PostgreSQL as in compose, and traces exported over OTLP/gRPC to a receiver in
 // this process.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,8 +89,10 @@ describe('Switchyard end to end', () => {
         const found = await resolveInstances(app);
         return found.length > 0 ? found : undefined;
       }, 5000, `${app} in the registry`);
-      // Registered by their compose names, which the other apps dial.
-      expect(instances).toEqual([expect.objectContaining({ address: `${app}:${stack.ports[app as 'user']}`, state: 'INSTANCE_STATE_SERVING' })]);
+      // The gateway by its compose name; user and order (ADVERTISE_ADDRESS=auto) by this machine's address.
+      expect(instances).toEqual([expect.objectContaining({ address: stack.advertisedAddress(app as 'user'), state: 'INSTANCE_STATE_SERVING' })]);
+      if (app === 'gateway') expect(instances[0].address).toBe(`gateway:${stack.ports.gateway}`);
+      else expect(instances[0].address).not.toMatch(/^(user|order|127\.)/);
     }
   });
 

@@ -60,6 +60,7 @@ export { ConfigError, dialAddressVariable, hostPortVariable, millisecondsVariabl
 export { grpcTarget } from './config/grpc-target';
 export { watchRulesFileOf, type WatchedRulesFile, type WatchedRulesFileOptions } from './config/watched-rules-file';
 export { DEFAULT_PORTS, loadServiceConfig, type AppName, type ServiceConfig } from './config/service-config';
+export { AUTO_ADVERTISE_ADDRESS, detectAdvertiseHost, resolveAdvertiseAddress, type AddressSources, type DetectedHost } from './config/advertise-address';
 export { loadTlsConfig, type TlsFiles } from './config/tls-config';
 export { DEFAULT_CANARY_HEADER, parseRoutingRules, routingHeaderNames, type RoutingRule, type RoutingRules, type RoutingRulesSetting } from './config/routing-rules-config';
 

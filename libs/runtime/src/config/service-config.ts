@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError, dialAddressListVariable, hostPortVariable, millisecondsVariable, parseEnv, portVariable, secretVariable } from './env-config';
+import { ConfigError, dialAddressListVariable, millisecondsVariable, parseEnv, portVariable, secretVariable } from './env-config';
 import { parseRetryPolicy, type RetryPolicyConfig } from '../client/retry-policy-config';
 import { faultsVariable, type FaultRule } from './fault-injection-config';
 import { loadRoutingRulesSetting, type RoutingRulesSetting } from './routing-rules-config';
 import { loadTlsConfig, type TlsFiles } from './tls-config';
 import { loadServerLimits, type ServerLimits } from './server-limits-config';
+import { advertiseAddressVariable } from './advertise-address';
 
 /** Default gRPC port of each app: several instances of one app need GRPC_PORT set apart. */
 export const DEFAULT_PORTS = { gateway: 50050, registry: 50051, user: 50052, order: 50053 } as const;
@@ -20,7 +21,7 @@ export interface ServiceConfig {
   grpcPort: number;
   /** METRICS_PORT: where /metrics is served (on GRPC_HOST); off when unset, 0 picks a free port. */
   metricsPort: number | undefined;
-  /** What other apps dial to reach this instance; unset means `127.0.0.1:<bound port>`. */
+  /** What other apps dial to reach this instance; `auto` detects it at start (advertise-address.ts); unset means `127.0.0.1:<bound port>`. */
   advertiseAddress: string | undefined;
   /** REGISTRY_ADDRESS, comma-separated: the registries to use, in order; the next one takes over when one is unreachable. */
   registryAddresses: readonly string[];
@@ -71,7 +72,7 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
       GRPC_HOST: z.string().default('0.0.0.0'),
       GRPC_PORT: portVariable(DEFAULT_PORTS[app]),
       METRICS_PORT: portVariable(0).unwrap().optional(),
-      ADVERTISE_ADDRESS: hostPortVariable().optional(),
+      ADVERTISE_ADDRESS: advertiseAddressVariable().optional(),
       REGISTRY_ADDRESS: dialAddressListVariable().default(['127.0.0.1:50051']),
       REGISTRY_TOKEN: secretVariable(z.string().optional()),
       REGISTRY_TOKEN_FILE: z.string().optional(),

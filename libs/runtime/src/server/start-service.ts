@@ -2,6 +2,7 @@ import type { Server } from '@grpc/grpc-js';
 import { descriptorSetBase64, registryV1 } from '@switchyard/proto';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
+import { resolveAdvertiseAddress } from '../config/advertise-address';
 import type { ServiceConfig } from '../config/service-config';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server';
 import type { RpcMetrics } from '../metrics/rpc-metrics';
@@ -49,7 +50,7 @@ export interface StartServiceOptions {
 
 export interface RunningService {
   port: number;
-  /** What other apps dial: ADVERTISE_ADDRESS, or 127.0.0.1:<port>. */
+  /** What other apps dial: ADVERTISE_ADDRESS (detected for `auto`), or 127.0.0.1:<port>. */
   address: string;
   /** Port of /metrics, when served. */
   metricsPort?: number;
@@ -107,7 +108,13 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       addReflection(server, { descriptorSetBase64, services: [...serviceNames, HEALTH_SERVICE, ...REFLECTION_SERVICES] });
     },
   });
-  const address = config.advertiseAddress ?? `127.0.0.1:${port}`;
+  let address: string;
+  try {
+    address = await resolveAdvertiseAddress(config.advertiseAddress, port, logger);
+  } catch (error) {
+    server.forceShutdown();
+    throw error;
+  }
   let metricsServer: MetricsServer | undefined;
   if (options.metrics && config.metricsPort !== undefined) {
     try {
