@@ -1,3 +1,6 @@
+/** ETCD_PREFIX's default. */
+export const DEFAULT_ETCD_PREFIX = '/switchyard/registry/';
+
 /**
  * Where the etcd store keeps what, under one prefix (default `/switchyard/registry/`):
  *

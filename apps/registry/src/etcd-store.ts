@@ -2,14 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { AlreadyExistsError, NotFoundError, PermissionDeniedError, ResourceExhaustedError } from '@switchyard/runtime';
 import { EtcdLeaseInvalidError, type Etcd3, type IKeyValue, type IRequestOp } from 'etcd3';
 import type { Logger } from 'pino';
-import { EtcdKeyLayout } from './etcd-key-layout';
+import { DEFAULT_ETCD_PREFIX, EtcdKeyLayout } from './etcd-key-layout';
 import { EtcdServiceWatches, parseInstanceRecord } from './etcd-service-watches';
 import { asStoreError } from './etcd-unavailable';
 import { leaseSecretDigest, matchesLeaseSecret, newLeaseSecret } from './lease-secret';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_LEASE_TTL_MS, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_INSTANCES_PER_SERVICE } from './lease-table';
 import type { InstanceRecord, InstanceState, RegisterInput, RegisteredInstance, RegistryStore, ServiceCount, StoreEvent } from './registry-store';
-
-export const DEFAULT_ETCD_PREFIX = '/switchyard/registry/';
 
 export interface EtcdStoreOptions {
   /** A connected client (connectEtcd); the store does not close it. */
