@@ -1,11 +1,9 @@
 import { createAppContext, runMain, startService } from '@switchyard/runtime';
 import { withCertificateIdentity } from './certificate-access';
-import { startEvictionSweep } from './eviction-sweep';
-import { LeaseTable } from './lease-table';
+import { openRegistryStore } from './open-registry-store';
 import { tokenAccess } from './registry-access';
 import { loadRegistrySettings } from './registry-config';
 import { createRegistryService } from './registry-handlers';
-import { instrumentRegistryStore } from './registry-metrics';
 import { ensureRegistryTokenFile } from './registry-token-file';
 
 runMain(async () => {
@@ -14,17 +12,10 @@ runMain(async () => {
   const app = createAppContext('registry');
   const { config, logger } = app;
   if (wroteToken) logger.info({ path: process.env.REGISTRY_TOKEN_FILE }, 'wrote a new registry token to REGISTRY_TOKEN_FILE');
-  const leases = new LeaseTable({
-    leaseTtlMs: settings.leaseTtlMs,
-    heartbeatIntervalMs: settings.heartbeatIntervalMs,
-    maxInstances: settings.limits.maxInstances,
-    maxInstancesPerService: settings.limits.maxInstancesPerService,
-  });
   const tokenRules = tokenAccess({ fleetToken: config.registryToken, serviceTokens: settings.serviceTokens, readAccess: settings.readAccess });
   const anyToken = config.registryToken !== undefined || Object.keys(settings.serviceTokens).length > 0;
   const access = config.tls ? withCertificateIdentity(tokenRules, settings.readAccess ?? (anyToken ? 'token' : 'mtls')) : tokenRules;
-  const store = app.metrics ? instrumentRegistryStore(leases, app.metrics.registry) : leases;
-  const stopSweep = startEvictionSweep(store, settings.sweepIntervalMs, logger);
+  const { store, watchWarmUpMs, close: closeStore } = openRegistryStore(settings, app.metrics?.registry, logger);
   const shutdown = new AbortController();
   await startService({
     ...app,
@@ -39,11 +30,10 @@ runMain(async () => {
         maxWatchesPerPeer: settings.maxWatchesPerPeer,
         watchStallMs: settings.watchStallMs,
         shutdownSignal: shutdown.signal,
-        // Instances re-register within one heartbeat of a restart; hold Watch snapshots until then.
-        watchWarmUpMs: settings.heartbeatIntervalMs + 500,
+        watchWarmUpMs,
       }),
     ],
-    onShutdown: () => stopSweep(),
+    onShutdown: () => closeStore(),
     endStreams: () => shutdown.abort(),
   });
 });
