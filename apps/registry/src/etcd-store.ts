@@ -12,6 +12,8 @@ import type { InstanceRecord, InstanceState, RegisterInput, RegisteredInstance, 
 export interface EtcdStoreOptions {
   /** A connected client (connectEtcd); the store does not close it. */
   client: Etcd3;
+  /** How many etcd members the client knows: a heartbeat tries up to twice as many times. Default 3. */
+  memberCount?: number;
   /** Prefix of every key. Default `/switchyard/registry/` (ETCD_PREFIX). */
   prefix?: string;
   /** Lease length; etcd counts in whole seconds, so it is rounded up (at least 1 s). Default 6000. */
@@ -62,6 +64,7 @@ export class EtcdStore implements RegistryStore {
   private readonly newId: () => string;
   private readonly newSecret: () => string;
   private readonly watches: EtcdServiceWatches;
+  private readonly memberCount: number;
 
   constructor(options: EtcdStoreOptions) {
     this.client = options.client;
@@ -78,6 +81,7 @@ export class EtcdStore implements RegistryStore {
     this.newId = options.newId ?? randomUUID;
     this.newSecret = options.newSecret ?? newLeaseSecret;
     this.watches = new EtcdServiceWatches(this.client, this.keys, options.logger);
+    this.memberCount = Math.max(1, options.memberCount ?? 3);
   }
 
   async register(input: RegisterInput): Promise<RegisteredInstance> {
@@ -256,9 +260,25 @@ export class EtcdStore implements RegistryStore {
     }
   }
 
-  /** Renews the etcd lease once; returns its new TTL in seconds (0 or less: it had expired). */
+  /**
+   * Renews the etcd lease once; returns its new TTL in seconds (0 or less: it had expired). A
+   * keepalive is a stream on one member picked at random, which etcd3 does not retry on another
+   * when that member is down; this tries again (up to twice per member, within the deadline), so a
+   * heartbeat survives a dead member. etcd3's circuit breaker soon skips the dead one.
+   */
   private async keepAlive(leaseId: string): Promise<number> {
-    const stream = await this.client.leaseClient.leaseKeepAlive({ deadline: Date.now() + KEEPALIVE_TIMEOUT_MS });
+    const deadline = Date.now() + KEEPALIVE_TIMEOUT_MS;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.keepAliveOnce(leaseId, deadline);
+      } catch (error) {
+        if (attempt > 2 * this.memberCount || Date.now() >= deadline) throw error;
+      }
+    }
+  }
+
+  private async keepAliveOnce(leaseId: string, deadline: number): Promise<number> {
+    const stream = await this.client.leaseClient.leaseKeepAlive({ deadline });
     try {
       const response = await new Promise<{ TTL: string }>((resolve, reject) => {
         stream.on('data', resolve);

@@ -30,7 +30,7 @@ export function openRegistryStore(settings: RegistrySettings, metrics: Registry 
   };
   if (settings.store.kind === 'etcd') {
     const client = connectEtcd(settings.store.endpoints);
-    const etcdStore = new EtcdStore({ ...common, client, prefix: settings.store.prefix, logger });
+    const etcdStore = new EtcdStore({ ...common, client, memberCount: settings.store.endpoints.length, prefix: settings.store.prefix, logger });
     logger.info({ endpoints: settings.store.endpoints, prefix: settings.store.prefix }, 'registry store: etcd (leases expire in etcd; no eviction sweep)');
     return {
       store: metrics ? instrumentRegistryStore(etcdStore, metrics) : etcdStore,
