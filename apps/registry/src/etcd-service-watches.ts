@@ -9,8 +9,18 @@ type Listener = (event: StoreEvent) => void;
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 5000;
 
-export function parseInstanceRecord(value: Buffer): InstanceRecord {
-  return JSON.parse(value.toString()) as InstanceRecord;
+/**
+ * The instance record a key holds, or undefined when it holds something else (a key written under
+ * the prefix by hand): skipped, never thrown, since a throw inside a watch callback would end the
+ * process.
+ */
+export function parseInstanceRecord(value: Buffer): InstanceRecord | undefined {
+  try {
+    const record = JSON.parse(value.toString()) as Partial<InstanceRecord> | null;
+    return typeof record?.instanceId === 'string' && typeof record.address === 'string' ? (record as InstanceRecord) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -108,7 +118,10 @@ class ServiceWatch {
     if (this.closed) return;
     this.retryMs = RETRY_FIRST_MS;
     const instances = new Map<string, InstanceRecord>();
-    for (const kv of kvs) instances.set(kv.key.toString(), parseInstanceRecord(kv.value));
+    for (const kv of kvs) {
+      const instance = parseInstanceRecord(kv.value);
+      if (instance) instances.set(kv.key.toString(), instance);
+    }
     this.instances = instances;
     this.emit({ type: 'snapshot', instances: [...instances.values()] });
     // watcher() attaches at once, so no event can arrive before the handlers below are on it.
@@ -116,12 +129,13 @@ class ServiceWatch {
     this.watcher = watcher;
     watcher.on('put', (kv) => {
       const instance = parseInstanceRecord(kv.value);
+      if (!instance) return;
       instances.set(kv.key.toString(), instance);
       this.emit({ type: 'upsert', instance });
     });
     watcher.on('delete', (kv, previous) => {
       const key = kv.key.toString();
-      const instance = instances.get(key) ?? (previous?.value.length ? parseInstanceRecord(previous.value) : undefined);
+      const instance = instances.get(key) ?? (previous ? parseInstanceRecord(previous.value) : undefined);
       instances.delete(key);
       if (instance) this.emit({ type: 'remove', instance });
     });

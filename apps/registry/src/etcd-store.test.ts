@@ -101,6 +101,25 @@ describeWithEtcd('EtcdStore on a 3-member cluster', (etcd) => {
     await eventually(() => watchB.ids().length === 0, 10_000, 'B to see the deregistration');
   });
 
+  it('skips keys under the prefix that are not instance records, in Resolve and Watch alike', async () => {
+    const prefix = `/switchyard-test/${randomUUID()}/`;
+    const client = connectEtcd(cluster.endpoints);
+    const store = new EtcdStore({ client, prefix, ...TTL });
+    cleanups.push(() => {
+      store.close();
+      client.close();
+    });
+    await client.put(`${prefix}user/by-hand`).value('not json');
+    const watch = watchOf(store, 'user');
+    await eventually(() => watch.events.length === 1, 10_000, 'the snapshot');
+    await client.put(`${prefix}user/by-hand-2`).value('{"also": "not a record"}');
+    const instance = await store.register(user);
+    await eventually(() => watch.ids().includes(instance.instanceId), 10_000, 'the registration after the junk');
+    expect(watch.ids()).toEqual([instance.instanceId]);
+    expect((await store.resolve('user')).map((i) => i.instanceId)).toEqual([instance.instanceId]);
+    await expect(store.heartbeat('by-hand', 'secret')).rejects.toThrow(/not found/);
+  });
+
   it('shares one etcd watch among the watchers of a service in a process', async () => {
     const client = connectEtcd(cluster.endpoints);
     cleanups.push(() => client.close());

@@ -108,6 +108,7 @@ export class EtcdStore implements RegistryStore {
       const { kvs } = await this.client.kv.range({ key });
       if (kvs.length === 0) throw new NotFoundError('instance', instanceId);
       const current = parseInstanceRecord(kvs[0].value);
+      if (!current) throw new NotFoundError('instance', instanceId);
       if (state === undefined || state === current.state) return { ...current, leaseExpiresAt };
       // A state change is news to watchers: rewrite the record (on the same lease), unless it
       // changed or vanished since it was read.
@@ -139,7 +140,7 @@ export class EtcdStore implements RegistryStore {
     try {
       const prefix = this.keys.service(serviceName);
       const { kvs } = await this.client.kv.range({ key: prefix, range_end: EtcdKeyLayout.rangeEnd(prefix) });
-      return kvs.map((kv) => parseInstanceRecord(kv.value));
+      return kvs.map((kv) => parseInstanceRecord(kv.value)).filter((instance) => instance !== undefined);
     } catch (error) {
       throw asStoreError(error);
     }
@@ -251,7 +252,14 @@ export class EtcdStore implements RegistryStore {
 
   private async leaseInfo(instanceId: string): Promise<LeaseInfo | undefined> {
     const kv: IKeyValue | undefined = (await this.client.kv.range({ key: this.keys.lease(instanceId) })).kvs[0];
-    return kv ? (JSON.parse(kv.value.toString()) as LeaseInfo) : undefined;
+    if (!kv) return undefined;
+    try {
+      const info = JSON.parse(kv.value.toString()) as Partial<LeaseInfo> | null;
+      // Anything else under the prefix (written by hand) owns nothing.
+      return typeof info?.leaseId === 'string' && typeof info.secretSha256 === 'string' ? (info as LeaseInfo) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private requireSecret(instanceId: string, info: LeaseInfo, leaseSecret: string): void {
