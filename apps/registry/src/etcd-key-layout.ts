@@ -5,7 +5,7 @@ export const DEFAULT_ETCD_PREFIX = '/switchyard/registry/';
  * Where the etcd store keeps what, under one prefix (default `/switchyard/registry/`):
  *
  *   <prefix><service>/<instanceId>           the instance record as JSON: what Resolve and Watch show
- *   <prefix>-leases/<instanceId>              who owns it: service, address, etcd lease id, SHA-256 of the lease secret
+ *   <prefix>-leases/<instanceId>              who owns it: etcd lease id, SHA-256 of the lease secret, a copy of the record
  *   <prefix>-addresses/<service>/<address>    the instance id holding that address
  *
  * All three keys of an instance sit on its one etcd lease, so they expire together. Service names

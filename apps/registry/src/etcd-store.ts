@@ -3,6 +3,7 @@ import { AlreadyExistsError, NotFoundError, PermissionDeniedError, ResourceExhau
 import { EtcdLeaseInvalidError, type Etcd3, type IKeyValue, type IRequestOp } from 'etcd3';
 import type { Logger } from 'pino';
 import { DEFAULT_ETCD_PREFIX, EtcdKeyLayout } from './etcd-key-layout';
+import { EtcdLeaseKeepAlive } from './etcd-lease-keepalive';
 import { EtcdServiceWatches, parseInstanceRecord } from './etcd-service-watches';
 import { asStoreError } from './etcd-unavailable';
 import { leaseSecretDigest, matchesLeaseSecret, newLeaseSecret } from './lease-secret';
@@ -12,7 +13,7 @@ import type { InstanceRecord, InstanceState, RegisterInput, RegisteredInstance, 
 export interface EtcdStoreOptions {
   /** A connected client (connectEtcd); the store does not close it. */
   client: Etcd3;
-  /** How many etcd members the client knows: a heartbeat tries up to twice as many times. Default 3. */
+  /** How many etcd members the client knows: a renewal tries up to twice as many times. Default 3. */
   memberCount?: number;
   /** Prefix of every key. Default `/switchyard/registry/` (ETCD_PREFIX). */
   prefix?: string;
@@ -33,10 +34,12 @@ export interface EtcdStoreOptions {
   logger?: Logger;
 }
 
-/** What the lease key holds: enough for any replica to check a secret and find the instance. */
+/**
+ * What the lease key holds: enough for any replica to check a secret, renew the lease and answer a
+ * Heartbeat with one read. The record is a copy of the instance key's, rewritten with it.
+ */
 interface LeaseInfo {
-  serviceName: string;
-  address: string;
+  record: InstanceRecord;
   /** The etcd lease id (an int64, as a decimal string). */
   leaseId: string;
   /** SHA-256 of the lease secret, base64; never the secret. */
@@ -65,6 +68,7 @@ export class EtcdStore implements RegistryStore {
   private readonly newSecret: () => string;
   private readonly watches: EtcdServiceWatches;
   private readonly memberCount: number;
+  private readonly keepAlives: EtcdLeaseKeepAlive;
 
   constructor(options: EtcdStoreOptions) {
     this.client = options.client;
@@ -82,6 +86,7 @@ export class EtcdStore implements RegistryStore {
     this.newSecret = options.newSecret ?? newLeaseSecret;
     this.watches = new EtcdServiceWatches(this.client, this.keys, options.logger);
     this.memberCount = Math.max(1, options.memberCount ?? 3);
+    this.keepAlives = new EtcdLeaseKeepAlive(this.client);
   }
 
   async register(input: RegisterInput): Promise<RegisteredInstance> {
@@ -98,26 +103,26 @@ export class EtcdStore implements RegistryStore {
 
   async heartbeat(instanceId: string, leaseSecret: string, state?: InstanceState): Promise<InstanceRecord> {
     try {
-      const info = await this.leaseInfo(instanceId);
-      if (!info) throw new NotFoundError('instance', instanceId);
+      const found = await this.leaseInfo(instanceId);
+      if (!found) throw new NotFoundError('instance', instanceId);
+      const { info, modRevision } = found;
       this.requireSecret(instanceId, info, leaseSecret);
       const ttlSeconds = await this.keepAlive(info.leaseId);
       if (ttlSeconds <= 0) throw new NotFoundError('instance', instanceId);
       const leaseExpiresAt = this.now() + ttlSeconds * 1000;
-      const key = this.keys.instance(info.serviceName, instanceId);
-      const { kvs } = await this.client.kv.range({ key });
-      if (kvs.length === 0) throw new NotFoundError('instance', instanceId);
-      const current = parseInstanceRecord(kvs[0].value);
-      if (!current) throw new NotFoundError('instance', instanceId);
-      if (state === undefined || state === current.state) return { ...current, leaseExpiresAt };
-      // A state change is news to watchers: rewrite the record (on the same lease), unless it
-      // changed or vanished since it was read.
-      const changed: InstanceRecord = { ...current, state, leaseExpiresAt };
+      if (state === undefined || state === info.record.state) return { ...info.record, leaseExpiresAt };
+      // A state change is news to watchers: rewrite the record and its copy in the lease key (on
+      // the same lease), unless they changed or vanished since they were read.
+      const changed: InstanceRecord = { ...info.record, state, leaseExpiresAt };
+      const leaseKey = this.keys.lease(instanceId);
       const written = await this.client.kv.txn({
-        compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: kvs[0].mod_revision }],
-        success: [{ request_put: { key, value: Buffer.from(JSON.stringify(changed)), lease: info.leaseId } }],
+        compare: [{ key: leaseKey, target: 'Mod', result: 'Equal', mod_revision: modRevision }],
+        success: [
+          { request_put: { key: this.keys.instance(changed.serviceName, instanceId), value: Buffer.from(JSON.stringify(changed)), lease: info.leaseId } },
+          { request_put: { key: leaseKey, value: Buffer.from(JSON.stringify({ ...info, record: changed })), lease: info.leaseId } },
+        ],
       });
-      if (!written.succeeded) return this.heartbeat(instanceId, leaseSecret, state);
+      if (!written.succeeded) return await this.heartbeat(instanceId, leaseSecret, state);
       return changed;
     } catch (error) {
       throw asStoreError(error);
@@ -126,11 +131,11 @@ export class EtcdStore implements RegistryStore {
 
   async deregister(instanceId: string, leaseSecret: string): Promise<void> {
     try {
-      const info = await this.leaseInfo(instanceId);
-      if (!info) return;
-      this.requireSecret(instanceId, info, leaseSecret);
+      const found = await this.leaseInfo(instanceId);
+      if (!found) return;
+      this.requireSecret(instanceId, found.info, leaseSecret);
       // Revoking the lease deletes all three keys of the instance at once.
-      await this.revoke(info.leaseId);
+      await this.revoke(found.info.leaseId);
     } catch (error) {
       throw asStoreError(error);
     }
@@ -170,9 +175,10 @@ export class EtcdStore implements RegistryStore {
     return this.watches.watch(serviceName, listener);
   }
 
-  /** Ends every etcd watch of this store (the client stays open). */
+  /** Ends every etcd watch and the keepalive stream of this store (the client stays open). */
   close(): void {
     this.watches.closeAll();
+    this.keepAlives.close();
   }
 
   /** One attempt; undefined when the address changed hands between the read and the write. */
@@ -180,7 +186,7 @@ export class EtcdStore implements RegistryStore {
     const addressKey = this.keys.address(input.serviceName, input.address);
     const held = (await this.client.kv.range({ key: addressKey })).kvs[0];
     const holderId = held?.value.toString();
-    const holder = holderId === undefined ? undefined : await this.leaseInfo(holderId);
+    const holder = holderId === undefined ? undefined : (await this.leaseInfo(holderId))?.info;
     if (holder && !matchesLeaseSecret(Buffer.from(holder.secretSha256, 'base64'), input.leaseSecret)) {
       throw new AlreadyExistsError(
         `address ${input.address} is held by a live instance of ${input.serviceName}; present its lease_secret, or wait until its lease expires (at most ${this.leaseTtlMs} ms)`,
@@ -203,8 +209,7 @@ export class EtcdStore implements RegistryStore {
       leaseExpiresAt: now + this.ttlSeconds * 1000,
     };
     const info: LeaseInfo = {
-      serviceName: input.serviceName,
-      address: input.address,
+      record: instance,
       leaseId,
       secretSha256: leaseSecretDigest(leaseSecret).toString('base64'),
     };
@@ -212,7 +217,7 @@ export class EtcdStore implements RegistryStore {
     // The holder's keys go in the same transaction, before the new record: watchers see its
     // removal, then the new instance.
     const replaced: IRequestOp[] = holder
-      ? [{ request_delete_range: { key: this.keys.instance(holder.serviceName, holderId!) } }, { request_delete_range: { key: this.keys.lease(holderId!) } }]
+      ? [{ request_delete_range: { key: this.keys.instance(holder.record.serviceName, holderId!) } }, { request_delete_range: { key: this.keys.lease(holderId!) } }]
       : [];
     const written = await this.client.kv.txn({
       // The address is still as it was read: held by the same key version, or free.
@@ -250,13 +255,14 @@ export class EtcdStore implements RegistryStore {
     }
   }
 
-  private async leaseInfo(instanceId: string): Promise<LeaseInfo | undefined> {
+  private async leaseInfo(instanceId: string): Promise<{ info: LeaseInfo; modRevision: string } | undefined> {
     const kv: IKeyValue | undefined = (await this.client.kv.range({ key: this.keys.lease(instanceId) })).kvs[0];
     if (!kv) return undefined;
     try {
       const info = JSON.parse(kv.value.toString()) as Partial<LeaseInfo> | null;
       // Anything else under the prefix (written by hand) owns nothing.
-      return typeof info?.leaseId === 'string' && typeof info.secretSha256 === 'string' ? (info as LeaseInfo) : undefined;
+      if (typeof info?.leaseId !== 'string' || typeof info.secretSha256 !== 'string' || typeof info.record?.instanceId !== 'string') return undefined;
+      return { info: info as LeaseInfo, modRevision: kv.mod_revision };
     } catch {
       return undefined;
     }
@@ -269,34 +275,19 @@ export class EtcdStore implements RegistryStore {
   }
 
   /**
-   * Renews the etcd lease once; returns its new TTL in seconds (0 or less: it had expired). A
-   * keepalive is a stream on one member picked at random, which etcd3 does not retry on another
-   * when that member is down; this tries again (up to twice per member, within the deadline), so a
-   * heartbeat survives a dead member. etcd3's circuit breaker soon skips the dead one.
+   * Renews the etcd lease once; returns its new TTL in seconds (0 or less: it had expired). The
+   * shared keepalive stream runs on one member, and etcd3 does not move a stream to another when
+   * that member dies; a failed renewal tries again on a new stream (up to twice per member, within
+   * the deadline), so a heartbeat survives a dead member.
    */
   private async keepAlive(leaseId: string): Promise<number> {
     const deadline = Date.now() + KEEPALIVE_TIMEOUT_MS;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.keepAliveOnce(leaseId, deadline);
+        return await this.keepAlives.renew(leaseId, Math.max(1, deadline - Date.now()));
       } catch (error) {
         if (attempt > 2 * this.memberCount || Date.now() >= deadline) throw error;
       }
-    }
-  }
-
-  private async keepAliveOnce(leaseId: string, deadline: number): Promise<number> {
-    const stream = await this.client.leaseClient.leaseKeepAlive({ deadline });
-    try {
-      const response = await new Promise<{ TTL: string }>((resolve, reject) => {
-        stream.on('data', resolve);
-        stream.on('error', reject);
-        stream.on('end', () => reject(new Error('the keepalive stream ended without an answer')));
-        stream.write({ ID: leaseId });
-      });
-      return Number(response.TTL);
-    } finally {
-      stream.end();
     }
   }
 
