@@ -21,10 +21,11 @@ describeWithEtcd('registry replicas on etcd (built app, child processes)', (etcd
   let a: RegistryCaller;
   let b: RegistryCaller;
   const closers: (() => void)[] = [];
+  let env: Record<string, string>;
 
   beforeAll(async () => {
     cluster = await startEtcdCluster(etcd);
-    const env = {
+    env = {
       REGISTRY_TOKEN: TOKEN,
       REGISTRY_STORE: 'etcd',
       ETCD_ENDPOINTS: cluster.endpoints.join(','),
@@ -122,5 +123,23 @@ describeWithEtcd('registry replicas on etcd (built app, child processes)', (etcd
     const { instance } = await eventually(() => b.register({ serviceName: 'audit', address: '10.0.0.5:50060', version: '1.0.0' }), 20_000, 'a Register once etcd has a quorum again');
     await eventually(() => responses.some((r) => r.type === WATCH_EVENT_TYPE_UPSERT && r.instances[0].instanceId === instance!.instanceId), 20_000, "A's Watch, opened before the outage, to show B's registration");
     expect(await idsOn(a, 'audit')).toEqual([instance!.instanceId]);
+  });
+
+  it('starts a replica while etcd is down, answering UNAVAILABLE, and serves the fleet once etcd is back', async () => {
+    await Promise.all([0, 1, 2].map((member) => cluster.kill(member)));
+    // A third replica of the same fleet. Up means: it answers, and what it answers is the store's UNAVAILABLE (not a refused connection).
+    const late = await startRegistryProcess(env, TOKEN, async (probe) => {
+      const error = await failure(probe.listServices());
+      return error.code === Status.UNAVAILABLE && /etcd store did not answer/.test(error.details);
+    });
+    const caller = registryCaller(late.address, TOKEN);
+    closers.push(() => caller.close());
+    try {
+      await Promise.all([0, 1, 2].map((member) => cluster.restart(member)));
+      const { instance } = await eventually(() => caller.register({ serviceName: 'billing', address: '10.0.0.6:50070', version: '1.0.0' }), 20_000, 'a Register once etcd is back');
+      expect(await idsOn(a, 'billing')).toEqual([instance!.instanceId]);
+    } finally {
+      await late.stop();
+    }
   });
 });
