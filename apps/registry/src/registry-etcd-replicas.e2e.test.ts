@@ -126,6 +126,8 @@ describeWithEtcd('registry replicas on etcd (built app, child processes)', (etcd
   });
 
   it('starts a replica while etcd is down, answering UNAVAILABLE, and serves the fleet once etcd is back', async () => {
+    const responses = watch(a, 'billing');
+    await eventually(() => responses.length >= 1, 10_000, 'the snapshot on A');
     await Promise.all([0, 1, 2].map((member) => cluster.kill(member)));
     // A third replica of the same fleet. Up means: it answers, and what it answers is the store's UNAVAILABLE (not a refused connection).
     const late = await startRegistryProcess(env, TOKEN, async (probe) => {
@@ -138,6 +140,7 @@ describeWithEtcd('registry replicas on etcd (built app, child processes)', (etcd
       await Promise.all([0, 1, 2].map((member) => cluster.restart(member)));
       const { instance } = await eventually(() => caller.register({ serviceName: 'billing', address: '10.0.0.6:50070', version: '1.0.0' }), 20_000, 'a Register once etcd is back');
       expect(await idsOn(a, 'billing')).toEqual([instance!.instanceId]);
+      await eventually(() => responses.some((r) => r.type === WATCH_EVENT_TYPE_UPSERT && r.instances[0].instanceId === instance!.instanceId), 20_000, "A's Watch, opened before etcd went down, to show the new replica's registration");
     } finally {
       await late.stop();
     }
