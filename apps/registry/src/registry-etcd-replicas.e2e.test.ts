@@ -108,21 +108,27 @@ describeWithEtcd('registry replicas on etcd (built app, child processes)', (etcd
     for (const replica of replicas) expect(replica.output()).not.toMatch(/"level":(50|60)/);
   });
 
-  it('answers UNAVAILABLE while etcd has no quorum, without exiting, and serves again (Watch included) once it has', async () => {
+  it('answers UNAVAILABLE while etcd has no quorum, without exiting or losing leases, and serves again (Watch included) once it has', async () => {
     await cluster.restart(0);
+    const kept = await a.register({ serviceName: 'audit', address: '10.0.0.7:50060', version: '1.0.0' });
     const responses = watch(a, 'audit');
     await eventually(() => responses.length >= 1, 10_000, 'the snapshot on A');
     await cluster.kill(1);
     await cluster.kill(2);
+    const lostAt = Date.now();
     for (const call of [a.resolve('audit'), b.register({ serviceName: 'audit', address: '10.0.0.5:50060', version: '1.0.0' })]) {
       const error = await failure(call);
       expect(error.code).toBe(Status.UNAVAILABLE);
       expect(error.details).toMatch(/the registry's etcd store did not answer .*ETCD_ENDPOINTS/);
     }
+    // Longer than a lease without a heartbeat: etcd expires no lease while it has no leader.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, lostAt + LEASE_TTL_MS + 1000 - Date.now())));
     await Promise.all([cluster.restart(1), cluster.restart(2)]);
     const { instance } = await eventually(() => b.register({ serviceName: 'audit', address: '10.0.0.5:50060', version: '1.0.0' }), 20_000, 'a Register once etcd has a quorum again');
+    // The new leader renewed every lease: the instance that could not heartbeat is still there.
+    await a.heartbeat({ instanceId: kept.instance!.instanceId, leaseSecret: kept.leaseSecret });
     await eventually(() => responses.some((r) => r.type === WATCH_EVENT_TYPE_UPSERT && r.instances[0].instanceId === instance!.instanceId), 20_000, "A's Watch, opened before the outage, to show B's registration");
-    expect(await idsOn(a, 'audit')).toEqual([instance!.instanceId]);
+    expect(await idsOn(a, 'audit')).toEqual([kept.instance!.instanceId, instance!.instanceId].sort());
   });
 
   it('starts a replica while etcd is down, answering UNAVAILABLE, and serves the fleet once etcd is back', async () => {
