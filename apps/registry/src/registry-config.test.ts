@@ -14,6 +14,7 @@ describe('loadRegistrySettings', () => {
       maxWatchesPerPeer: 64,
       watchStallMs: 15_000,
       dashboard: undefined,
+      store: { kind: 'memory' },
     });
   });
 
@@ -78,5 +79,27 @@ describe('loadRegistrySettings', () => {
 
   it('keeps the heartbeat interval below the lease TTL', () => {
     expect(() => loadRegistrySettings({ HEARTBEAT_INTERVAL_MS: '6000' })).toThrow('HEARTBEAT_INTERVAL_MS=6000 must be shorter than LEASE_TTL_MS=6000');
+  });
+
+  it('keeps leases in etcd with REGISTRY_STORE=etcd and ETCD_ENDPOINTS', () => {
+    expect(loadRegistrySettings({ REGISTRY_STORE: 'etcd', ETCD_ENDPOINTS: ' http://etcd-0:2379 , http://10.0.0.2:2379,http://[::1]:2379' }).store).toEqual({
+      kind: 'etcd',
+      endpoints: ['http://etcd-0:2379', 'http://10.0.0.2:2379', 'http://[::1]:2379'],
+      prefix: '/switchyard/registry/',
+    });
+    expect(loadRegistrySettings({ REGISTRY_STORE: 'etcd', ETCD_ENDPOINTS: 'http://etcd:2379', ETCD_PREFIX: '/fleet-a/' }).store).toMatchObject({ prefix: '/fleet-a/' });
+  });
+
+  it('names a missing or bad etcd setting and how to fix it', () => {
+    expect(() => loadRegistrySettings({ REGISTRY_STORE: 'etcd' })).toThrow(/ETCD_ENDPOINTS=\(unset\): REGISTRY_STORE=etcd needs the etcd client URLs, e\.g\. ETCD_ENDPOINTS=http:\/\/etcd-0:2379/);
+    expect(() => loadRegistrySettings({ REGISTRY_STORE: 'redis' })).toThrow('REGISTRY_STORE="redis": expected memory or etcd');
+    expect(() => loadRegistrySettings({ REGISTRY_STORE: 'etcd', ETCD_ENDPOINTS: 'etcd:2379' })).toThrow(
+      'ETCD_ENDPOINTS="etcd:2379": expected http://host:port client URLs separated by commas (e.g. http://etcd-0:2379,http://etcd-1:2379); "etcd:2379" is not one',
+    );
+    expect(() => loadRegistrySettings({ REGISTRY_STORE: 'etcd', ETCD_ENDPOINTS: ' , ' })).toThrow('expected at least one http://host:port client URL');
+    expect(() => loadRegistrySettings({ REGISTRY_STORE: 'etcd', ETCD_ENDPOINTS: 'http://etcd:2379', ETCD_PREFIX: 'switchyard' })).toThrow(
+      'ETCD_PREFIX="switchyard": expected a key prefix that starts and ends with /',
+    );
+    expect(() => loadRegistrySettings({ ETCD_ENDPOINTS: 'http://etcd:2379' })).toThrow('ETCD_ENDPOINTS is set but REGISTRY_STORE is memory: set REGISTRY_STORE=etcd');
   });
 });

@@ -1,10 +1,22 @@
 import { z } from 'zod';
 import { ConfigError, millisecondsVariable, parseEnv, portVariable, secretVariable } from '@switchyard/runtime';
+import { DEFAULT_ETCD_PREFIX } from './etcd-key-layout';
 import { DEFAULT_SWEEP_INTERVAL_MS } from './eviction-sweep';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_LEASE_TTL_MS } from './lease-table';
 import type { ReadAccess } from './registry-access';
 import { DEFAULT_MAX_WATCHES_PER_PEER, DEFAULT_WATCH_STALL_MS } from './registry-handlers';
 import { CLIENT_MAX_RECEIVE_BYTES, DEFAULT_REGISTRY_LIMITS, largestSnapshotBytes, type RegistryLimits } from './registry-limits';
+
+/** Where the registry keeps its leases (REGISTRY_STORE): in this process, or in etcd for several replicas. */
+export type RegistryStoreSettings =
+  | { kind: 'memory' }
+  | {
+      kind: 'etcd';
+      /** ETCD_ENDPOINTS: client URLs of the etcd members. */
+      endpoints: readonly string[];
+      /** ETCD_PREFIX: the prefix of every key the registry writes. */
+      prefix: string;
+    };
 
 /** The registry's own settings (docs/configuration.md lists them); the common ones are in ServiceConfig. */
 export interface RegistrySettings {
@@ -20,6 +32,7 @@ export interface RegistrySettings {
   watchStallMs: number;
   /** HTTP_PORT and HTTP_HOST of the dashboard; undefined (HTTP_PORT unset) leaves it off. */
   dashboard: { host: string; port: number } | undefined;
+  store: RegistryStoreSettings;
 }
 
 const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -46,6 +59,23 @@ const serviceTokensVariable = () =>
       return tokens;
     })
     .default({}));
+
+/** ETCD_ENDPOINTS: `http://host:port` client URLs separated by commas. */
+const etcdEndpointsVariable = () =>
+  z.string().transform((value, ctx) => {
+    const endpoints = value.split(',').map((part) => part.trim()).filter((part) => part !== '');
+    for (const endpoint of endpoints) {
+      if (!/^http:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(endpoint)) {
+        ctx.addIssue({ code: 'custom', message: `expected http://host:port client URLs separated by commas (e.g. http://etcd-0:2379,http://etcd-1:2379); ${JSON.stringify(endpoint)} is not one` });
+      }
+    }
+    if (endpoints.length === 0) ctx.addIssue({ code: 'custom', message: 'expected at least one http://host:port client URL' });
+    return endpoints;
+  });
+
+/** ETCD_PREFIX: where the registry's keys live in etcd; registries sharing a prefix share one fleet. */
+const etcdPrefixVariable = () =>
+  z.string().regex(/^\/(\S*\/)?$/, 'expected a key prefix that starts and ends with / and has no spaces, e.g. /switchyard/registry/').default(DEFAULT_ETCD_PREFIX);
 
 const countVariable = (defaultCount: number) =>
   z.coerce.number({ error: 'expected a whole number' }).int('expected a whole number').positive('expected a number > 0').default(defaultCount);
@@ -76,6 +106,9 @@ export function loadRegistrySettings(env: Record<string, string | undefined> = p
       HTTP_PORT: portVariable(0).optional(),
       // The dashboard binds where gRPC does unless told otherwise.
       HTTP_HOST: z.string().default(env.GRPC_HOST || '0.0.0.0'),
+      REGISTRY_STORE: z.enum(['memory', 'etcd'], { error: 'expected memory or etcd' }).default('memory'),
+      ETCD_ENDPOINTS: etcdEndpointsVariable().optional(),
+      ETCD_PREFIX: etcdPrefixVariable(),
     },
     env,
   );
@@ -86,6 +119,14 @@ export function loadRegistrySettings(env: Record<string, string | undefined> = p
   }
   if (parsed.REGISTRY_READ_ACCESS === 'mtls' && !env.TLS_CERT) {
     throw new ConfigError('invalid configuration:\n  REGISTRY_READ_ACCESS="mtls": needs mutual TLS; set TLS_CERT, TLS_KEY and TLS_CA, or choose open or token');
+  }
+  if (parsed.REGISTRY_STORE === 'etcd' && !parsed.ETCD_ENDPOINTS) {
+    throw new ConfigError(
+      'invalid configuration:\n  ETCD_ENDPOINTS=(unset): REGISTRY_STORE=etcd needs the etcd client URLs, e.g. ETCD_ENDPOINTS=http://etcd-0:2379,http://etcd-1:2379,http://etcd-2:2379',
+    );
+  }
+  if (parsed.REGISTRY_STORE === 'memory' && parsed.ETCD_ENDPOINTS) {
+    throw new ConfigError('invalid configuration:\n  ETCD_ENDPOINTS is set but REGISTRY_STORE is memory: set REGISTRY_STORE=etcd to keep leases in etcd, or unset ETCD_ENDPOINTS');
   }
   const limits: RegistryLimits = {
     maxInstances: parsed.REGISTRY_MAX_INSTANCES,
@@ -115,5 +156,10 @@ export function loadRegistrySettings(env: Record<string, string | undefined> = p
     maxWatchesPerPeer: parsed.REGISTRY_MAX_WATCHES_PER_PEER,
     watchStallMs: parsed.REGISTRY_WATCH_STALL_MS,
     dashboard: env.HTTP_PORT ? Object.freeze({ host: parsed.HTTP_HOST, port: parsed.HTTP_PORT ?? 0 }) : undefined,
+    store: Object.freeze(
+      parsed.REGISTRY_STORE === 'etcd'
+        ? { kind: 'etcd' as const, endpoints: Object.freeze(parsed.ETCD_ENDPOINTS!), prefix: parsed.ETCD_PREFIX }
+        : { kind: 'memory' as const },
+    ),
   });
 }

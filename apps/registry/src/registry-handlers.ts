@@ -199,7 +199,8 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceR
         stall.abort();
       },
     });
-    // The store calls back with the snapshot first, synchronously, then with every change.
+    // The store calls back with the snapshot first (at once in memory; once read from etcd), then
+    // with every change.
     const unsubscribe = store.watch(serviceName, (event) => {
       if (event.type === 'snapshot') {
         seen.clear();

@@ -8,10 +8,13 @@ const HEARTBEAT_GAP_BUCKETS = [0.25, 0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10, 15, 
 /**
  * The registry's own metrics, recorded around its store: registry_instances{service,state} (read
  * from the store at each scrape, so it cannot drift), registry_heartbeat_interval_seconds (time
- * since the instance's previous heartbeat or registration) and registry_evictions_total (leases
- * the sweep found expired). Returns a store that behaves exactly like `store`.
+ * since the instance's previous heartbeat or registration, as this process saw them) and
+ * registry_evictions_total (leases the sweep found expired; a store whose leases expire on their
+ * own, like etcd, has no sweep and counts none). Returns a store that behaves exactly like `store`.
  */
-export function instrumentRegistryStore<S extends RegistryStore & SweepableStore>(store: S, registry: Registry, now: () => number = Date.now): RegistryStore & SweepableStore {
+export function instrumentRegistryStore(store: RegistryStore & SweepableStore, registry: Registry, now?: () => number): RegistryStore & SweepableStore;
+export function instrumentRegistryStore(store: RegistryStore, registry: Registry, now?: () => number): RegistryStore;
+export function instrumentRegistryStore(store: RegistryStore & Partial<SweepableStore>, registry: Registry, now: () => number = Date.now): RegistryStore & Partial<SweepableStore> {
   new Gauge({
     name: 'registry_instances',
     help: 'Live instances registered, by service and state.',
@@ -28,10 +31,18 @@ export function instrumentRegistryStore<S extends RegistryStore & SweepableStore
   });
   const heartbeatGap = new Histogram({ name: 'registry_heartbeat_interval_seconds', help: 'Time between two heartbeats of an instance (the first counts from its registration).', buckets: HEARTBEAT_GAP_BUCKETS, registers: [registry] });
   const evictions = new Counter({ name: 'registry_evictions_total', help: 'Instances removed because their lease expired without a heartbeat.', labelNames: ['service'], registers: [registry] });
-  // When each live instance was last heard from; forgotten when it leaves.
+  // When each live instance was last heard from; forgotten when it leaves. With several replicas
+  // an instance may leave through another one, so entries older than a lease are dropped too.
   const lastHeard = new Map<string, number>();
+  let prunedAt = now();
+  const heard = (instanceId: string, at: number) => {
+    lastHeard.set(instanceId, at);
+    if (at - prunedAt < store.leaseTtlMs) return;
+    prunedAt = at;
+    for (const [id, last] of lastHeard) if (at - last > store.leaseTtlMs) lastHeard.delete(id);
+  };
 
-  return {
+  const instrumented: RegistryStore = {
     get leaseTtlMs() {
       return store.leaseTtlMs;
     },
@@ -40,7 +51,7 @@ export function instrumentRegistryStore<S extends RegistryStore & SweepableStore
     },
     async register(input: RegisterInput) {
       const registered = await store.register(input);
-      lastHeard.set(registered.instanceId, now());
+      heard(registered.instanceId, now());
       return registered;
     },
     async heartbeat(instanceId: string, leaseSecret: string, state?: InstanceState) {
@@ -48,7 +59,7 @@ export function instrumentRegistryStore<S extends RegistryStore & SweepableStore
       const heardAt = now();
       const previous = lastHeard.get(instanceId);
       if (previous !== undefined) heartbeatGap.observe((heardAt - previous) / 1000);
-      lastHeard.set(instanceId, heardAt);
+      heard(instanceId, heardAt);
       return renewed;
     },
     async deregister(instanceId: string, leaseSecret: string) {
@@ -58,13 +69,17 @@ export function instrumentRegistryStore<S extends RegistryStore & SweepableStore
     resolve: (serviceName) => store.resolve(serviceName),
     listServices: () => store.listServices(),
     watch: (serviceName, listener) => store.watch(serviceName, listener),
+  };
+  const sweep = store.sweep?.bind(store);
+  if (!sweep) return instrumented;
+  return Object.assign(instrumented, {
     sweep(): InstanceRecord[] {
-      const evicted = store.sweep();
+      const evicted = sweep();
       for (const instance of evicted) {
         evictions.inc({ service: instance.serviceName });
         lastHeard.delete(instance.instanceId);
       }
       return evicted;
     },
-  };
+  });
 }

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { eventually, freePort } from '@switchyard/testing';
-import { registryCaller } from './registry-calls.test-support';
+import { registryCaller, type RegistryCaller } from './registry-calls.test-support';
 
 const workspaceRoot = resolve(__dirname, '../../..');
 
@@ -19,8 +19,15 @@ export interface RegistryProcess {
   stop(): Promise<void>;
 }
 
-/** Starts the built registry with `env` (and PATH) on a free port; resolves once it answers `token`'s calls. */
-export async function startRegistryProcess(env: Record<string, string>, token: string): Promise<RegistryProcess> {
+/**
+ * Starts the built registry with `env` (and PATH) on a free port; resolves once `ready` says so
+ * (default: once ListServices answers `token`'s call).
+ */
+export async function startRegistryProcess(
+  env: Record<string, string>,
+  token: string,
+  ready: (probe: RegistryCaller) => Promise<boolean> = async (probe) => (await probe.listServices()) !== undefined,
+): Promise<RegistryProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [join(workspaceRoot, 'dist', 'apps', 'registry', 'main.js')], {
     cwd: workspaceRoot,
@@ -44,7 +51,7 @@ export async function startRegistryProcess(env: Record<string, string>, token: s
   try {
     await eventually(async () => {
       if (child.exitCode !== null) throw new Error(`the registry exited:\n${output}`);
-      return (await probe.listServices()) !== undefined;
+      return await ready(probe);
     }, 15_000, 'the registry to answer');
   } catch (error) {
     await stop();

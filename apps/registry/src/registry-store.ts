@@ -1,5 +1,5 @@
-// The registry's storage contract. The in-memory LeaseTable implements it; an etcd store (leases
-// and watches) can replace it for several stateless registry replicas. Results may be promises so
+// The registry's storage contract. The in-memory LeaseTable implements it; EtcdStore (leases and
+// watches in etcd) replaces it for several stateless registry replicas. Results may be promises so
 // that a remote store fits the same shape; the handlers always await them.
 
 export type InstanceState = 'SERVING' | 'DRAINING';
@@ -71,6 +71,10 @@ export interface RegistryStore {
   resolve(serviceName: string): Awaitable<InstanceRecord[]>;
   /** Every service with at least one live instance, by name. */
   listServices(): Awaitable<ServiceCount[]>;
-  /** Calls `listener` with a snapshot of the service at once, then with every change; returns unsubscribe. */
+  /**
+   * Calls `listener` with a snapshot of the service first (at once, or as soon as a remote store
+   * has read it), then with every change; returns unsubscribe. A remote store may send a fresh
+   * snapshot later, after it lost changes (the listener replaces what it knew).
+   */
   watch(serviceName: string, listener: (event: StoreEvent) => void): () => void;
 }

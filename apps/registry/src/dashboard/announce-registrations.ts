@@ -1,4 +1,3 @@
-import type { SweepableStore } from '../eviction-sweep';
 import type { RegistryStore } from '../registry-store';
 
 /**
@@ -6,7 +5,7 @@ import type { RegistryStore } from '../registry-store';
  * dashboard starts watching a new service at once instead of at its next listing. Everything
  * else passes straight through.
  */
-export function announceRegistrations(store: RegistryStore & SweepableStore, onRegister: (serviceName: string) => void): RegistryStore & SweepableStore {
+export function announceRegistrations(store: RegistryStore, onRegister: (serviceName: string) => void): RegistryStore {
   return {
     get leaseTtlMs() {
       return store.leaseTtlMs;
@@ -24,6 +23,5 @@ export function announceRegistrations(store: RegistryStore & SweepableStore, onR
     resolve: (serviceName) => store.resolve(serviceName),
     listServices: () => store.listServices(),
     watch: (serviceName, listener) => store.watch(serviceName, listener),
-    sweep: () => store.sweep(),
   };
 }

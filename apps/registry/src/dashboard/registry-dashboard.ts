@@ -1,5 +1,4 @@
 import type { Logger, TlsFiles } from '@switchyard/runtime';
-import type { SweepableStore } from '../eviction-sweep';
 import type { ReadAccess, RegistryAccess } from '../registry-access';
 import type { RegistryStore } from '../registry-store';
 import { announceRegistrations } from './announce-registrations';
@@ -8,7 +7,7 @@ import { startDashboardServer } from './dashboard-server';
 import { FleetFeed } from './fleet-feed';
 
 export interface RegistryDashboardOptions {
-  store: RegistryStore & SweepableStore;
+  store: RegistryStore;
   host: string;
   port: number;
   /** REGISTRY_READ_ACCESS as the registry applies it (its default resolved). */
@@ -21,7 +20,7 @@ export interface RegistryDashboardOptions {
 
 export interface RegistryDashboard {
   /** The store to serve gRPC from: registrations through it reach the dashboard at once. */
-  readonly store: RegistryStore & SweepableStore;
+  readonly store: RegistryStore;
   readonly url: string;
   close(): Promise<void>;
 }
