@@ -3,10 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import { status as Status } from '@grpc/grpc-js';
 import { PermissionDeniedError } from '@switchyard/runtime';
-import { eventually, freePort } from '@switchyard/testing';
+import { describeWithEtcd, eventually, freePort, startEtcdCluster, type EtcdCluster } from '@switchyard/testing';
 import { Registry } from 'prom-client';
 import { connectEtcd } from './etcd-client';
-import { describeWithEtcd, startEtcdCluster, type EtcdCluster } from './etcd-cluster.test-support';
 import { EtcdKeyLayout } from './etcd-key-layout';
 import { EtcdServiceWatches } from './etcd-service-watches';
 import { EtcdStore, type EtcdStoreOptions } from './etcd-store';

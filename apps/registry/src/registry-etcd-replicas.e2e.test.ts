@@ -4,8 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { status as Status } from '@grpc/grpc-js';
 import { registryV1 } from '@switchyard/proto';
-import { eventually } from '@switchyard/testing';
-import { describeWithEtcd, startEtcdCluster, type EtcdCluster } from './etcd-cluster.test-support';
+import { describeWithEtcd, eventually, startEtcdCluster, type EtcdCluster } from '@switchyard/testing';
 import { bearer, failure, registryCaller, type RegistryCaller } from './registry-calls.test-support';
 import { startRegistryProcess, type RegistryProcess } from './registry-process.test-support';
 

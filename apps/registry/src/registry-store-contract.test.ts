@@ -1,8 +1,8 @@
 // The same behavioural suite against both stores: in memory (LeaseTable with its eviction sweep)
 // and on a real 3-member etcd cluster (EtcdStore).
 import { randomUUID } from 'node:crypto';
+import { describeWithEtcd, startEtcdCluster, type EtcdCluster } from '@switchyard/testing';
 import { connectEtcd } from './etcd-client';
-import { describeWithEtcd, startEtcdCluster, type EtcdCluster } from './etcd-cluster.test-support';
 import { EtcdStore } from './etcd-store';
 import { startEvictionSweep } from './eviction-sweep';
 import { LeaseTable } from './lease-table';

@@ -216,9 +216,11 @@ export class LocalStack {
       const preload = join(this.options.workspaceRoot, 'dist', 'libs', 'devstack', 'compose-hosts.js');
       env.NODE_OPTIONS = [env.NODE_OPTIONS, `--require "${preload}"`].filter(Boolean).join(' ');
     }
-    // An extra gateway (its own GRPC_PORT) takes a free HTTP port, not the first one's.
-    const extraGateway = app === 'gateway' && overrides.GRPC_PORT !== undefined && overrides.GRPC_PORT !== String(this.ports.gateway);
-    return { ...env, ...(extraGateway ? { HTTP_PORT: '0' } : {}), ...overrides };
+    // An extra gateway or registry (its own GRPC_PORT) takes a free HTTP port (the gateway's
+    // HTTP/JSON face, the registry's dashboard), not the first one's.
+    const extra = overrides.GRPC_PORT !== undefined && overrides.GRPC_PORT !== String(this.ports[app]);
+    const ownHttpPort = extra && (app === 'gateway' || (app === 'registry' && env.HTTP_PORT !== undefined));
+    return { ...env, ...(ownHttpPort ? { HTTP_PORT: '0' } : {}), ...overrides };
   }
 
   /**

@@ -5,6 +5,7 @@ export * from './otlp-receiver';
 export * from './grpcurl';
 export { eventually } from './eventually';
 export { freePort } from './free-port';
+export { describeWithEtcd, findEtcd, startEtcdCluster, type EtcdCluster } from './etcd-cluster';
 export * from './http2-attacks';
 export { badRequestFields } from './bad-request-fields';
 export { AnswerTally, callRaw, describeHostileRequests, hostileRequests, methodsOf, randomMessageBytes, rawClient, sendFrames, truncatedFrames, uncleanAnswer, type FuzzedMethod, type HostileRequestsSuite, type RawAnswer } from './hostile-requests';

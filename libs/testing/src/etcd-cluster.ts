@@ -1,10 +1,11 @@
-// Test support (not a test): a real 3-member etcd cluster on free loopback ports, with temporary
-// data directories, whose members can be SIGKILLed and restarted. Needs etcd (Debian: etcd-server).
+// A real 3-member etcd cluster on free loopback ports, with temporary data directories, whose
+// members can be SIGKILLed and restarted. Needs etcd (Debian: etcd-server).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, freePort } from '@switchyard/testing';
+import { eventually } from './eventually';
+import { freePort } from './free-port';
 
 /** The etcd binary: /usr/bin/etcd, or `etcd` on PATH; undefined when neither exists. */
 export function findEtcd(): string | undefined {
