@@ -19,6 +19,7 @@ const workspaceRoot = resolve(__dirname, '../../..');
 const PROMETHEUS_CONFIG = join(workspaceRoot, 'deploy/prometheus/prometheus.yml');
 const DASHBOARD = join(workspaceRoot, 'deploy/grafana/dashboards/switchyard.json');
 const DATASOURCES = join(workspaceRoot, 'deploy/grafana/provisioning/datasources/prometheus.yml');
+const DASHBOARD_PROVIDERS = join(workspaceRoot, 'deploy/grafana/provisioning/dashboards/switchyard.yml');
 jest.setTimeout(90_000);
 
 /** The derived config scrapes this often, so rate() over any window has two samples within seconds. */
@@ -131,6 +132,14 @@ describeWithPrometheus('the committed Prometheus config and Grafana dashboard, o
     expect(prometheusSources[0].url).toBe('http://prometheus:9090');
     expect(queries.length).toBeGreaterThan(0);
     for (const query of queries) expect([query.name, query.datasourceUid]).toEqual([query.name, prometheusSources[0].uid]);
+  });
+
+  it('provisions the dashboard from where docker-compose.yml mounts deploy/grafana/dashboards', () => {
+    const providers = (parse(readFileSync(DASHBOARD_PROVIDERS, 'utf8')) as { providers: { options: { path: string } }[] }).providers;
+    const grafana = (parse(readFileSync(join(workspaceRoot, 'docker-compose.yml'), 'utf8')) as { services: { grafana: { volumes: string[] } } }).services.grafana;
+    const mounted = grafana.volumes.map((volume) => volume.split(':')).find(([source]) => source === './deploy/grafana/dashboards');
+    expect(mounted).toBeDefined();
+    expect(providers.map((provider) => provider.options.path)).toEqual([mounted![1]]);
   });
 
   it('scrapes every app with the committed jobs and labels, and every panel query answers', async () => {
