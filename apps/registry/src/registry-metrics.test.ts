@@ -48,6 +48,9 @@ describe('registry metrics at /metrics, over real sockets', () => {
     let samples = await scrape();
     expect(instances(samples, 'user', 'SERVING')).toBe(2);
     expect(instances(samples, 'order', 'SERVING')).toBe(1);
+    // At 0 from the first registration, so the first eviction is an increase Prometheus can see.
+    expect(sampleValue(samples, 'registry_evictions_total', { service: 'order' })).toBe(0);
+    expect(sampleValue(samples, 'registry_evictions_total', { service: 'user' })).toBe(0);
 
     // b drains, heartbeating twice; a keeps heartbeating; order's lease runs out.
     await caller.heartbeat({ instanceId: b.instance!.instanceId, leaseSecret: b.leaseSecret, state: INSTANCE_STATE_DRAINING });
@@ -64,7 +67,7 @@ describe('registry metrics at /metrics, over real sockets', () => {
     expect(instances(samples, 'user', 'SERVING')).toBe(1);
     expect(instances(samples, 'user', 'DRAINING')).toBe(1);
     expect(instances(samples, 'order', 'SERVING')).toBeUndefined();
-    expect(sampleValue(samples, 'registry_evictions_total', { service: 'user' })).toBeUndefined();
+    expect(sampleValue(samples, 'registry_evictions_total', { service: 'user' })).toBe(0);
     // Every heartbeat after the first of an instance is one observation of its gap, in seconds.
     const gaps = sampleValue(samples, 'registry_heartbeat_interval_seconds_count')!;
     expect(gaps).toBeGreaterThanOrEqual(2);
@@ -76,6 +79,6 @@ describe('registry metrics at /metrics, over real sockets', () => {
     samples = await scrape();
     expect(instances(samples, 'user', 'DRAINING')).toBe(0);
     expect(instances(samples, 'user', 'SERVING')).toBe(1);
-    expect(sampleValue(samples, 'registry_evictions_total', { service: 'user' })).toBeUndefined();
+    expect(sampleValue(samples, 'registry_evictions_total', { service: 'user' })).toBe(0);
   });
 });

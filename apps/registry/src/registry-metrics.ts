@@ -51,6 +51,9 @@ export function instrumentRegistryStore(store: RegistryStore & Partial<Sweepable
     },
     async register(input: RegisterInput) {
       const registered = await store.register(input);
+      // The service's count starts at 0 before its first eviction: a counter first seen at 1 has
+      // no earlier sample, so rate() and increase() would never show that eviction.
+      if (store.sweep) evictions.inc({ service: input.serviceName }, 0);
       heard(registered.instanceId, now());
       return registered;
     },
