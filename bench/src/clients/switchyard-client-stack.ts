@@ -26,7 +26,7 @@ export function startSwitchyardClientStack(target: string): SwitchyardClientStac
   if (target.startsWith('registry:')) {
     const registryAddress = process.env.REGISTRY_ADDRESS;
     if (!registryAddress) throw new Error(`target ${target} needs REGISTRY_ADDRESS`);
-    resolver = registerRegistryResolver({ registryAddress, logger });
+    resolver = registerRegistryResolver({ registryAddresses: [registryAddress], logger });
   }
   const clients = createClientFactory({ logger, defaultDeadlineMs: 5000, idempotentMethods: idempotentMethodPaths(descriptorSetBase64) });
   return {
