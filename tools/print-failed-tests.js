@@ -1,5 +1,5 @@
 // Prints the failures that tools/failed-tests-reporter.js collected during `npm test`, last in the
-// log; `--clear` forgets an earlier run's (npm runs it as `pretest`). The exit code stays the
+// log; `--clear` forgets an earlier run's (tools/run-tests.sh runs it first). The exit code stays the
 // caller's.
 const { existsSync, readFileSync, rmSync } = require('node:fs');
 const { FAILURES_FILE } = require('./failed-tests-reporter');
