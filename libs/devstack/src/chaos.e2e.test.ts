@@ -26,6 +26,10 @@ const LOWEST_RATE = 25;
 // Calls per second of every scenario: REQUESTED_RATE, or less on a machine that cannot carry it.
 let rate = REQUESTED_RATE;
 const DEADLINE_MS = 2000;
+// A rate is carried when a fault-free load at it has a p99 of at most a quarter of the deadline: a
+// fault then adds a failover's delay on top, and a machine already at half the deadline
+// without one leaves no room for it, so the scenario would measure the machine, not the fault.
+const CARRIED_P99_MS = DEADLINE_MS / 4;
 // Every load first ramps up to the rate over this time, uncounted: a cold process (a new gateway,
 // the load generator itself) meeting the full rate at once can fall behind and never catch up.
 const RAMP_MS = 3000;
@@ -134,7 +138,7 @@ describe('chaos: no call is lost', () => {
   /**
    * The scenarios measure what a fault costs, so they run at a rate the stack carries without one:
    * REQUESTED_RATE, halved (down to LOWEST_RATE) while a short fault-free load at that rate has a
-   * failed call or a p99 over half the deadline. Four apps, the load generator and a debug gateway
+   * failed call or a p99 over CARRIED_P99_MS. Four apps, the load generator and a debug gateway
    * share the machine's cores, and another busy process can take the 100 calls/s they carry on a
    * quiet machine; each scenario's line names the rate it ran at.
    */
@@ -148,7 +152,7 @@ describe('chaos: no call is lost', () => {
         deadlineMs: DEADLINE_MS,
         rampUpMs: RAMP_MS,
       });
-      const carried = probe.failed === 0 && probe.partial === 0 && probe.p99Ms <= DEADLINE_MS / 2;
+      const carried = probe.failed === 0 && probe.partial === 0 && probe.p99Ms <= CARRIED_P99_MS;
       process.stdout.write(
         `chaos | ${'fault-free load'.padEnd(34)} | ${candidate}/s open loop | calls ${String(probe.calls).padStart(5)} | failed ${probe.failed} | p99 ${probe.p99Ms.toFixed(1)} ms | ${carried ? 'carried: the scenarios run at this rate' : candidate === LOWEST_RATE ? `not carried even at ${LOWEST_RATE}/s: running the scenarios anyway` : 'not carried on this machine now: trying half'}\n`,
       );
