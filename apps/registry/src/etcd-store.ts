@@ -8,7 +8,7 @@ import { EtcdServiceWatches, parseInstanceRecord } from './etcd-service-watches'
 import { asStoreError } from './etcd-unavailable';
 import { leaseSecretDigest, matchesLeaseSecret, newLeaseSecret } from './lease-secret';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_LEASE_TTL_MS, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_INSTANCES_PER_SERVICE } from './lease-table';
-import type { InstanceRecord, InstanceState, RegisterInput, RegisteredInstance, RegistryStore, ServiceCount, StoreEvent } from './registry-store';
+import { newInstanceRecord, type InstanceRecord, type InstanceState, type RegisterInput, type RegisteredInstance, type RegistryStore, type ServiceCount, type StoreEvent } from './registry-store';
 
 export interface EtcdStoreOptions {
   /** A connected client (connectEtcd); the store does not close it. */
@@ -197,17 +197,7 @@ export class EtcdStore implements RegistryStore {
     const now = this.now();
     const instanceId = this.newId();
     const leaseSecret = this.newSecret();
-    const instance: InstanceRecord = {
-      instanceId,
-      serviceName: input.serviceName,
-      address: input.address,
-      version: input.version,
-      metadata: { ...input.metadata },
-      zone: input.zone ?? '',
-      state: input.state ?? 'SERVING',
-      registeredAt: now,
-      leaseExpiresAt: now + this.ttlSeconds * 1000,
-    };
+    const instance = newInstanceRecord(input, instanceId, now, now + this.ttlSeconds * 1000);
     const info: LeaseInfo = {
       record: instance,
       leaseId,

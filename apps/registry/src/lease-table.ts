@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AlreadyExistsError, NotFoundError, PermissionDeniedError, ResourceExhaustedError } from '@switchyard/runtime';
 import { leaseSecretDigest, matchesLeaseSecret, newLeaseSecret } from './lease-secret';
-import type { InstanceRecord, InstanceState, RegisterInput, RegisteredInstance, RegistryStore, ServiceCount, StoreEvent } from './registry-store';
+import { newInstanceRecord, type InstanceRecord, type InstanceState, type RegisterInput, type RegisteredInstance, type RegistryStore, type ServiceCount, type StoreEvent } from './registry-store';
 
 export interface LeaseTableOptions {
   /** Clock in ms since the epoch. Default `Date.now`; tests pass a fake one. */
@@ -79,17 +79,7 @@ export class LeaseTable implements RegistryStore {
     const now = this.now();
     const instanceId = this.newId();
     const leaseSecret = this.newSecret();
-    const instance: InstanceRecord = {
-      instanceId,
-      serviceName: input.serviceName,
-      address: input.address,
-      version: input.version,
-      metadata: { ...input.metadata },
-      zone: input.zone ?? '',
-      state: input.state ?? 'SERVING',
-      registeredAt: now,
-      leaseExpiresAt: now + this.leaseTtlMs,
-    };
+    const instance = newInstanceRecord(input, instanceId, now, now + this.leaseTtlMs);
     this.instances.set(instance.instanceId, instance);
     this.secretDigests.set(instance.instanceId, leaseSecretDigest(leaseSecret));
     let ids = this.idsByService.get(instance.serviceName);

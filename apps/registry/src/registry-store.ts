@@ -33,6 +33,21 @@ export interface RegisterInput {
   leaseSecret?: string;
 }
 
+/** The record a store keeps for a new registration: `input` with its defaults filled in. */
+export function newInstanceRecord(input: RegisterInput, instanceId: string, registeredAt: number, leaseExpiresAt: number): InstanceRecord {
+  return {
+    instanceId,
+    serviceName: input.serviceName,
+    address: input.address,
+    version: input.version,
+    metadata: { ...input.metadata },
+    zone: input.zone ?? '',
+    state: input.state ?? 'SERVING',
+    registeredAt,
+    leaseExpiresAt,
+  };
+}
+
 /** A new lease: the instance and the secret that Heartbeat and Deregister need. Only Register sees the secret. */
 export interface RegisteredInstance extends InstanceRecord {
   readonly leaseSecret: string;
