@@ -1,24 +1,12 @@
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { registryV1 } from '@switchyard/proto';
 import { NotFoundError, startRegistration, type Registration } from '@switchyard/runtime';
-import pino from 'pino';
 import { ManualClock } from '@switchyard/runtime/testing';
 import { eventually, freePort } from '@switchyard/testing';
+import pino from 'pino';
+import { capturingLogger, WARN } from './capturing-logger.test-support';
 import { startRegistry, type TestRegistry } from './registry-server.test-support';
 
-interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-function capturingLogger() {
-  const lines: LogLine[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
-  return { logger, lines };
-}
-
-const WARN = 40;
 const fast = { retryBackoff: { initialMs: 20, maxMs: 100 } };
 const app = { serviceName: 'user', address: '127.0.0.1:50052', version: '1.0.0' };
 

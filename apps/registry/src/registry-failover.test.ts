@@ -2,24 +2,12 @@
 // registries on free ports: the first one is shut down (its server forced closed, its streams cut)
 // and the runtime must carry on with the second.
 import { startRegistration, RegistryWatcher, type Registration } from '@switchyard/runtime';
-import pino from 'pino';
 import { eventually, freePort } from '@switchyard/testing';
 import { registryCaller } from './registry-calls.test-support';
+import pino from 'pino';
+import { capturingLogger, WARN } from './capturing-logger.test-support';
 import { startRegistry, type TestRegistry } from './registry-server.test-support';
 
-interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-function capturingLogger() {
-  const lines: LogLine[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
-  return { logger, lines };
-}
-
-const WARN = 40;
 const fast = { retryBackoff: { initialMs: 20, maxMs: 100 } };
 const fastReconnect = { initialMs: 20, maxMs: 100 };
 const app = { serviceName: 'user', address: '127.0.0.1:50099', version: '1.0.0' };
