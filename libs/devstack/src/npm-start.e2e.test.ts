@@ -32,7 +32,8 @@ describe('npm start', () => {
   afterEach(async () => {
     await runner?.killAll();
     runner = undefined;
-    rmSync(dataDir, { recursive: true, force: true });
+    // Unset when beforeEach failed (a port already taken): that error is the one to read.
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   const start = (via: RunnerProcessOptions['via'], env: NodeJS.ProcessEnv = {}, args: string[] = []) => {
