@@ -62,9 +62,11 @@ export class RegistryEndpoints<Client extends { close(): void }> {
 
   /**
    * Moves to the next registry because `from` failed (`action`, `error`); a no-op when `from` is no
-   * longer the one in use, or when there is only one. Returns whether it moved.
+   * longer the one in use, or when there is only one. Returns whether it moved. Either way the
+   * client of `from` is dropped, so the next call to it dials anew (see reconnect).
    */
   moveOn(from: string, action: string, error: unknown): boolean {
+    this.reconnect(from);
     if (this.count === 1 || from !== this.address) return false;
     this.index = (this.index + 1) % this.count;
     const to = this.address;
@@ -86,6 +88,19 @@ export class RegistryEndpoints<Client extends { close(): void }> {
   close(): void {
     if (this.options.ownsClients) for (const client of this.clients.values()) client.close();
     this.clients.clear();
+  }
+
+  /**
+   * Closes and forgets the client of `address` (when this owns it); the next use makes a new one.
+   * grpc-js has no connect timeout and resolves a name again only after a connection attempt
+   * fails: a registry that came back at a new address (a recreated container keeps its name, not
+   * its IP) would be dialled at the old one until the kernel gives up its SYN retries, about two
+   * minutes, and leases lapse meanwhile. A new channel resolves the name at once.
+   */
+  private reconnect(address: string): void {
+    if (!this.options.ownsClients) return;
+    this.clients.get(address)?.close();
+    this.clients.delete(address);
   }
 
   private clientOf(address: string): Client {
