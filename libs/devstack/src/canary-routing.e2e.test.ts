@@ -18,6 +18,16 @@ function getUserCalls(instance: AppProcess): number {
   return instance.lines.filter((line) => line.includes('"msg":"rpc"') && line.includes(GET_USER)).length;
 }
 
+/** getUserCalls once no new line has arrived for 200 ms: the count of every call answered so far. */
+async function settledGetUserCalls(instance: AppProcess): Promise<number> {
+  for (let count = getUserCalls(instance); ; ) {
+    await new Promise((done) => setTimeout(done, 200));
+    const now = getUserCalls(instance);
+    if (now === count) return now;
+    count = now;
+  }
+}
+
 describe('canary releases through the gateway', () => {
   let stack: LocalStack;
   let dataDir: string;
@@ -145,9 +155,9 @@ describe('sticky canary routing behind the gateway auth', () => {
     for (const subject of subjects) {
       const before = getUserCalls(canary);
       for (let i = 0; i < 10; i += 1) expect(await get(subject)).toBe(200);
-      // The canary logs a call as it answers; give the last line a moment.
-      await new Promise((done) => setTimeout(done, 100));
-      onCanary.set(subject, getUserCalls(canary) - before);
+      // The canary logs a call as it answers, and its line reaches us a little later: read the
+      // count once it has stopped changing, so no line is counted for the next subject.
+      onCanary.set(subject, (await settledGetUserCalls(canary)) - before);
     }
     // All 10 or none of each subject's calls, in spite of a spoofed subject header on each.
     for (const [subject, calls] of onCanary) expect([subject, calls === 0 || calls === 10]).toEqual([subject, true]);

@@ -96,7 +96,7 @@ describe('npm start', () => {
     await expectStoppedInOrder(started.output);
   });
 
-  it.each([['npm', 'SIGINT', 'group']] as const)('while the apps start: %s start, %s to the %s stops every app started so far', async (via, signal, to) => {
+  it.each([['npm', 'SIGTERM', 'npm']] as const)('while the apps start: %s start, %s to the %s stops every app started so far', async (via, signal, to) => {
     const started = start(via);
     // The registry serves; user and order are starting, the gateway is not yet.
     await started.waitForLine(/"msg":"registry serving"/);
@@ -107,7 +107,7 @@ describe('npm start', () => {
     expect(started.output.some((line) => line.startsWith('Switchyard is up'))).toBe(false);
   });
 
-  it.each([['SIGTERM', 'npm']] as const)('while building: %s to the %s ends the build and starts no app', async (signal, to) => {
+  it.each([['SIGINT', 'group']] as const)('while building: %s to the %s ends the build and starts no app', async (signal, to) => {
     const started = start('npm');
     await waitFor('the build under npm', () => started.descendants().some((p) => p.command.includes('.bin/nx run-many')), 30_000);
     const signalledAt = Date.now();
