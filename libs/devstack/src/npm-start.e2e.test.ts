@@ -76,13 +76,12 @@ describe('npm start', () => {
     await expectPortsFree(portsToFree);
   };
 
-  // Each way a terminal (Ctrl-C: SIGINT to the group), an IDE (SIGTERM to npm) or a supervisor
-  // (SIGTERM to the runner) stops it, with and without npm in between; the phases below take one
-  // each, since every run costs a whole start.
+  // The ways a terminal (Ctrl-C: SIGINT to the group), an IDE (SIGTERM to npm) and a supervisor
+  // (SIGTERM to the runner) stop it, with and without npm in between, spread over the phases
+  // (serving, starting, building) rather than crossed with them: every run costs a whole start.
   it.each([
     ['runner', 'SIGINT', 'group'],
     ['npm', 'SIGTERM', 'npm'],
-    ['npm', 'SIGINT', 'group'],
     ['npm', 'SIGTERM', 'runner'],
   ] as const)('while serving: %s start, %s to the %s stops every app in order', async (via, signal, to) => {
     const started = start(via);
