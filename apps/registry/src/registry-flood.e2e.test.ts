@@ -141,10 +141,11 @@ describe('the registry under floods (built app, child process)', () => {
     expect(result.codes).toEqual({ [Status.OK]: limits.maxInstances - 1, [Status.RESOURCE_EXHAUSTED]: 100_000 - (limits.maxInstances - 1) });
     expect(result.messages).toEqual([`the registry holds its limit of ${limits.maxInstances} instances (REGISTRY_MAX_INSTANCES)`]);
     // After the cap, refusals keep nothing: what the samples add after it is garbage the heap has
-    // not collected yet (measured: up to ~80 MiB), and the whole stays within what 10,000 of the
-    // largest instances need.
+    // not collected yet (measured: 80 to 210 MiB, with when V8 collects), far below the ~970 MiB
+    // that keeping the 90,000 refused ~11 KB requests would hold; and the whole stays within what
+    // 10,000 of the largest instances need.
     const atCap = samples[1];
-    expect(samples.at(-1)! - atCap).toBeLessThan(192 * MiB);
+    expect(samples.at(-1)! - atCap).toBeLessThan(320 * MiB);
     expect(peak - baseline).toBeLessThan(768 * MiB);
   });
 
