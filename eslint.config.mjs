@@ -22,7 +22,7 @@ export default tseslint.config(
             { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:proto'] },
             { sourceTag: 'type:storage', onlyDependOnLibsWithTags: ['type:runtime'] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:proto', 'type:runtime'] },
-            { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:proto', 'type:runtime', 'type:testing'] },
+            { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:proto', 'type:runtime', 'type:storage', 'type:testing'] },
             { sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:proto', 'type:runtime'] },
             { sourceTag: 'type:devstack', onlyDependOnLibsWithTags: ['type:proto', 'type:runtime', 'type:testing'] },
           ],

@@ -12,6 +12,14 @@ describe('parseBenchOptions', () => {
     expect(parseBenchOptions(['--duration', '30'], KNOWN).warmupMs).toBe(3000);
   });
 
+  it('chooses a group of scenarios by the name before their dash', () => {
+    const known = ['unary', 'apps-user', 'apps-order', 'application'];
+    expect(parseBenchOptions(['--scenario', 'apps'], known).scenarios).toEqual(['apps-user', 'apps-order']);
+    expect(parseBenchOptions(['--scenario', 'apps-order'], known).scenarios).toEqual(['apps-order']);
+    expect(parseBenchOptions([], known).scenarios).toEqual(known);
+    expect(() => parseBenchOptions(['--scenario', 'app'], known)).toThrow("unknown scenario 'app'");
+  });
+
   it('names the bad option and value', () => {
     expect(() => parseBenchOptions(['--duration', 'soon'], KNOWN)).toThrow(new UsageError("--duration expects a positive number, got 'soon'"));
     expect(() => parseBenchOptions(['--scenario', 'nope'], KNOWN)).toThrow("unknown scenario 'nope'; known: unary, fanout, all");

@@ -19,7 +19,8 @@ export interface BenchOptions {
 export class UsageError extends Error {}
 
 export const USAGE = `usage: node dist/bench/main.js [options]
-  --scenario <name>     a scenario (unary, fanout, http, tracing, peers, registry), or all (default)
+  --scenario <name>     a scenario (unary, fanout, http, tracing, peers, apps-user, apps-order, registry),
+                        a group (apps: every apps-*), or all (default)
   --duration <s>        measured seconds per variant (default 6)
   --warmup <s>          unmeasured seconds first (default 20% of --duration, 1 to 3 s)
   --concurrency <n>     closed loop: concurrent callers (default 32)
@@ -59,7 +60,8 @@ export function parseBenchOptions(argv: string[], known: readonly string[]): Ben
     throw new UsageError((error as Error).message);
   }
   const scenario = values.scenario ?? 'all';
-  if (scenario !== 'all' && !known.includes(scenario)) throw new UsageError(`unknown scenario '${scenario}'; known: ${known.join(', ')}, all`);
+  const chosen = scenario === 'all' ? [...known] : known.filter((name) => name === scenario || name.startsWith(`${scenario}-`));
+  if (chosen.length === 0) throw new UsageError(`unknown scenario '${scenario}'; known: ${known.join(', ')}, all`);
   const smoke = values.smoke ?? false;
   const durationS = smoke ? 1 : positive('duration', values.duration, 6);
   const warmupS = smoke ? 0.3 : values.warmup === '0' ? 0 : positive('warmup', values.warmup, Math.min(3, Math.max(1, durationS * 0.2)));
@@ -68,7 +70,8 @@ export function parseBenchOptions(argv: string[], known: readonly string[]): Ben
       ? { kind: 'open', ratePerSecond: positive('rate', values.rate, 0), maxInFlight: Math.round(positive('max-in-flight', values['max-in-flight'], 1000)) }
       : { kind: 'closed', concurrency: Math.round(positive('concurrency', values.concurrency, 32)) };
   return Object.freeze({
-    scenarios: scenario === 'all' ? [...known] : [scenario],
+    // A group's name (`apps`) chooses every scenario named after it (`apps-user`, `apps-order`).
+    scenarios: chosen,
     mode,
     durationMs: Math.round(durationS * 1000),
     // Whole milliseconds: 20% of 6 s is 1.2000000000000002 s in floating point.

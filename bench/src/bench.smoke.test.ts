@@ -41,7 +41,7 @@ describe('bench --smoke', () => {
     });
     expect(report.load).toMatchObject({ smoke: true, mode: { kind: 'closed' } });
     expect(report.pinning).toEqual(expect.any(String));
-    expect(report.scenarios.map((s) => s.scenario)).toEqual(expect.arrayContaining(['unary', 'fanout', 'http', 'tracing', 'peers']));
+    expect(report.scenarios.map((s) => s.scenario)).toEqual(expect.arrayContaining(['unary', 'fanout', 'http', 'tracing', 'peers', 'apps-user', 'apps-order']));
     expect(report.rowScenarios.map((s) => s.scenario)).toEqual(['registry']);
 
     const [unary] = report.scenarios;
@@ -72,6 +72,15 @@ describe('bench --smoke', () => {
       }
     }
     expect(unary.variants[1].targets.map((t) => t.metric)).toEqual(['throughput', 'serverCpuPerCall', 'p99']);
+
+    // apps: the shipped apps on SQLite next to the same call from memory; every call answered.
+    for (const [scenario, service] of [['apps-user', 'user'], ['apps-order', 'order']]) {
+      const apps = report.scenarios.find((s) => s.scenario === scenario)!;
+      expect(apps.variants.map((v) => [v.variant, v.errors])).toEqual([
+        [`${service} from memory`, 0],
+        [`${service} app, SQLite`, 0],
+      ]);
+    }
 
     // fanout: the built apps; every process of the stack is measured, the gateway or user answers.
     const fanout = report.scenarios.find((s) => s.scenario === 'fanout')!;

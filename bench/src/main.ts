@@ -11,6 +11,7 @@ import { machineInfo } from './machine-info';
 import { ProgressLine } from './progress-line';
 import { runVariant } from './run-variant';
 import type { Scenario } from './scenarios/scenario';
+import { appsOrderScenario, appsUserScenario } from './scenarios/apps-scenario';
 import { fanoutScenario } from './scenarios/fanout-scenario';
 import { httpScenario } from './scenarios/http-scenario';
 import { peersScenario } from './scenarios/peers-scenario';
@@ -25,6 +26,8 @@ const SCENARIOS: readonly Scenario[] = [
   httpScenario,
   tracingScenario,
   peersScenario,
+  appsUserScenario,
+  appsOrderScenario,
 ];
 
 /** Scenarios with absolute targets and tables of their own; they run after the others. */

@@ -1,14 +1,14 @@
 import type { ClientSpec } from '../bench-messages';
 import { Metadata } from '@grpc/grpc-js';
-import { gatewayV1, userV1 } from '@switchyard/proto';
+import { gatewayV1, orderV1, userV1 } from '@switchyard/proto';
 import { callUnary } from '@switchyard/runtime';
 import { startSwitchyardClientStack } from './switchyard-client-stack';
 import type { UserCaller } from './user-caller';
 
 /**
  * The Switchyard client stack (switchyard-client-stack.ts) against the
- * built apps. `GetUser` calls the user app directly; `GetUserWithOrders` calls the gateway, which
- * fans out to user and order. The load generator asks for fixture ids (`user-0042`); each maps
+ * built apps. `GetUser` calls the user app directly, `ListOrders` (the user's whole first page) the
+ * order app; `GetUserWithOrders` calls the gateway, which fans out to user and order. The load generator asks for fixture ids (`user-0042`); each maps
  * onto a seeded user (`userIds[42 % userIds.length]`), so every call finds its user.
  */
 export function createSwitchyardAppCaller(spec: Extract<ClientSpec, { kind: 'switchyard-app' }>): UserCaller {
@@ -26,6 +26,20 @@ export function createSwitchyardAppCaller(spec: Extract<ClientSpec, { kind: 'swi
     const client = clients.get(userV1.UserServiceClient, spec.target);
     const getUser = client.getUser.bind(client);
     return { getUser: (request) => callUnary(getUser, { id: seededId(request.id) }, { metadata: metadata() }), close, spanReport };
+  }
+  if (spec.call === 'ListOrders') {
+    const client = clients.get(orderV1.OrderServiceClient, spec.target);
+    const listOrders = client.listOrders.bind(client);
+    return {
+      getUser: async (request) => {
+        const page = await callUnary(listOrders, { userId: seededId(request.id), pageSize: 0, pageToken: '' }, { metadata: metadata() });
+        // Every seeded user has orders: an empty page means the call did not reach them.
+        if (page.orders.length === 0) throw Object.assign(new Error(`no orders listed for ${seededId(request.id)}`), { code: 'NO_ORDERS' });
+        return { user: undefined };
+      },
+      close,
+      spanReport,
+    };
   }
   const client = clients.get(gatewayV1.GatewayServiceClient, spec.target);
   const getUserWithOrders = client.getUserWithOrders.bind(client);

@@ -16,22 +16,28 @@ export interface AppStackOptions {
   envByApp?: Partial<Record<AppName, Record<string, string>>>;
   /** The app the load generator calls: its RSS is the one in the table. */
   answering: AppName;
+  /** The apps to start (default all four): the registry always, then user and order, the gateway last. */
+  apps?: AppName[];
+  /** DATABASE_URL of user and order: PostgreSQL instead of SQLite. */
+  databaseUrl?: string;
 }
 
 export interface AppStack {
   registryAddress: string;
-  address: Record<AppName, string>;
+  /** The address of every app started. */
+  address: Partial<Record<AppName, string>> & { registry: string };
 }
 
 /**
  * registry, user, order and gateway from dist/apps, as docker-compose runs them but on 127.0.0.1:
- * SQLite in a fresh temporary DATA_DIR (removed when the variant stops), logs at info as JSON to
- * the server child's stdout (/dev/null), no drain delay.
+ * SQLite in a fresh temporary DATA_DIR (removed when the variant stops) unless `databaseUrl` is
+ * set, logs at info as JSON to the server child's stdout (/dev/null), no drain delay.
  */
 export async function startAppStack(launcher: StackLauncher, options: AppStackOptions): Promise<AppStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-apps-'));
   launcher.afterStop(async () => rmSync(dataDir, { recursive: true, force: true }));
-  const apps: AppName[] = ['registry', 'user', 'order', 'gateway'];
+  const chosen = new Set<AppName>(['registry', ...(options.apps ?? ['user', 'order', 'gateway'])]);
+  const apps = (['registry', 'user', 'order', 'gateway'] as const).filter((app) => chosen.has(app));
   const ports = {} as Record<AppName, number>;
   for (const app of apps) ports[app] = await launcher.freePort();
   const address = Object.fromEntries(apps.map((app) => [app, `127.0.0.1:${ports[app]}`])) as Record<AppName, string>;
@@ -46,6 +52,7 @@ export async function startAppStack(launcher: StackLauncher, options: AppStackOp
           ADVERTISE_ADDRESS: address[app],
           REGISTRY_ADDRESS: address.registry,
           DATA_DIR: dataDir,
+          ...(options.databaseUrl && (app === 'user' || app === 'order') ? { DATABASE_URL: options.databaseUrl } : {}),
           LOG_LEVEL: 'info',
           LOG_FORMAT: 'json',
           DRAIN_DELAY_MS: '0',
@@ -61,8 +68,8 @@ export async function startAppStack(launcher: StackLauncher, options: AppStackOp
     );
   // As LocalStack does: registry first, user and order together, the gateway last.
   await start('registry');
-  await Promise.all([start('user'), start('order')]);
-  await start('gateway');
+  await Promise.all((['user', 'order'] as const).filter((app) => chosen.has(app)).map(start));
+  if (chosen.has('gateway')) await start('gateway');
   return { registryAddress: address.registry, address };
 }
 
@@ -84,8 +91,10 @@ async function retrying<T>(attempt: () => Promise<T>): Promise<T> {
  * clients from the harness, straight to user and order), and returns the users' ids.
  */
 export async function seedUsersWithOrders(stack: AppStack, users: number, ordersPerUser: number): Promise<string[]> {
-  const userClient = new userV1.UserServiceClient(stack.address.user, credentials.createInsecure());
-  const orderClient = new orderV1.OrderServiceClient(stack.address.order, credentials.createInsecure());
+  const { user: userAddress, order: orderAddress } = stack.address;
+  if (!userAddress || (ordersPerUser > 0 && !orderAddress)) throw new Error('seeding users needs the user app, and their orders the order app');
+  const userClient = new userV1.UserServiceClient(userAddress, credentials.createInsecure());
+  const orderClient = new orderV1.OrderServiceClient(orderAddress ?? userAddress, credentials.createInsecure());
   try {
     const ids = await Promise.all(
       Array.from({ length: users }, async (_, i) => {
