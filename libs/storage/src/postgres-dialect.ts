@@ -1,6 +1,7 @@
 import { PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { withNamedStatements } from './postgres-named-statements';
 
 const INT8_OID = 20;
 const CONNECT_TIMEOUT_MS = 5000;
@@ -44,7 +45,8 @@ export function redactDatabaseUrl(databaseUrl: string): string {
 /**
  * A pg pool for `databaseUrl`; connections are made lazily, `openDatabase` checks the first one.
  * The server cancels any statement running past `statementTimeoutMs`, so a slow or hostile query
- * cannot hold a connection (and the pool) long after its caller stopped waiting.
+ * cannot hold a connection (and the pool) long after its caller stopped waiting. Queries run as
+ * named prepared statements, planned once per connection.
  */
 export function openPostgresDialect(
   serviceName: string,
@@ -61,5 +63,5 @@ export function openPostgresDialect(
   });
   // Without a listener, an idle client's error (e.g. the server restarting) would crash the process.
   pool.on('error', (error) => logger.error({ err: error }, 'idle PostgreSQL connection failed'));
-  return { dialect: new PostgresDialect({ pool }), pool };
+  return { dialect: new PostgresDialect({ pool: withNamedStatements(pool) }), pool };
 }

@@ -2,13 +2,14 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteDialect } from 'kysely';
+import { withStatementCache } from './sqlite-statement-cache';
 
 /** How long a writer waits for another process's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
 
 /**
  * Opens (creating on first start) `<dataDir>/<serviceName>.sqlite` in WAL mode with foreign keys
- * enforced. Throws an error naming DATA_DIR when the directory or file cannot be opened.
+ * enforced, each statement prepared once. Throws an error naming DATA_DIR when the directory or file cannot be opened.
  */
 export function openSqliteDialect(serviceName: string, dataDir: string): { dialect: SqliteDialect; file: string } {
   const file = path.resolve(dataDir, `${serviceName}.sqlite`);
@@ -25,5 +26,5 @@ export function openSqliteDialect(serviceName: string, dataDir: string): { diale
       cause: error,
     });
   }
-  return { dialect: new SqliteDialect({ database }), file };
+  return { dialect: new SqliteDialect({ database: withStatementCache(database) }), file };
 }
