@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { isUniqueViolation, toKeysetPage, type KeysetCursor, type Page } from '@switchyard/storage';
+import { isUniqueViolation, prepareQuery, toKeysetPage, type KeysetCursor, type Page, type QueryParameters } from '@switchyard/storage';
 import type { OrderItemRecord, OrderRecord, OrderRepository } from './order-repository';
 import type { OrderDatabase, OrderItemRow, OrderRow } from './order-schema';
 
@@ -21,6 +21,25 @@ function toItem(row: OrderItemRow): OrderItemRecord {
 
 /** OrderRepository over the service's SQL database (SQLite or PostgreSQL). */
 export function createKyselyOrderRepository(db: Kysely<OrderDatabase>): OrderRepository {
+  // The queries whose shape never changes, compiled once: building and compiling a query cost
+  // about as much as running it on SQLite.
+  const orders = () => db.selectFrom('orders').selectAll();
+  const byId = prepareQuery(db, (param: QueryParameters<{ id: string }>) => orders().where('id', '=', param('id')));
+  const byRequestId = prepareQuery(db, (param: QueryParameters<{ userId: string; requestId: string }>) =>
+    orders().where('user_id', '=', param('userId')).where('request_id', '=', param('requestId')),
+  );
+  const firstPage = prepareQuery(db, (param: QueryParameters<{ userId: string; limit: number }>) =>
+    orders().where('user_id', '=', param('userId')).orderBy('create_time').orderBy('id').limit(param('limit')),
+  );
+  const pageAfter = prepareQuery(db, (param: QueryParameters<{ userId: string; createTimeMs: number; id: string; limit: number }>) =>
+    orders()
+      .where('user_id', '=', param('userId'))
+      .where((eb) => eb(eb.refTuple('create_time', 'id'), '>', eb.tuple(param('createTimeMs'), param('id'))))
+      .orderBy('create_time')
+      .orderBy('id')
+      .limit(param('limit')),
+  );
+
   // Loads the items of `orders` with one query and attaches them in position order.
   async function withItems(orders: OrderRow[]): Promise<OrderRecord[]> {
     if (orders.length === 0) return [];
@@ -86,17 +105,16 @@ export function createKyselyOrderRepository(db: Kysely<OrderDatabase>): OrderRep
       return { inserted: true };
     },
 
-    findById: async (id) => withItemsOf(await db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst()),
+    findById: async (id) => withItemsOf(await byId.executeTakeFirst({ id })),
 
-    findByRequestId: async (userId, requestId) =>
-      withItemsOf(await db.selectFrom('orders').selectAll().where('user_id', '=', userId).where('request_id', '=', requestId).executeTakeFirst()),
+    findByRequestId: async (userId, requestId) => withItemsOf(await byRequestId.executeTakeFirst({ userId, requestId })),
 
     async listByUser(userId: string, pageSize: number, cursor: KeysetCursor | undefined): Promise<Page<OrderRecord>> {
-      let query = db.selectFrom('orders').selectAll().where('user_id', '=', userId);
-      if (cursor) {
-        query = query.where((eb) => eb(eb.refTuple('create_time', 'id'), '>', eb.tuple(cursor.createTimeMs, cursor.id)));
-      }
-      const rows = await query.orderBy('create_time').orderBy('id').limit(pageSize + 1).execute();
+      // One row past the page says whether another page follows.
+      const limit = pageSize + 1;
+      const rows = cursor
+        ? await pageAfter.execute({ userId, createTimeMs: cursor.createTimeMs, id: cursor.id, limit })
+        : await firstPage.execute({ userId, limit });
       const page = toKeysetPage(rows, pageSize, (row) => ({ createTimeMs: row.create_time, id: row.id }));
       return { items: await withItems(page.items), nextPageToken: page.nextPageToken };
     },

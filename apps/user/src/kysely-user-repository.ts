@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { AlreadyExistsError, quoted } from '@switchyard/runtime';
-import { isUniqueViolation, toKeysetPage, type KeysetCursor, type Page } from '@switchyard/storage';
+import { isUniqueViolation, prepareQuery, toKeysetPage, type KeysetCursor, type Page, type QueryParameters } from '@switchyard/storage';
 import type { UserRecord, UserRepository } from './user-repository';
 import type { UserDatabase, UserRow } from './user-schema';
 
@@ -10,6 +10,8 @@ function toRecord(row: UserRow): UserRecord {
 
 /** UserRepository over the service's SQL database (SQLite or PostgreSQL). */
 export function createKyselyUserRepository(db: Kysely<UserDatabase>): UserRepository {
+  // GetUser's query, compiled once: building and compiling it cost more than the lookup.
+  const byId = prepareQuery(db, (param: QueryParameters<{ id: string }>) => db.selectFrom('users').selectAll().where('id', '=', param('id')));
   return {
     async create(user) {
       try {
@@ -25,7 +27,7 @@ export function createKyselyUserRepository(db: Kysely<UserDatabase>): UserReposi
     },
 
     async findById(id) {
-      const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await byId.executeTakeFirst({ id });
       return row && toRecord(row);
     },
 

@@ -4,6 +4,7 @@ export { openDatabase, type OpenDatabaseOptions } from './open-database';
 export type { Migrations } from './run-migrations';
 export { storageEngineFor, type StorageEngine } from './storage-engine';
 export { isUniqueViolation } from './unique-violation';
+export { prepareQuery, type PreparedQuery, type QueryParameters } from './prepared-query';
 
 // paging, shared by every List RPC
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, resolvePageSize } from './page-size';
