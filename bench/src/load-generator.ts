@@ -4,7 +4,7 @@
 // going, and what it measured.
 import type { GeneratorToHarness, LoadPlan } from './bench-messages';
 import type { UserCaller } from './clients/user-caller';
-import { runLoadWindow, type SendCall } from './load-loop';
+import type { SendCall } from './load-loop';
 
 const READY_TIMEOUT_MS = 20_000;
 
@@ -47,6 +47,9 @@ async function waitUntilAnswering(send: SendCall): Promise<void> {
 async function main(): Promise<void> {
   const plan = JSON.parse(process.argv[2] ?? '{}') as LoadPlan;
   const caller = await createCaller(plan);
+  // Loaded after the caller: the load loop requires grpc-js, and a client whose tracing patches
+  // grpc-js on require (Nest's, through the OpenTelemetry instrumentation) must start first.
+  const { runLoadWindow } = await import('./load-loop');
   const ids = plan.userIds;
   const send: SendCall = (sequence) => caller.getUser({ id: ids[sequence % ids.length] });
   await waitUntilAnswering(send);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { WindowResult } from '../bench-messages';
 import type { MoleculerServiceName, MoleculerTransport } from '../../peers/moleculer/broker';
 import type { NestServiceName } from '../../peers/nest/grpc-options';
+import type { NestFeatures } from '../../peers/nest/nest-features';
 import { fixtureUserIds } from '../user-fixture';
 import type { Scenario, StackLauncher, Target, Variant, VariantStack } from './scenario';
 import { startRegistryChild, SWITCHYARD_SERVER_ENV, TRACING_10_PERCENT } from './switchyard-environment';
@@ -28,6 +29,11 @@ const callsPerSecond = (window: WindowResult) => window.calls / (window.elapsedM
 
 /** Switchyard ahead of NestJS: Nest's calls/s at most 100% of Switchyard's. */
 const SWITCHYARD_AHEAD: Target[] = [{ metric: 'metrics.callsPctOfSwitchyard', atMost: 100 }];
+/** Switchyard at least 1.3x NestJS carrying the same tracing and log line: Nest's calls/s at most 76.9% of Switchyard's. */
+const SWITCHYARD_AHEAD_OF_FEATURED_NEST: Target[] = [{ metric: 'metrics.callsPctOfSwitchyard', atMost: 76.9 }];
+
+/** What Switchyard's rows carry, given to Nest the way a Nest app adds it: 10% sampling as TRACING_10_PERCENT, a log line per call at info. */
+const NEST_FEATURES: NestFeatures = { traceSampleRatio: Number(TRACING_10_PERCENT.OTEL_TRACES_SAMPLER_ARG), callLogLevel: 'info' };
 
 /** A NATS server answers at 127.0.0.1:4222 when it greets a connection with INFO within a second. */
 function natsAnswers(): Promise<boolean> {
@@ -109,14 +115,20 @@ function compareToSwitchyard(launcher: StackLauncher, workload: Workload, peer: 
   });
 }
 
-function nestVariant(workload: Workload): Variant {
+/** Nest with its defaults, or with `features`: Switchyard's tracing and per-call log line added as a Nest app adds them. */
+function nestVariant(workload: Workload, features?: NestFeatures): Variant {
   return {
-    name: `nestjs ${workload}`,
+    name: features ? `nestjs + tracing + log line ${workload}` : `nestjs ${workload}`,
     description:
       `NestJS microservices (@nestjs/microservices gRPC transport on grpc-js, our protos via protoPath), ${PROCESSES[workload]}` +
       (workload === 'fanout' ? ', the gateway asking user and order at once through ClientGrpc' : '') +
-      `; the load generator calls ${CALL[workload]} through a ClientGrpc (ClientProxyFactory, one Observable per call)`,
-    targets: SWITCHYARD_AHEAD,
+      (features
+        ? `, every process with the OpenTelemetry NodeSDK and the gRPC instrumentation (parent-based ${features.traceSampleRatio * 100}% sampling, no exporter) ` +
+          `and nestjs-pino's LoggerModule with a global interceptor logging one line per call at ${features.callLogLevel}`
+        : '') +
+      `; the load generator calls ${CALL[workload]} through a ClientGrpc (ClientProxyFactory, one Observable per call)` +
+      (features ? ', traced by the same SDK setup' : ''),
+    targets: features ? SWITCHYARD_AHEAD_OF_FEATURED_NEST : SWITCHYARD_AHEAD,
     async start(launcher): Promise<VariantStack> {
       const protosDir = join(launcher.workspaceRoot, 'protos');
       const ports = { user: await launcher.freePort(), order: await launcher.freePort(), gateway: await launcher.freePort() };
@@ -124,16 +136,27 @@ function nestVariant(workload: Workload): Variant {
       await Promise.all(
         SERVICES[workload].map((service) =>
           launcher.startServer(
-            `${service} (NestJS)`,
-            { kind: 'peer', peer: 'nest', service, port: ports[service], protosDir, ...(service === 'gateway' ? { upstream } : {}) },
+            `${service} (NestJS${features ? ' + tracing + log line' : ''})`,
+            { kind: 'peer', peer: 'nest', service, port: ports[service], protosDir, ...(service === 'gateway' ? { upstream } : {}), ...(features ? { features } : {}) },
             { answersCalls: service === ANSWERING[workload] },
           ),
         ),
       );
-      compareToSwitchyard(launcher, workload, 'NestJS');
+      compareToSwitchyard(launcher, workload, features ? 'NestJS + tracing + log line' : 'NestJS');
       return {
-        client: { kind: 'peer', peer: 'nest', call: CALL[workload], target: `127.0.0.1:${ports[ANSWERING[workload]]}`, protosDir },
-        notes: ['in-memory users and orders (bench/peers/fixture.ts); no tracing, no per-call logging (Nest defaults)'],
+        client: {
+          kind: 'peer',
+          peer: 'nest',
+          call: CALL[workload],
+          target: `127.0.0.1:${ports[ANSWERING[workload]]}`,
+          protosDir,
+          ...(features ? { traceSampleRatio: features.traceSampleRatio } : {}),
+        },
+        notes: [
+          features
+            ? 'in-memory users and orders (bench/peers/fixture.ts); tracing and a log line per call as Switchyard has them, no deadlines, retries, health, reflection or registry'
+            : 'in-memory users and orders (bench/peers/fixture.ts); no tracing, no per-call logging (Nest defaults)',
+        ],
       };
     },
   };
@@ -193,9 +216,11 @@ export const peersScenario: Scenario = {
   variants: [
     switchyardUnary(),
     nestVariant('unary'),
+    nestVariant('unary', NEST_FEATURES),
     moleculerVariant('unary'),
     switchyardFanout(),
     nestVariant('fanout'),
+    nestVariant('fanout', NEST_FEATURES),
     moleculerVariant('fanout'),
   ],
 };
