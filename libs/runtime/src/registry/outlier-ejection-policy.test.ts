@@ -177,26 +177,34 @@ describe('switchyard_outlier_ejection', () => {
 
   it('sends a later attempt of a call (a retry, a backup) to the instance with fewer calls in flight', async () => {
     let stalling = false;
-    // Long enough that the stalled calls are still in flight while the later attempts run on a busy machine.
-    const stalled = await startInstance(() => (stalling ? sleep(4000) : undefined));
+    // Held until the later attempts are done, however slow the machine: no timer to race.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const stalled = await startInstance(() => (stalling ? released : undefined));
     const healthy = await startInstance();
     const client = clientFor([stalled, healthy], {});
     await call(client, 4);
     stalling = true;
-    const reachedBefore = stalled.calls;
-    // First attempts: round robin sends every other one to the stalled instance, where they wait.
-    const waiting = Promise.all(Array.from({ length: 6 }, () => call(client, 1, 10_000)));
-    while (stalled.calls < reachedBefore + 3) await sleep(10);
+    const reached = () => stalled.calls + healthy.calls;
+    const [reachedBefore, stalledBefore] = [reached(), stalled.calls];
+    // First attempts: round robin sends about every other one to the stalled instance, where they wait.
+    const waiting = Promise.all(Array.from({ length: 6 }, () => call(client, 1, 30_000)));
+    while (reached() < reachedBefore + 6) await sleep(10);
     const before = stalled.calls;
+    expect(before - stalledBefore).toBeGreaterThanOrEqual(2);
     const later = new Metadata();
     later.set('grpc-previous-rpc-attempts', '1');
+    const codes: Status[] = [];
     for (let i = 0; i < 10; i += 1) {
-      const code = await new Promise<Status>((resolve) =>
-        client.getUser({ id: 'u1' }, later, { deadline: Date.now() + 3000 }, (error: ServiceError | null) => resolve(error ? error.code : Status.OK)),
+      codes.push(
+        await new Promise<Status>((resolve) =>
+          client.getUser({ id: 'u1' }, later, { deadline: Date.now() + 10_000 }, (error: ServiceError | null) => resolve(error ? error.code : Status.OK)),
+        ),
       );
-      expect(code).toBe(Status.OK);
     }
+    release();
     expect(stalled.calls - before).toBe(0);
+    expect(codes).toEqual(Array(10).fill(Status.OK));
     expect(await waiting).toEqual(Array(6).fill([Status.OK]));
   });
 
