@@ -1,10 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
+import pg from 'pg';
 import pino from 'pino';
 import { openDatabase } from './open-database';
 import type { Migrations } from './run-migrations';
-import { createScratchStorage, type ScratchStorage } from './scratch-storage';
+import { createScratchStorage, TEST_POSTGRES_URL, type ScratchStorage } from './scratch-storage';
 import type { StorageEngine } from './storage-engine';
 import { isUniqueViolation } from './unique-violation';
 
@@ -131,5 +132,37 @@ describe('openDatabase on postgres', () => {
     expect(failure).toBeInstanceOf(Error);
     expect((failure as Error).message).toMatch(/DATABASE_URL=postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/nowhere/);
     expect((failure as Error).message).not.toContain('s3cret');
+  });
+});
+
+describe('openDatabase on postgres beside other services', () => {
+  it('migrates while other services in the same database create and drop their schemas', async () => {
+    const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+    await admin.connect();
+    let churning = true;
+    let churned = 0;
+    // Another service's test suite or teardown: schemas with serial columns appearing and going.
+    const churn = (async () => {
+      while (churning) {
+        const schema = `storage_churn_${process.pid}_${churned++}`;
+        await admin.query(`create schema ${schema}; create table ${schema}.rows (id serial primary key, a text, b text, c text)`);
+        await admin.query(`drop schema ${schema} cascade`);
+      }
+    })();
+    const opened: ScratchStorage[] = [];
+    try {
+      for (let i = 0; i < 15; i++) {
+        const scratch = await createScratchStorage('postgres', 'storage_beside');
+        opened.push(scratch);
+        const db = await openDatabase<TestDatabase>({ serviceName: 'widget', dataDir: scratch.dataDir, databaseUrl: scratch.databaseUrl, migrations, logger });
+        await db.destroy();
+      }
+    } finally {
+      churning = false;
+      await churn;
+      await admin.end();
+      await Promise.all(opened.map((scratch) => scratch.dispose()));
+    }
+    expect(churned).toBeGreaterThan(15);
   });
 });

@@ -2,6 +2,7 @@ import { Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import { openPostgresDialect, redactDatabaseUrl } from './postgres-dialect';
 import { runMigrations, type Migrations } from './run-migrations';
+import { withSchemaScopedIntrospection } from './schema-scoped-introspector';
 import { openSqliteDialect } from './sqlite-dialect';
 import { withStatementTimeoutErrors } from './statement-timeout-dialect';
 
@@ -44,7 +45,7 @@ export async function openDatabase<DB>(options: OpenDatabaseOptions): Promise<Ky
 
   const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   const { dialect } = openPostgresDialect(serviceName, databaseUrl, logger, statementTimeoutMs);
-  const db = new Kysely<unknown>({ dialect: withStatementTimeoutErrors(dialect, statementTimeoutMs) });
+  const db = new Kysely<unknown>({ dialect: withSchemaScopedIntrospection(withStatementTimeoutErrors(dialect, statementTimeoutMs)) });
   const schema = await currentPostgresSchema(db, serviceName, databaseUrl);
   await migrateOrClose(db, { serviceName, migrations, logger, schema });
   logger.info({ engine: 'postgres', url: redactDatabaseUrl(databaseUrl), schema }, 'database ready');
