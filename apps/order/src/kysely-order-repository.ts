@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, SelectQueryBuilder } from 'kysely';
 import { isUniqueViolation, prepareQuery, toKeysetPage, type KeysetCursor, type Page, type QueryParameters } from '@switchyard/storage';
 import type { OrderItemRecord, OrderRecord, OrderRepository } from './order-repository';
 import type { OrderDatabase, OrderItemRow, OrderRow } from './order-schema';
@@ -15,59 +15,54 @@ function toRecord(row: OrderRow, items: OrderItemRecord[]): OrderRecord {
   };
 }
 
-function toItem(row: OrderItemRow): OrderItemRecord {
-  return { sku: row.sku, quantity: row.quantity, unitPriceCents: row.unit_price_cents };
+/** An order's row with one of its items (a left join: no item columns for an order without items). */
+type OrderWithItemRow = OrderRow & { [K in keyof Omit<OrderItemRow, 'order_id'>]: OrderItemRow[K] | null };
+
+/** Rows of orders joined with their items, ordered by order then position, as records. */
+function toRecords(rows: OrderWithItemRow[]): OrderRecord[] {
+  const records: OrderRecord[] = [];
+  let current: OrderRecord | undefined;
+  for (const row of rows) {
+    if (current?.id !== row.id) records.push((current = toRecord(row, [])));
+    // An item's columns are all null only when the order has no item.
+    if (row.position !== null) current.items.push({ sku: row.sku!, quantity: row.quantity!, unitPriceCents: row.unit_price_cents! });
+  }
+  return records;
 }
 
 /** OrderRepository over the service's SQL database (SQLite or PostgreSQL). */
 export function createKyselyOrderRepository(db: Kysely<OrderDatabase>): OrderRepository {
-  // The queries whose shape never changes, compiled once: building and compiling a query cost
-  // about as much as running it on SQLite.
+  // Every read is one statement, orders joined with their items, built and compiled to SQL once:
+  // building and compiling a query costs about as much as running it on SQLite, and a second
+  // statement for the items would be a second round trip to PostgreSQL.
+  type OrdersQuery = SelectQueryBuilder<OrderDatabase, 'orders', OrderRow>;
+  const withItems = (orders: OrdersQuery) =>
+    db
+      .selectFrom(orders.as('o'))
+      .leftJoin('order_items as i', 'i.order_id', 'o.id')
+      .selectAll('o')
+      .select(['i.position', 'i.sku', 'i.quantity', 'i.unit_price_cents'])
+      .orderBy('o.create_time')
+      .orderBy('o.id')
+      .orderBy('i.position');
   const orders = () => db.selectFrom('orders').selectAll();
-  const byId = prepareQuery(db, (param: QueryParameters<{ id: string }>) => orders().where('id', '=', param('id')));
+  const byId = prepareQuery(db, (param: QueryParameters<{ id: string }>) => withItems(orders().where('id', '=', param('id'))));
   const byRequestId = prepareQuery(db, (param: QueryParameters<{ userId: string; requestId: string }>) =>
-    orders().where('user_id', '=', param('userId')).where('request_id', '=', param('requestId')),
+    withItems(orders().where('user_id', '=', param('userId')).where('request_id', '=', param('requestId'))),
   );
   const firstPage = prepareQuery(db, (param: QueryParameters<{ userId: string; limit: number }>) =>
-    orders().where('user_id', '=', param('userId')).orderBy('create_time').orderBy('id').limit(param('limit')),
+    withItems(orders().where('user_id', '=', param('userId')).orderBy('create_time').orderBy('id').limit(param('limit'))),
   );
   const pageAfter = prepareQuery(db, (param: QueryParameters<{ userId: string; createTimeMs: number; id: string; limit: number }>) =>
-    orders()
-      .where('user_id', '=', param('userId'))
-      .where((eb) => eb(eb.refTuple('create_time', 'id'), '>', eb.tuple(param('createTimeMs'), param('id'))))
-      .orderBy('create_time')
-      .orderBy('id')
-      .limit(param('limit')),
+    withItems(
+      orders()
+        .where('user_id', '=', param('userId'))
+        .where((eb) => eb(eb.refTuple('create_time', 'id'), '>', eb.tuple(param('createTimeMs'), param('id'))))
+        .orderBy('create_time')
+        .orderBy('id')
+        .limit(param('limit')),
+    ),
   );
-
-  // Loads the items of `orders` with one query and attaches them in position order.
-  async function withItems(orders: OrderRow[]): Promise<OrderRecord[]> {
-    if (orders.length === 0) return [];
-    const itemRows = await db
-      .selectFrom('order_items')
-      .selectAll()
-      .where(
-        'order_id',
-        'in',
-        orders.map((order) => order.id),
-      )
-      .orderBy('order_id')
-      .orderBy('position')
-      .execute();
-    const itemsByOrder = new Map<string, OrderItemRecord[]>();
-    for (const row of itemRows) {
-      const items = itemsByOrder.get(row.order_id) ?? [];
-      items.push(toItem(row));
-      itemsByOrder.set(row.order_id, items);
-    }
-    return orders.map((order) => toRecord(order, itemsByOrder.get(order.id) ?? []));
-  }
-
-  async function withItemsOf(row: OrderRow | undefined): Promise<OrderRecord | undefined> {
-    if (!row) return undefined;
-    const [order] = await withItems([row]);
-    return order;
-  }
 
   return {
     async insert(order) {
@@ -105,9 +100,9 @@ export function createKyselyOrderRepository(db: Kysely<OrderDatabase>): OrderRep
       return { inserted: true };
     },
 
-    findById: async (id) => withItemsOf(await byId.executeTakeFirst({ id })),
+    findById: async (id) => toRecords(await byId.execute({ id }))[0],
 
-    findByRequestId: async (userId, requestId) => withItemsOf(await byRequestId.executeTakeFirst({ userId, requestId })),
+    findByRequestId: async (userId, requestId) => toRecords(await byRequestId.execute({ userId, requestId }))[0],
 
     async listByUser(userId: string, pageSize: number, cursor: KeysetCursor | undefined): Promise<Page<OrderRecord>> {
       // One row past the page says whether another page follows.
@@ -115,8 +110,7 @@ export function createKyselyOrderRepository(db: Kysely<OrderDatabase>): OrderRep
       const rows = cursor
         ? await pageAfter.execute({ userId, createTimeMs: cursor.createTimeMs, id: cursor.id, limit })
         : await firstPage.execute({ userId, limit });
-      const page = toKeysetPage(rows, pageSize, (row) => ({ createTimeMs: row.create_time, id: row.id }));
-      return { items: await withItems(page.items), nextPageToken: page.nextPageToken };
+      return toKeysetPage(toRecords(rows), pageSize, (order) => ({ createTimeMs: order.createTime.getTime(), id: order.id }));
     },
   };
 }
