@@ -1,8 +1,7 @@
 #!/bin/sh
 # `npm test`, scheduled so that what measures time runs alone and the rest shares the two cores:
-# 1. lint and typecheck, two tasks at a time (CPU-bound, nothing timed); then the unit and
-#    integration tests one project at a time (user's and order's share a PostgreSQL database,
-#    and several time failovers);
+# 1. lint and typecheck, then the unit and integration tests, two projects at a time (each
+#    project's PostgreSQL tests work in schemas of their own);
 # 2. the registry's end-to-end tests (floods, etcd replicas losing their quorum), alone;
 # 3. devstack's timing-sensitive end-to-end files (chaos, failovers, npm start on its fixed ports,
 #    breaker and rate-limit timing, the dashboard's 1 s budget), one at a time;
@@ -26,7 +25,7 @@ node tools/print-failed-tests.js --clear
 nx run-many -t lint typecheck --parallel=2 --outputStyle=stream
 checks=$?
 phase_done "lint and typecheck"
-nx run-many -t test --parallel=1 --outputStyle=stream
+nx run-many -t test --parallel=2 --outputStyle=stream
 unit=$?
 phase_done "unit and integration tests"
 # Every build once, so the phases that run side by side need no task of their own first.
