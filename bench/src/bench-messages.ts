@@ -32,7 +32,12 @@ export type ClientSpec =
    */
   | { kind: 'http-app'; baseUrl: string; userIds: string[]; authorization?: string }
   /** A peer stack's own client (Moleculer ServiceBroker.call, Nest ClientGrpc). */
-  | PeerClientSpec;
+  | PeerClientSpec
+  /**
+   * h2load (nghttp2's C load generator) sending the one unary request `requestBase64` (gRPC-framed)
+   * to `path` at `target` (host:port), over one connection: the server's cost alone.
+   */
+  | { kind: 'h2load'; target: string; path: string; requestBase64: string };
 
 /**
  * How calls are paced. Closed loop: `concurrency` callers each send the next call when the last

@@ -34,6 +34,8 @@ export interface BenchReport {
   scenarios: ScenarioResult[];
   /** Scenarios measured against absolute targets, each with its own table (e.g. registry). */
   rowScenarios: RowScenarioResult[];
+  /** Scenarios chosen but not run, and why (a tool missing on this machine). */
+  leftOut: Array<{ scenario: string; reason: string }>;
 }
 
 export interface RowTargetVerdict extends RowTarget {
@@ -172,7 +174,7 @@ export function renderMarkdown(report: BenchReport): string {
     `Load: ${describeMode(report.load.mode)}, ${report.load.durationSeconds} s measured after ${report.load.warmupSeconds} s warm-up${report.load.rounds > 1 ? `, ${report.load.rounds} rounds (median round per variant)` : ''}${report.load.smoke ? ' (smoke run: numbers mean nothing)' : ''}; ${report.pinning}`,
     `Command: \`${report.command}\``,
   ];
-  const rowTables = report.rowScenarios.flatMap(renderRowScenario);
+  const rowTables = [...report.rowScenarios.flatMap(renderRowScenario), ...report.leftOut.map((l) => `- ${l.scenario}: left out, ${l.reason}.`)];
   if (report.scenarios.length === 0) return `${[...header, ...rowTables].join('\n')}\n`;
   const lines = [
     ...header,

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchReport } from './bench-report';
+import { H2LOAD, h2loadAvailable } from './h2load-window';
 
 const workspaceRoot = resolve(__dirname, '..', '..');
 const harness = join(workspaceRoot, 'dist', 'bench', 'main.js');
@@ -80,6 +81,23 @@ describe('bench --smoke', () => {
         [`${service} from memory`, 0],
         [`${service} app, SQLite`, 0],
       ]);
+    }
+
+    // server: GetUser from h2load, a C client. Left out, and saying why, where h2load is missing;
+    // CI installs it and sets SWITCHYARD_REQUIRE_H2LOAD, under which the harness fails instead.
+    const server = report.scenarios.find((s) => s.scenario === 'server');
+    if (h2loadAvailable()) {
+      expect(server!.variants.map((v) => [v.variant, v.errors])).toEqual([
+        ['grpc-js', 0],
+        ['switchyard', 0],
+        ['user app, SQLite', 0],
+      ]);
+      // The C client costs a fraction of what the server does per call.
+      for (const variant of server!.variants) expect(variant.clientCpuUsPerCall).toBeLessThan(variant.serverCpuUsPerCall);
+    } else {
+      expect(server).toBeUndefined();
+      expect(report.leftOut).toEqual([{ scenario: 'server', reason: expect.stringContaining(`${H2LOAD} not found`) }]);
+      console.log(`skipped: the server scenario's checks (${H2LOAD} not found; Debian: apt-get install nghttp2-client)`);
     }
 
     // fanout: the built apps; every process of the stack is measured, the gateway or user answers.

@@ -15,6 +15,8 @@ function tell(message: GeneratorToHarness): void {
 /** Imported on demand, so the baseline client process loads no Switchyard code. */
 async function createCaller(plan: LoadPlan): Promise<UserCaller> {
   switch (plan.client.kind) {
+    case 'h2load':
+      throw new Error('h2load is not a Node client');
     case 'baseline-user':
       return (await import('./clients/baseline-user-caller')).createBaselineUserCaller(plan.client.target);
     case 'switchyard-user':
@@ -46,6 +48,11 @@ async function waitUntilAnswering(send: SendCall): Promise<void> {
 
 async function main(): Promise<void> {
   const plan = JSON.parse(process.argv[2] ?? '{}') as LoadPlan;
+  if (plan.client.kind === 'h2load') {
+    await (await import('./h2load-window')).runH2loadWindow(plan, tell);
+    process.disconnect?.();
+    return;
+  }
   const caller = await createCaller(plan);
   // Loaded after the caller: the load loop requires grpc-js, and a client whose tracing patches
   // grpc-js on require (Nest's, through the OpenTelemetry instrumentation) must start first.

@@ -16,6 +16,7 @@ import { fanoutScenario } from './scenarios/fanout-scenario';
 import { httpScenario } from './scenarios/http-scenario';
 import { peersScenario } from './scenarios/peers-scenario';
 import { registryScenario } from './scenarios/registry-scenario';
+import { serverScenario } from './scenarios/server-scenario';
 import type { RowScenario } from './scenarios/row-scenario';
 import { tracingScenario } from './scenarios/tracing-scenario';
 import { unaryScenario } from './scenarios/unary-scenario';
@@ -28,6 +29,7 @@ const SCENARIOS: readonly Scenario[] = [
   peersScenario,
   appsUserScenario,
   appsOrderScenario,
+  serverScenario,
 ];
 
 /** Scenarios with absolute targets and tables of their own; they run after the others. */
@@ -56,6 +58,7 @@ async function main(argv: string[]): Promise<void> {
     load: { mode: options.mode, warmupSeconds: options.warmupMs / 1000, durationSeconds: options.durationMs / 1000, smoke: options.smoke, rounds: options.rounds },
     scenarios: [],
     rowScenarios: [],
+    leftOut: [],
   };
   progress.note(`bench: ${pinning.description}`);
   // What every scenario runs with, whatever its kind.
@@ -69,6 +72,12 @@ async function main(argv: string[]): Promise<void> {
     onProgress: (line: string) => progress.update(line),
   };
   for (const chosen of SCENARIOS.filter((s) => options.scenarios.includes(s.name))) {
+    const missing = chosen.unavailable?.();
+    if (missing) {
+      progress.note(`bench: ${chosen.name} left out: ${missing}`);
+      report.leftOut.push({ scenario: chosen.name, reason: missing });
+      continue;
+    }
     const scenario = options.smoke ? { ...chosen, variants: chosen.variants.filter((variant) => variant.inSmoke !== false) } : chosen;
     const rounds = [];
     for (let round = 0; round < options.rounds; round += 1) {

@@ -61,4 +61,6 @@ export interface Scenario {
   name: string;
   description: string;
   variants: Variant[];
+  /** Why the scenario cannot run on this machine (a tool it needs is missing); it throws instead where the tool is required. */
+  unavailable?(): string | undefined;
 }
