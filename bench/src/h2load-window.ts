@@ -51,7 +51,7 @@ export async function runH2loadWindow(plan: LoadPlan, tell: (message: GeneratorT
     writeFileSync(body, Buffer.from(client.requestBase64, 'base64'));
     const args = [
       ...['-c', '1', '-m', String(mode.concurrency), '-t', '1'],
-      ...['-D', String(plan.durationMs / 1000), `--warm-up-time=${plan.warmupMs / 1000}`],
+      ...['-D', `${plan.durationMs}ms`, ...(plan.warmupMs > 0 ? [`--warm-up-time=${plan.warmupMs}ms`] : [])],
       ...['-d', body, '-H', 'content-type: application/grpc', '-H', 'te: trailers', `--log-file=${log}`],
       `http://${client.target}${client.path}`,
     ];
