@@ -9,7 +9,7 @@ import { loggingInterceptor } from './logging-interceptor';
 import { retryInterceptor, type RetryPolicy } from './retry-interceptor';
 import type { RetryPolicyConfig } from './retry-policy-config';
 import { DEFAULT_RETRY_THROTTLING, RetryThrottle } from './retry-throttle';
-import { tracingInterceptor } from './tracing-interceptor';
+import { tracingInterceptorBeforeRetries } from './tracing-interceptor';
 
 export interface ClientFactoryOptions {
   logger: Logger;
@@ -79,7 +79,7 @@ export function createClientFactory(options: ClientFactoryOptions) {
         onExtraAttempt: options.metrics ? (path) => options.metrics!.countRetry(path) : undefined,
         backups: backupAttempts ? { budget: new BackupBudget({ ...DEFAULT_BACKUP_BUDGET, ...backupAttempts.budget }), delay: backupAttempts.delay } : undefined,
       });
-      chains.set(target, (chain = [tracingInterceptor, deadline, ...(options.interceptors ?? []), retry, logging]));
+      chains.set(target, (chain = [tracingInterceptorBeforeRetries, deadline, ...(options.interceptors ?? []), retry, logging]));
     }
     return chain;
   };

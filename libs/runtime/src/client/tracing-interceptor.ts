@@ -2,6 +2,7 @@ import type { Interceptor, InterceptingListener, Metadata, StatusObject } from '
 import { SpanKind, context, propagation, trace, type Context, type Span } from '@opentelemetry/api';
 import { metadataSetter } from '../telemetry/metadata-carrier';
 import { RPC_GRPC_STATUS_CODE, rpcMethodTelemetry, rpcSpanStatus } from '../telemetry/rpc-attributes';
+import { underUnsampledParent } from '../telemetry/unsampled-parent';
 import { asInterceptorResult, ForwardingCall, ForwardingListener, type InterceptingCallInterface } from './forwarding-call';
 
 const tracer = trace.getTracer('@switchyard/runtime');
@@ -39,11 +40,7 @@ class TracedCall extends ForwardingCall {
   }
 }
 
-/**
- * One CLIENT span per call (retries included), child of whatever span is active where the call
- * is made, with W3C traceparent/tracestate written into the call's metadata.
- */
-export const tracingInterceptor: Interceptor = (options, nextCall) => {
+function startCallSpan(options: Parameters<Interceptor>[0], nextCall: Parameters<Interceptor>[1]) {
   const path = options.method_definition.path;
   const parent = context.active();
   const { spanName, attributes } = rpcMethodTelemetry(path);
@@ -52,4 +49,22 @@ export const tracingInterceptor: Interceptor = (options, nextCall) => {
   // Inner interceptors are created inside the span's context, so anything they trace nests under it.
   const call = context.with(spanContext, () => nextCall(options));
   return asInterceptorResult(new TracedCall(call, span, spanContext));
+}
+
+/**
+ * One CLIENT span per call (retries included), child of whatever span is active where the call
+ * is made, with W3C traceparent/tracestate written into the call's metadata.
+ */
+export const tracingInterceptor: Interceptor = startCallSpan;
+
+/**
+ * tracingInterceptor for a chain whose retry layer (retryInterceptor) writes the active context
+ * into each attempt's headers, as createClientFactory's does: a unary call under an unsampled span
+ * then gets no span and no layer of its own, and the trace id and the decision not to sample
+ * travel on in the headers the retry layer writes.
+ */
+export const tracingInterceptorBeforeRetries: Interceptor = (options, nextCall) => {
+  const { requestStream, responseStream } = options.method_definition;
+  if (!requestStream && !responseStream && underUnsampledParent(context.active())) return asInterceptorResult(nextCall(options));
+  return startCallSpan(options, nextCall);
 };

@@ -5,6 +5,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { accountedSpanExport, type SpanCounts } from './span-accounting';
+import { samplerFollowsParent, setParentDecidesSampling } from './unsampled-parent';
 
 export interface TelemetryOptions {
   serviceName: string;
@@ -67,6 +68,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     instrumentations: [],
   });
   sdk.start();
+  // The SDK reads the sampler from process.env itself.
+  setParentDecidesSampling(samplerFollowsParent(process.env.OTEL_TRACES_SAMPLER));
   return {
     instanceId,
     exporting,
