@@ -2,6 +2,7 @@ import { context, trace } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { isoTimestamp } from './iso-timestamp';
+import { turnFlushedDestination } from './turn-flushed-destination';
 
 export interface LoggerOptions {
   /** The app, e.g. `user`; every line carries it. */
@@ -47,10 +48,10 @@ export function createLogger(options: LoggerOptions, destination?: pino.Destinat
   if (options.format === 'pretty') {
     return pino(settings, pretty({ colorize: process.stdout.isTTY, singleLine: true, ignore: 'pid,hostname,service,instance_id', translateTime: 'SYS:HH:MM:ss.l' }));
   }
-  // Synchronous writes to stdout: pino's default (asynchronous, no buffering) sends every line
-  // through its own fs.write on the thread pool and costs the server about twice as much CPU per
-  // line; a blocking write of one line is cheaper, and a line is out before the call's status.
-  return pino(settings, destination ?? pino.destination({ dest: 1, sync: true }));
+  // Synchronous writes to stdout, once per event-loop turn: pino's default (asynchronous, no
+  // buffering) sends every line through its own fs.write on the thread pool and costs the server
+  // about twice as much CPU per line; one blocking write of the turn's lines is cheaper still.
+  return pino(settings, destination ?? turnFlushedDestination());
 }
 
 export type { Logger };
