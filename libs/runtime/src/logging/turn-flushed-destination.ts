@@ -1,7 +1,9 @@
-import pino from 'pino';
+import { writeSync } from 'node:fs';
+import type pino from 'pino';
 
-/** Held at most (below sonic-boom's 16 KiB write size): a larger burst is written at once, without waiting for the turn to end. */
-const MAX_HELD_BYTES = 8 * 1024;
+/** Held at most: a larger burst is written at once, without waiting for the turn to end. */
+const MAX_HELD_CHARS = 16 * 1024;
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * A file descriptor (stdout by default) that pino writes to synchronously, but once per event-loop
@@ -11,7 +13,7 @@ const MAX_HELD_BYTES = 8 * 1024;
  */
 export function turnFlushedDestination(fd = 1): pino.DestinationStream {
   // One per descriptor, shared by every logger of the process: lines stay in order, and one exit
-  // handler flushes them.
+  // handler writes what is held.
   let destination = byDescriptor.get(fd);
   if (!destination) byDescriptor.set(fd, (destination = create(fd)));
   return destination;
@@ -20,19 +22,34 @@ export function turnFlushedDestination(fd = 1): pino.DestinationStream {
 const byDescriptor = new Map<number, pino.DestinationStream>();
 
 function create(fd: number): pino.DestinationStream {
-  const stream = pino.destination({ dest: fd, sync: true, minLength: MAX_HELD_BYTES });
+  let held = '';
   let scheduled = false;
-  const flush = () => {
+  const writeHeld = () => {
     scheduled = false;
-    stream.flushSync();
+    if (held.length === 0) return;
+    let rest = Buffer.from(held);
+    held = '';
+    while (rest.length > 0) {
+      try {
+        rest = rest.subarray(writeSync(fd, rest));
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        // Whoever read the logs has gone: a server does not stop for that.
+        if (code === 'EPIPE') return;
+        if (code !== 'EAGAIN') throw error;
+        // A non-blocking pipe whose reader is behind: wait for it, as a blocking write would.
+        Atomics.wait(pause, 0, 0, 10);
+      }
+    }
   };
-  process.on('exit', () => stream.flushSync());
+  process.on('exit', writeHeld);
   return {
     write(line: string) {
-      stream.write(line);
-      if (!scheduled) {
+      held += line;
+      if (held.length >= MAX_HELD_CHARS) writeHeld();
+      else if (!scheduled) {
         scheduled = true;
-        setImmediate(flush);
+        setImmediate(writeHeld);
       }
     },
   };
