@@ -1,4 +1,4 @@
-import { BackupDelay } from './backup-delay';
+import { BackupDelay, selectNth } from './backup-delay';
 
 describe('BackupDelay', () => {
   it('is unknown until minSamples answers, then the quantile of the recent ones, within its bounds', () => {
@@ -23,5 +23,20 @@ describe('BackupDelay', () => {
     expect(delay.currentMs).toBe(200);
     for (let i = 0; i < 32; i += 1) delay.record(20);
     expect(delay.currentMs).toBe(20);
+  });
+});
+
+describe('selectNth', () => {
+  it('finds the value a sort would put at each index, duplicates and all', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (const size of [1, 2, 3, 10, 64, 256]) {
+      for (let round = 0; round < 20; round++) {
+        // Few distinct values in some rounds: ties are where a selection goes wrong.
+        const values = Float64Array.from({ length: size }, () => (round % 2 ? Math.floor(random() * 4) : random() * 1000));
+        const sorted = Float64Array.from(values).sort();
+        for (const n of new Set([0, size >> 1, Math.floor(0.99 * size), size - 1])) expect(selectNth(Float64Array.from(values), n)).toBe(sorted[n]);
+      }
+    }
   });
 });

@@ -33,6 +33,8 @@ const RECOMPUTE_EVERY = 16;
 export class BackupDelay {
   private readonly options: BackupDelayOptions;
   private readonly samples: Float64Array;
+  // Where the window is copied to be reordered when the quantile is worked out.
+  private readonly scratch: Float64Array;
   private count = 0;
   private sinceRecompute = 0;
   private delay: number | undefined;
@@ -40,6 +42,7 @@ export class BackupDelay {
   constructor(options: Partial<BackupDelayOptions> = {}) {
     this.options = { ...DEFAULT_BACKUP_DELAY, ...options };
     this.samples = new Float64Array(this.options.window);
+    this.scratch = new Float64Array(this.options.window);
   }
 
   /** The delay now, in ms; undefined until minSamples answers are known. */
@@ -54,8 +57,39 @@ export class BackupDelay {
     this.sinceRecompute += 1;
     if (this.count < this.options.minSamples || (this.sinceRecompute < RECOMPUTE_EVERY && this.count !== this.options.minSamples)) return;
     this.sinceRecompute = 0;
-    const known = this.samples.slice(0, Math.min(this.count, this.samples.length)).sort();
-    const value = known[Math.min(known.length - 1, Math.floor(this.options.quantile * known.length))]!;
+    const known = this.scratch.subarray(0, Math.min(this.count, this.samples.length));
+    known.set(this.samples.subarray(0, known.length));
+    const value = selectNth(known, Math.min(known.length - 1, Math.floor(this.options.quantile * known.length)));
     this.delay = Math.min(this.options.maxDelayMs, Math.max(this.options.minDelayMs, Math.ceil(value)));
   }
+}
+
+/**
+ * The value that would be at index `n` of `values` sorted, found in linear time on average
+ * (Hoare's selection), reordering `values`. A full sort of the window on every recompute cost a
+ * client about 1 us per call.
+ */
+export function selectNth(values: Float64Array, n: number): number {
+  let low = 0;
+  let high = values.length - 1;
+  while (low < high) {
+    const pivot = values[(low + high) >>> 1]!;
+    let i = low;
+    let j = high;
+    while (i <= j) {
+      while (values[i]! < pivot) i += 1;
+      while (values[j]! > pivot) j -= 1;
+      if (i <= j) {
+        const swap = values[i]!;
+        values[i] = values[j]!;
+        values[j] = swap;
+        i += 1;
+        j -= 1;
+      }
+    }
+    if (n <= j) high = j;
+    else if (n >= i) low = i;
+    else break;
+  }
+  return values[n]!;
 }

@@ -153,7 +153,7 @@ export abstract class MultiAttemptCall implements InterceptingCallInterface {
     if (number > 1) metadata.set(PREVIOUS_ATTEMPTS_KEY, String(number - 1));
     let heldMetadata: Metadata | undefined;
     let heldMessage: unknown;
-    return context.with(span.context, () => {
+    const begin = () => {
       const attempt: Attempt = { number, startedAt: performance.now(), span, call: this.setup.nextCall(this.setup.options), abandoned: false };
       this.inFlight.add(attempt);
       this.lastAttempt = attempt;
@@ -165,7 +165,10 @@ export abstract class MultiAttemptCall implements InterceptingCallInterface {
       if (this.hasRequest) attempt.call.sendMessage(this.request);
       if (this.halfClosed) attempt.call.halfClose();
       return attempt;
-    });
+    };
+    // A first attempt with no span of its own starts in the context already active: entering it
+    // again would cost an AsyncLocalStorage run on every call.
+    return context.active() === span.context ? begin() : context.with(span.context, begin);
   }
 
   /**

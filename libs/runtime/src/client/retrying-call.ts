@@ -20,6 +20,9 @@ export interface RetryingCallPolicy extends MethodRetryPolicy {
   backup?: BackupAttempts;
 }
 
+// The first attempt's span attributes, the same on every call (read, never changed).
+const FIRST_ATTEMPT: Attributes = Object.freeze({ [GRPC_ATTEMPT_BACKOFF_MS]: 0 });
+
 /**
  * gRFC A6 retries of one unary call: after an attempt fails with a retryable code, another one
  * starts after a full-jitter exponential backoff, or after exactly the server's pushback, unless
@@ -46,7 +49,7 @@ export class RetryingCall extends MultiAttemptCall {
 
   protected onStart(): void {
     this.policy.backup?.budget.recordCall();
-    this.launch({ [GRPC_ATTEMPT_BACKOFF_MS]: 0 });
+    this.launch(FIRST_ATTEMPT);
   }
 
   protected onAttemptDone(attempt: Attempt, result: AttemptResult): void {
