@@ -47,7 +47,8 @@ describe('several registries', () => {
       const first = await registry(quick);
       const second = await registry(quick);
       const { logger, lines } = capturingLogger();
-      const registration = track(startRegistration({ ...app, ...fast, registryAddresses: [first.address, second.address], logger }));
+      // A loaded machine may take longer than the default 2 s to deregister: this is not about the bound.
+      const registration = track(startRegistration({ ...app, ...fast, registryAddresses: [first.address, second.address], logger, stopTimeoutMs: 10_000 }));
       await registration.registered;
       expect((await resolveAt(first)).map((i) => i.address)).toEqual([app.address]);
       expect(await resolveAt(second)).toEqual([]);
@@ -65,7 +66,9 @@ describe('several registries', () => {
       expect(warnings[0].msg).toContain(second.address);
 
       await registration.stop();
-      expect(await resolveAt(second)).toEqual([]);
+      const remaining = await resolveAt(second);
+      // What the registration logged, to tell why an instance is left.
+      if (remaining.length > 0) throw new Error(`left at the second registry after stop(): ${JSON.stringify(remaining)}\nthe registration logged:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`);
     });
 
     it('over a shared store, keeps its lease: heartbeats the second registry with the same instance id, no new Register', async () => {

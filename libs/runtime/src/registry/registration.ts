@@ -97,6 +97,8 @@ export function startRegistration(options: RegistrationOptions): Registration {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let queue: Promise<void> = Promise.resolve();
+  // A Register is on its way: the registry may hold a lease for it before its answer arrives.
+  let registering = false;
 
   let markRegistered!: () => void;
   let abandon!: (error: Error) => void;
@@ -135,6 +137,7 @@ export function startRegistration(options: RegistrationOptions): Registration {
   const register = async () => {
     const registryAddress = registries.address;
     const client = registries.client;
+    registering = true;
     try {
       const response = await callUnary(
         client.register.bind(client),
@@ -162,6 +165,8 @@ export function startRegistration(options: RegistrationOptions): Registration {
       noteFailure('register', error, registryAddress);
       const delay = reconnectDelayMs(failures, backoff);
       schedule(codeOf(error) === Status.ALREADY_EXISTS ? Math.min(delay, ADDRESS_HELD_RETRY_MS) : delay);
+    } finally {
+      registering = false;
     }
   };
 
@@ -212,10 +217,8 @@ export function startRegistration(options: RegistrationOptions): Registration {
 
   // The registry in use first; if it fails, the others at once, in the last share of the time
   // (over a shared store any of them can end the lease; with stores of their own, NOT_FOUND).
-  const deregister = async (id: string) => {
-    const stopTimeoutMs = options.stopTimeoutMs ?? 2000;
-    const endsAt = Date.now() + stopTimeoutMs;
-    const othersShareMs = registries.count > 1 ? Math.min(OTHERS_DEREGISTER_MS, stopTimeoutMs / 3) : 0;
+  const deregister = async (id: string, endsAt: number) => {
+    const othersShareMs = registries.count > 1 ? Math.min(OTHERS_DEREGISTER_MS, Math.max(0, endsAt - Date.now()) / 3) : 0;
     const call = (address: string, client: registryV1.RegistryServiceClient, deadlineAt: number) =>
       callUnary(client.deregister.bind(client), { instanceId: id, leaseSecret }, { metadata: metadata(), deadline: new Date(deadlineAt) }).then(() => address);
     try {
@@ -242,14 +245,19 @@ export function startRegistration(options: RegistrationOptions): Registration {
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      const stopTimeoutMs = options.stopTimeoutMs ?? 2000;
+      const endsAt = Date.now() + stopTimeoutMs;
       stopped = true;
       clearTimeout(timer);
+      // A Register in flight may already have a lease at the registry: give its answer half the
+      // stop's time to arrive, so the lease is withdrawn now rather than left to expire.
+      if (registering) await settledWithin(queue, stopTimeoutMs / 2);
       inFlight.abort();
       abandon(new Error('registration stopped before the registry accepted it'));
       await queue;
       const id = instanceId;
       instanceId = undefined;
-      if (id !== undefined) await deregister(id);
+      if (id !== undefined) await deregister(id, endsAt);
       registries.close();
     })();
     return stopping;
@@ -266,3 +274,12 @@ export function startRegistration(options: RegistrationOptions): Registration {
     stop,
   };
 }
+
+/** Resolves when `work` settles or after `ms`, whichever comes first. */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.then(noop, noop), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+function noop(): void {}
