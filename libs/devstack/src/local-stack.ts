@@ -115,20 +115,38 @@ export class LocalStack {
 
   /** Picks and holds every app's port; starts nothing yet. */
   static async prepare(options: LocalStackOptions): Promise<LocalStack> {
-    const ports = {} as Record<App, number>;
-    const replicaPorts = {} as Record<App, number[]>;
-    for (const app of APPS) {
-      ports[app] = options.ports?.[app] ?? (await freePort());
-      replicaPorts[app] = [ports[app]];
-      for (let i = 1; i < (options.replicas?.[app] ?? 1); i += 1) replicaPorts[app].push(await freePort());
-    }
-    const httpPort = options.httpPort ?? (await freePort());
-    const dashboardPort = options.dashboardPort ?? (await freePort());
     const composeEnv = readComposeEnvironment(options.workspaceRoot);
     const usesAuto = options.hostNames !== 'loopback' && APPS.some((app) => composeEnv[app].ADVERTISE_ADDRESS === AUTO_ADVERTISE_ADDRESS);
     const autoHost = usesAuto ? await autoHostOrNone() : undefined;
-    const reservations = await PortReservations.hold([...APPS.flatMap((app) => replicaPorts[app]), httpPort, dashboardPort]);
-    return new LocalStack(options, ports, replicaPorts, httpPort, dashboardPort, autoHost, composeEnv, reservations);
+    for (let attempt = 1; ; attempt += 1) {
+      // Ports freePort() picked, as opposed to ones the caller asked for.
+      const picked = new Set<number>();
+      const pick = async (asked: number | undefined) => {
+        if (asked !== undefined) return asked;
+        const port = await freePort();
+        picked.add(port);
+        return port;
+      };
+      const ports = {} as Record<App, number>;
+      const replicaPorts = {} as Record<App, number[]>;
+      for (const app of APPS) {
+        ports[app] = await pick(options.ports?.[app]);
+        replicaPorts[app] = [ports[app]];
+        for (let i = 1; i < (options.replicas?.[app] ?? 1); i += 1) replicaPorts[app].push(await pick(undefined));
+      }
+      const httpPort = await pick(options.httpPort);
+      const dashboardPort = await pick(options.dashboardPort);
+      try {
+        const reservations = await PortReservations.hold([...APPS.flatMap((app) => replicaPorts[app]), httpPort, dashboardPort]);
+        return new LocalStack(options, ports, replicaPorts, httpPort, dashboardPort, autoHost, composeEnv, reservations);
+      } catch (error) {
+        // A port freePort() found free can be taken by another process's connection before it is
+        // held (the kernel hands out the same ephemeral range): pick again. A port the caller
+        // asked for that is taken is the caller's to hear about.
+        const { code, port } = error as { code?: string; port?: number };
+        if (code !== 'EADDRINUSE' || port === undefined || !picked.has(port) || attempt >= 5) throw error;
+      }
+    }
   }
 
   /** prepare() and startAll(); on failure every app started so far is stopped. */

@@ -14,7 +14,7 @@ import { createServer, type Server } from 'node:net';
 export class PortReservations {
   private readonly held = new Map<number, Server>();
 
-  /** Listens on each port (all interfaces, as the apps bind); fails if one is already taken. */
+  /** Listens on each port (all interfaces, as the apps bind); fails if one is already taken (the error's `code` is EADDRINUSE, its `port` the port). */
   static async hold(ports: number[]): Promise<PortReservations> {
     const reservations = new PortReservations();
     try {
@@ -42,7 +42,12 @@ export class PortReservations {
     return new Promise((resolve, reject) => {
       const server = createServer({ pauseOnConnect: true }, (socket) => socket.resetAndDestroy());
       server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(new Error(error.code === 'EADDRINUSE' ? `port ${port} is already in use (is npm start running already?)` : `cannot hold port ${port}: ${error.message}`)),
+        reject(
+          Object.assign(new Error(error.code === 'EADDRINUSE' ? `port ${port} is already in use (is npm start running already?)` : `cannot hold port ${port}: ${error.message}`), {
+            code: error.code,
+            port,
+          }),
+        ),
       );
       server.listen(port, () => {
         this.held.set(port, server);
