@@ -1,5 +1,4 @@
-import { createScratchStorage } from '@switchyard/storage/testing';
-import { seedUsersWithOrders, startAppStack, type AppName } from '../servers/app-stack';
+import { scratchDatabaseUrl, seedUsersWithOrders, startAppStack, type AppName } from '../servers/app-stack';
 import { fixtureUserIds } from '../user-fixture';
 import type { Scenario, StackLauncher, Target, Variant, VariantStack } from './scenario';
 import { startRegistryChild, SWITCHYARD_SERVER_ENV, TRACING_10_PERCENT } from './switchyard-environment';
@@ -55,12 +54,7 @@ function shippedVariant(call: Call, engine: Engine): Variant {
     // PostgreSQL is an outside service: the smoke run checks the harness on SQLite alone.
     inSmoke: engine === 'sqlite',
     async start(launcher: StackLauncher): Promise<VariantStack> {
-      let databaseUrl: string | undefined;
-      if (engine === 'postgres') {
-        const scratch = await createScratchStorage('postgres', 'bench_apps');
-        launcher.afterStop(() => scratch.dispose());
-        databaseUrl = scratch.databaseUrl;
-      }
+      const databaseUrl = await scratchDatabaseUrl(launcher, engine, 'bench_apps');
       // Orders are created through the order app, which asks the user app for their user.
       const apps: AppName[] = call === 'ListOrders' ? ['user', 'order'] : ['user'];
       const stack = await startAppStack(launcher, { env: TRACING_10_PERCENT, answering: service, apps, databaseUrl });

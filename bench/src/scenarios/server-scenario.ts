@@ -1,9 +1,8 @@
 import { credentials } from '@grpc/grpc-js';
 import { userV1 } from '@switchyard/proto';
-import { createScratchStorage } from '@switchyard/storage/testing';
 import { unary } from '../clients/grpc-unary';
 import { grpcFrame, H2LOAD, h2loadAvailable } from '../h2load-window';
-import { seedUsersWithOrders, startAppStack } from '../servers/app-stack';
+import { scratchDatabaseUrl, seedUsersWithOrders, startAppStack } from '../servers/app-stack';
 import { fixtureUserIds } from '../user-fixture';
 import type { Scenario, StackLauncher, Variant, VariantStack } from './scenario';
 import { startRegistryChild, SWITCHYARD_SERVER_ENV, TRACING_10_PERCENT } from './switchyard-environment';
@@ -30,12 +29,7 @@ async function h2loadClient(address: string, id: string): Promise<VariantStack['
 }
 
 async function shippedUserApp(launcher: StackLauncher, engine: 'sqlite' | 'postgres'): Promise<VariantStack> {
-  let databaseUrl: string | undefined;
-  if (engine === 'postgres') {
-    const scratch = await createScratchStorage('postgres', 'bench_server');
-    launcher.afterStop(() => scratch.dispose());
-    databaseUrl = scratch.databaseUrl;
-  }
+  const databaseUrl = await scratchDatabaseUrl(launcher, engine, 'bench_server');
   const stack = await startAppStack(launcher, { env: TRACING_10_PERCENT, answering: 'user', apps: ['user'], databaseUrl });
   const [id] = await seedUsersWithOrders(stack, SEEDED_USERS, 0);
   return { client: await h2loadClient(stack.address.user!, id), notes: ['server CPU/call sums the registry and user'] };

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { orderV1, userV1 } from '@switchyard/proto';
+import { createScratchStorage } from '@switchyard/storage/testing';
 import { unary } from '../clients/grpc-unary';
 import type { StackLauncher } from '../scenarios/scenario';
 
@@ -71,6 +72,17 @@ export async function startAppStack(launcher: StackLauncher, options: AppStackOp
   await Promise.all((['user', 'order'] as const).filter((app) => chosen.has(app)).map(start));
   if (chosen.has('gateway')) await start('gateway');
   return { registryAddress: address.registry, address };
+}
+
+/**
+ * DATABASE_URL of a fresh PostgreSQL schema at 127.0.0.1:5432, dropped when the variant stops;
+ * undefined for SQLite (the apps then use their DATA_DIR).
+ */
+export async function scratchDatabaseUrl(launcher: StackLauncher, engine: 'sqlite' | 'postgres', prefix: string): Promise<string | undefined> {
+  if (engine === 'sqlite') return undefined;
+  const scratch = await createScratchStorage('postgres', prefix);
+  launcher.afterStop(() => scratch.dispose());
+  return scratch.databaseUrl;
 }
 
 /** Retries `attempt` for up to 15 s: order learns about user through the registry a moment after both are up. */
