@@ -8,6 +8,8 @@ export interface FixtureUser {
   name: string;
   email: string;
   createTime: Date;
+  orderCount: number;
+  totalSpentCents: number;
 }
 
 export interface FixtureOrder {
@@ -23,7 +25,7 @@ export const ORDERS_PER_USER = 3;
 
 export function fixtureUsers(): FixtureUser[] {
   const createTime = new Date('2024-01-01T00:00:00Z');
-  return fixtureUserIds().map((id, i) => ({ id, name: `User ${i}`, email: `user${i}@example.com`, createTime }));
+  return fixtureUserIds().map((id, i) => ({ id, name: `User ${i}`, email: `user${i}@example.com`, createTime, orderCount: 0, totalSpentCents: 0 }));
 }
 
 /** The fixture orders by user id, as every peer's ListOrders serves them. */

@@ -15,7 +15,7 @@ export function fixtureUserIds(count = FIXTURE_USER_COUNT): string[] {
 export function createFixtureGetUser(notFound: (id: string) => Error): (request: userV1.GetUserRequest) => Promise<userV1.GetUserResponse> {
   const created = new Date('2024-01-01T00:00:00Z');
   const users = new Map<string, userV1.User>(
-    fixtureUserIds().map((id, i) => [id, { id, name: `User ${i}`, email: `user${i}@example.com`, createTime: created }]),
+    fixtureUserIds().map((id, i) => [id, { id, name: `User ${i}`, email: `user${i}@example.com`, createTime: created, orderCount: 0, totalSpentCents: 0 }]),
   );
   return async (request) => {
     const user = users.get(request.id);

@@ -9,7 +9,7 @@ import pino from 'pino';
 import { grpcUpstream } from './grpc-upstream';
 import { createGatewayService } from './user-with-orders';
 
-const ada: userV1.User = { id: 'u1', name: 'Ada', email: 'ada@example.com', createTime: new Date('2026-01-01T00:00:00Z') };
+const ada: userV1.User = { id: 'u1', name: 'Ada', email: 'ada@example.com', createTime: new Date('2026-01-01T00:00:00Z'), orderCount: 0, totalSpentCents: 0 };
 
 // What a service behind the gateway may let slip: addresses, SQL, a stack.
 const LEAK = 'connect ECONNREFUSED 10.0.0.7:5432 at Pool.query (select * from users where id = $1)';

@@ -7,7 +7,7 @@ import { toEdgeError } from './edge-errors';
 import { forwardingService } from './forwarding-service';
 import { PUBLIC_SERVICES } from './public-services';
 
-const ada: userV1.User = { id: 'u1', name: 'Ada', email: 'ada@example.com', createTime: new Date('2026-01-01T00:00:00Z') };
+const ada: userV1.User = { id: 'u1', name: 'Ada', email: 'ada@example.com', createTime: new Date('2026-01-01T00:00:00Z'), orderCount: 0, totalSpentCents: 0 };
 
 /** A user service that answers GetUser for u1 and fails the other calls the way a real one can. */
 const userService = defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {

@@ -13,7 +13,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20_261_129);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 jest.setTimeout(120_000);
 
-const ada: userV1.User = { id: 'u-ada', name: 'Ada', email: 'ada@example.com', createTime: new Date('2026-01-01T00:00:00Z') };
+const ada: userV1.User = { id: 'u-ada', name: 'Ada', email: 'ada@example.com', createTime: new Date('2026-01-01T00:00:00Z'), orderCount: 0, totalSpentCents: 0 };
 
 describe(`GatewayService under hostile requests (seed ${SEED})`, () => {
   const upstreamCalls = { count: 0 };

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { grpcUpstream } from './grpc-upstream';
 import { createGatewayService } from './user-with-orders';
 
-const ada: userV1.User = { id: 'u1', name: 'Ada', email: 'ada@example.com', createTime: new Date('2026-01-01T00:00:00Z') };
+const ada: userV1.User = { id: 'u1', name: 'Ada', email: 'ada@example.com', createTime: new Date('2026-01-01T00:00:00Z'), orderCount: 0, totalSpentCents: 0 };
 const order: orderV1.Order = {
   id: 'o1',
   userId: 'u1',

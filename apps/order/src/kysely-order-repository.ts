@@ -1,5 +1,5 @@
 import type { Kysely, SelectQueryBuilder } from 'kysely';
-import { isUniqueViolation, prepareQuery, toKeysetPage, type KeysetCursor, type Page, type QueryParameters } from '@switchyard/storage';
+import { isUniqueViolation, prepareQuery, toKeysetPage, writeOutboxEvents, type KeysetCursor, type OutboxEvent, type Page, type QueryParameters } from '@switchyard/storage';
 import type { OrderItemRecord, OrderRecord, OrderRepository } from './order-repository';
 import type { OrderDatabase, OrderItemRow, OrderRow } from './order-schema';
 
@@ -30,8 +30,18 @@ function toRecords(rows: OrderWithItemRow[]): OrderRecord[] {
   return records;
 }
 
-/** OrderRepository over the service's SQL database (SQLite or PostgreSQL). */
-export function createKyselyOrderRepository(db: Kysely<OrderDatabase>): OrderRepository {
+export interface OrderEventOptions {
+  /** The events announcing a new order, written to the outbox in the order's own transaction. */
+  eventsFor(order: OrderRecord): OutboxEvent[];
+  /** Told after each commit that wrote events (the relay's wake-up). */
+  onEventsCommitted?(): void;
+}
+
+/**
+ * OrderRepository over the service's SQL database (SQLite or PostgreSQL). With `events`, every new
+ * order's events go to the outbox in the same transaction: both are written, or neither.
+ */
+export function createKyselyOrderRepository(db: Kysely<OrderDatabase>, events?: OrderEventOptions): OrderRepository {
   // Every read is one statement, orders joined with their items, built and compiled to SQL once:
   // building and compiling a query costs about as much as running it on SQLite, and a second
   // statement for the items would be a second round trip to PostgreSQL.
@@ -66,6 +76,8 @@ export function createKyselyOrderRepository(db: Kysely<OrderDatabase>): OrderRep
 
   return {
     async insert(order) {
+      // Built before the transaction, in the caller's context: the events carry its trace.
+      const outboxEvents = events?.eventsFor(order) ?? [];
       try {
         await db.transaction().execute(async (trx) => {
           await trx
@@ -91,12 +103,14 @@ export function createKyselyOrderRepository(db: Kysely<OrderDatabase>): OrderRep
               })),
             )
             .execute();
+          await writeOutboxEvents(trx, outboxEvents);
         });
       } catch (error) {
         // With a request id, the unique index on (user_id, request_id) settles a race between two creates.
         if (order.requestId !== undefined && isUniqueViolation(error)) return { inserted: false, reason: 'request-id-taken' };
         throw error;
       }
+      if (outboxEvents.length > 0) events?.onEventsCommitted?.();
       return { inserted: true };
     },
 

@@ -1,7 +1,9 @@
-import { createAppContext, createPeerClients, runMain, startService } from '@switchyard/runtime';
-import { openDatabase } from '@switchyard/storage';
+import { ORDER_EVENTS_STREAM } from '@switchyard/proto';
+import { createAppContext, createPeerClients, openEvents, runMain, startOutboxRelay, startService } from '@switchyard/runtime';
+import { createOutboxStore, openDatabase, storageEngineFor } from '@switchyard/storage';
 import { grpcUserDirectory } from './grpc-user-directory';
 import { createKyselyOrderRepository } from './kysely-order-repository';
+import { orderCreatedEvent } from './order-events';
 import { orderMigrations } from './order-migrations';
 import type { OrderDatabase } from './order-schema';
 import { createOrderService } from './order-service';
@@ -18,11 +20,24 @@ runMain(async () => {
     migrations: orderMigrations,
     logger,
   });
+  const events = openEvents(app, 'OrderCreated events through the outbox');
+  const relay =
+    events &&
+    startOutboxRelay({
+      outbox: createOutboxStore(db, storageEngineFor(config.databaseUrl)),
+      connection: events.connection,
+      streams: [ORDER_EVENTS_STREAM],
+      logger,
+      metrics: events.metrics,
+    });
+  const orders = createKyselyOrderRepository(db, relay && { eventsFor: (order) => [orderCreatedEvent(order)], onEventsCommitted: () => relay.wake() });
   await startService({
     ...app,
-    services: [createOrderService({ orders: createKyselyOrderRepository(db), users: grpcUserDirectory(clients, 'registry:///user'), logger })],
+    services: [createOrderService({ orders, users: grpcUserDirectory(clients, 'registry:///user'), logger })],
     onShutdown: async () => {
       clients.close();
+      await relay?.stop();
+      await events?.connection.close();
       await db.destroy();
     },
   });

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Migrations } from '@switchyard/storage';
+import { createOutboxTable, type Migrations } from '@switchyard/storage';
 
 /** The order service's schema, oldest first. Never edit an applied migration; add a new one. */
 export const orderMigrations: Migrations = {
@@ -38,6 +38,12 @@ export const orderMigrations: Migrations = {
       // What the key was used for, so a reuse with another payload is refused rather than answered
       // with the first order. Orders from before have none; their fingerprint is computed from the row.
       await db.schema.alterTable('orders').addColumn('request_fingerprint', 'text').execute();
+    },
+  },
+  '0003_create_outbox': {
+    async up(db: Kysely<unknown>) {
+      // Events committed with the orders they announce; the relay publishes them (EVENTS_URL).
+      await createOutboxTable(db);
     },
   },
 };

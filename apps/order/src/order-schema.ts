@@ -1,7 +1,10 @@
+import type { OutboxTable } from '@switchyard/storage';
+
 /** The order service's tables, as its migrations create them (see order-migrations.ts). */
 export interface OrderDatabase {
   orders: OrderRow;
   order_items: OrderItemRow;
+  outbox: OutboxTable;
 }
 
 export interface OrderRow {

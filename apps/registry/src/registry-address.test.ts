@@ -33,7 +33,7 @@ function resolveComposeHostsToLoopback(hosts: string[]) {
 
 const userService = defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
   async getUser(request) {
-    return { user: { id: request.id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0) } };
+    return { user: { id: request.id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0), orderCount: 0, totalSpentCents: 0 } };
   },
   createUser: async () => ({ user: undefined }),
   batchGetUsers: async () => ({ users: [] }),

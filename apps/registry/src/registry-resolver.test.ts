@@ -15,7 +15,7 @@ function portEchoingUserService(port: () => number) {
   };
   return defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
     async getUser(request) {
-      return { user: { id: request.id, name: String(port()), email: 'stub@example.com', createTime: new Date(0) } };
+      return { user: { id: request.id, name: String(port()), email: 'stub@example.com', createTime: new Date(0), orderCount: 0, totalSpentCents: 0 } };
     },
     createUser: unused,
     batchGetUsers: unused,

@@ -31,7 +31,7 @@ async function startVersionedServer(version: string): Promise<TestServer> {
   return startTestServer([
     defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
       async getUser(request) {
-        return { user: { id: request.id, name: version, email: 'stub@example.com', createTime: new Date(0) } };
+        return { user: { id: request.id, name: version, email: 'stub@example.com', createTime: new Date(0), orderCount: 0, totalSpentCents: 0 } };
       },
       createUser: unused,
       batchGetUsers: unused,

@@ -35,7 +35,7 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])(`UserService under hostile 
       ['u-ada', 'ada@example.com'],
       ['u-bob', 'bob@example.com'],
     ]) {
-      await repository.create({ id: id!, name: id!, email: email!, createTime: new Date() });
+      await repository.create({ id: id!, name: id!, email: email!, createTime: new Date(), orderCount: 0, totalSpentCents: 0 });
       known.push(id!, email!);
     }
   });

@@ -1,6 +1,8 @@
-import { createAppContext, runMain, startService } from '@switchyard/runtime';
+import { ORDER_CREATED_SUBJECT, ORDER_EVENTS_STREAM } from '@switchyard/proto';
+import { createAppContext, openEvents, runMain, startEventConsumer, startService } from '@switchyard/runtime';
 import { openDatabase } from '@switchyard/storage';
 import { createKyselyUserRepository } from './kysely-user-repository';
+import { ORDER_TOTALS_CONSUMER, orderTotalsHandler } from './order-totals-consumer';
 import { userMigrations } from './user-migrations';
 import type { UserDatabase } from './user-schema';
 import { createUserService } from './user-service';
@@ -16,9 +18,26 @@ runMain(async () => {
     migrations: userMigrations,
     logger,
   });
+  const users = createKyselyUserRepository(db);
+  const events = openEvents(app, "users' order counts from OrderCreated events");
+  const consumer =
+    events &&
+    startEventConsumer({
+      connection: events.connection,
+      stream: ORDER_EVENTS_STREAM,
+      durable: ORDER_TOTALS_CONSUMER,
+      subject: ORDER_CREATED_SUBJECT,
+      handle: orderTotalsHandler(users),
+      logger,
+      metrics: events.metrics,
+    });
   await startService({
     ...app,
-    services: [createUserService({ users: createKyselyUserRepository(db) })],
-    onShutdown: () => db.destroy(),
+    services: [createUserService({ users })],
+    onShutdown: async () => {
+      await consumer?.stop();
+      await events?.connection.close();
+      await db.destroy();
+    },
   });
 });

@@ -6,6 +6,17 @@ export interface UserRecord {
   name: string;
   email: string;
   createTime: Date;
+  /** Orders the user placed, counted from order's OrderCreated events (0 while events are off). */
+  orderCount: number;
+  /** The sum of those orders' totals. */
+  totalSpentCents: number;
+}
+
+/** What one OrderCreated event adds to its user. */
+export interface OrderPlaced {
+  eventId: string;
+  userId: string;
+  totalCents: number;
 }
 
 /** Where users are kept. */
@@ -17,4 +28,9 @@ export interface UserRepository {
   findByIds(ids: readonly string[]): Promise<UserRecord[]>;
   /** Users oldest first, after `cursor` (the start when undefined). */
   list(pageSize: number, cursor: KeysetCursor | undefined): Promise<Page<UserRecord>>;
+  /**
+   * Adds an order to its user's count and spend, once per event id: 'duplicate' when this event
+   * was applied before (nothing changes). Throws NotFoundError for an unknown user, changing nothing.
+   */
+  applyOrderPlaced(order: OrderPlaced, appliedTime: Date): Promise<'applied' | 'duplicate'>;
 }

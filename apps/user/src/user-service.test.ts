@@ -78,7 +78,7 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('UserService on %s', (engin
   describe('CreateUser', () => {
     it('stores the user with a normalised email and a new id, and GetUser returns it', async () => {
       const { user } = await createUser({ name: '  Ada Lovelace ', email: '  Ada@Example.COM ' });
-      expect(user).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), name: 'Ada Lovelace', email: 'ada@example.com', createTime: expect.any(Date) });
+      expect(user).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), name: 'Ada Lovelace', email: 'ada@example.com', createTime: expect.any(Date), orderCount: 0, totalSpentCents: 0 });
       expect(await getUser(user!.id)).toEqual({ user });
     });
 

@@ -14,7 +14,7 @@ export interface UserServiceOptions {
 }
 
 function toWire(user: UserRecord): userV1.User {
-  return { id: user.id, name: user.name, email: user.email, createTime: user.createTime };
+  return { id: user.id, name: user.name, email: user.email, createTime: user.createTime, orderCount: user.orderCount, totalSpentCents: user.totalSpentCents };
 }
 
 /** switchyard.user.v1.UserService over a user repository, ready for the server bootstrap. */
@@ -29,7 +29,7 @@ export function userServiceHandlers(options: UserServiceOptions): ServiceHandler
   return {
     async createUser(request, context) {
       const input = validateCreateUser(request);
-      const user: UserRecord = { id: newId(), name: input.name, email: input.email, createTime: now() };
+      const user: UserRecord = { id: newId(), name: input.name, email: input.email, createTime: now(), orderCount: 0, totalSpentCents: 0 };
       // The caller has gone: a user it will never hear about must not be created.
       context.signal.throwIfAborted();
       await users.create(user);

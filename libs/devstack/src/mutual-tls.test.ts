@@ -73,7 +73,7 @@ describe('mutual TLS', () => {
     const service = defineService('switchyard.gateway.v1.GatewayService', gatewayV1.GatewayServiceService, {
       getUserWithOrders: async (_request, call) => {
         handled += 1;
-        return { user: { id: 'caller', name: JSON.stringify(call.peerIdentity ?? null), email: '', createTime: undefined }, orders: [], nextPageToken: '', partialFailures: [] };
+        return { user: { id: 'caller', name: JSON.stringify(call.peerIdentity ?? null), email: '', createTime: undefined, orderCount: 0, totalSpentCents: 0 }, orders: [], nextPageToken: '', partialFailures: [] };
       },
     });
     const { server, port } = await serve([service], { host: '127.0.0.1', port: 0, credentials: serverCredentials(tlsOf(files, certificates.ca)) });

@@ -46,6 +46,17 @@ export { tracingInterceptor } from './client/tracing-interceptor';
 export { loggingInterceptor } from './client/logging-interceptor';
 export { idempotentMethodPaths } from './client/method-idempotency';
 
+// events: the outbox relay and consumers over NATS JetStream
+export type { ClaimedEvent, Outbox } from './events/outbox';
+export { connectEvents, type EventsConnection, type EventsConnectionOptions } from './events/events-connection';
+export { DEAD_LETTER_STREAM, deadLetterSubject, ensureStreams, type EventStream } from './events/event-streams';
+export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './events/outbox-relay';
+export { DEAD_LETTER_REASON_HEADER, ORIGINAL_SUBJECT_HEADER, startEventConsumer, UnprocessableEventError, type DeliveredEvent, type EventConsumer, type EventConsumerOptions } from './events/event-consumer';
+export { EventMetrics, type ConsumeOutcome } from './events/event-metrics';
+export { EVENT_TIME_HEADER } from './events/event-attributes';
+export { activeTraceHeaders } from './events/message-trace-context';
+export { openEvents, type AppEvents } from './events/open-events';
+
 // metrics
 export { RpcMetrics, RPC_DURATION_BUCKETS } from './metrics/rpc-metrics';
 export { serverMetricsMiddleware } from './metrics/server-metrics-middleware';

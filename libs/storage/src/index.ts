@@ -6,6 +6,11 @@ export { storageEngineFor, type StorageEngine } from './storage-engine';
 export { isUniqueViolation } from './unique-violation';
 export { prepareQuery, type PreparedQuery, type QueryParameters } from './prepared-query';
 
+// events: a transactional outbox for publishers, an inbox for consumers
+export { createOutboxTable, writeOutboxEvents, type OutboxDatabase, type OutboxEvent, type OutboxTable } from './events/outbox-table';
+export { createOutboxStore } from './events/outbox-store';
+export { createInboxTable, recordInInbox, type InboxDatabase, type InboxTable } from './events/inbox-table';
+
 // paging, shared by every List RPC
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, resolvePageSize } from './page-size';
 export { decodePageToken, encodePageToken, MAX_PAGE_TOKEN_LENGTH, type KeysetCursor } from './page-token';

@@ -9,3 +9,4 @@ export { describeWithEtcd, findEtcd, startEtcdCluster, type EtcdCluster } from '
 export * from './http2-attacks';
 export { badRequestFields } from './bad-request-fields';
 export { AnswerTally, callRaw, describeHostileRequests, hostileRequests, methodsOf, randomMessageBytes, rawClient, sendFrames, truncatedFrames, uncleanAnswer, type FuzzedMethod, type HostileRequestsSuite, type RawAnswer } from './hostile-requests';
+export { findNatsServer, startNatsServer, type NatsServer } from './nats-server';

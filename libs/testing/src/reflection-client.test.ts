@@ -20,7 +20,7 @@ const SERVICES = [
 ];
 const PROTOS_DIR = join(__dirname, '..', '..', '..', 'protos');
 const CREATED = new Date('2024-05-01T12:00:00Z');
-const ADA: userV1.User = { id: 'u-1', name: 'Ada', email: 'ada@example.com', createTime: CREATED };
+const ADA: userV1.User = { id: 'u-1', name: 'Ada', email: 'ada@example.com', createTime: CREATED, orderCount: 0, totalSpentCents: 0 };
 const ORDER: orderV1.Order = {
   id: 'o-1',
   userId: 'u-1',

@@ -18,13 +18,13 @@ function heldUserService() {
       state.maxRunning = Math.max(state.maxRunning, state.running);
       try {
         if (request.id === 'hold') await released;
-        return { user: { id: request.id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0) } };
+        return { user: { id: request.id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0), orderCount: 0, totalSpentCents: 0 } };
       } finally {
         state.running -= 1;
       }
     },
     async createUser(request) {
-      return { user: { id: 'u1', name: request.name, email: request.email, createTime: new Date(0) } };
+      return { user: { id: 'u1', name: request.name, email: request.email, createTime: new Date(0), orderCount: 0, totalSpentCents: 0 } };
     },
     async batchGetUsers() {
       return { users: [] };

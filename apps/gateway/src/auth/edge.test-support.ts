@@ -26,7 +26,7 @@ export interface Edge {
   close(): Promise<void>;
 }
 
-const USER: userV1.User = { id: 'u1', name: 'Ada', email: 'ada@example.com', createTime: new Date(Date.UTC(2026, 0, 1)) };
+const USER: userV1.User = { id: 'u1', name: 'Ada', email: 'ada@example.com', createTime: new Date(Date.UTC(2026, 0, 1)), orderCount: 0, totalSpentCents: 0 };
 
 /** user and order stand-ins that answer for u1 and record the metadata of every call they get. */
 function probeUpstreams(seen: SeenCall[]) {

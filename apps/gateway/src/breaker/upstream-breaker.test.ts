@@ -12,7 +12,7 @@ import { createGatewayService } from '../user-with-orders';
 import { breakerStateGauge } from './breaker-metrics';
 import { CircuitBreaker } from './circuit-breaker';
 
-const ada: userV1.User = { id: 'u1', name: 'Ada', email: 'ada@example.com', createTime: new Date('2026-01-01T00:00:00Z') };
+const ada: userV1.User = { id: 'u1', name: 'Ada', email: 'ada@example.com', createTime: new Date('2026-01-01T00:00:00Z'), orderCount: 0, totalSpentCents: 0 };
 const order: orderV1.Order = { id: 'o1', userId: 'u1', items: [{ sku: 'book', quantity: 1, unitPriceCents: 1500 }], totalCents: 1500, createTime: new Date('2026-01-02T00:00:00Z'), requestId: '' };
 const OPEN_MESSAGE = 'order is unavailable (circuit breaker open); retry later';
 

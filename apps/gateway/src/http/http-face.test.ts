@@ -57,7 +57,7 @@ function fakeUpstreams() {
       if (!request.email.includes('@')) violations.add('email', 'is not a valid email address');
       violations.throwIfAny();
       if (users.some((existing) => existing.email === request.email)) throw new AlreadyExistsError(`a user with email "${request.email}" already exists`);
-      const created = { id: `u${users.length + 1}`, name: request.name, email: request.email, createTime: new Date(Date.UTC(2026, 0, 1, 12, 0, users.length)) };
+      const created = { id: `u${users.length + 1}`, name: request.name, email: request.email, createTime: new Date(Date.UTC(2026, 0, 1, 12, 0, users.length)), orderCount: 0, totalSpentCents: 0 };
       users.push(created);
       return { user: created };
     },
@@ -195,7 +195,7 @@ describe('the gateway HTTP/JSON face', () => {
     expect(created.status).toBe(200);
     expect(created.headers.get('content-type')).toMatch(/^application\/json/);
     const user = (created.body as { user: Record<string, unknown> }).user;
-    expect(user).toEqual({ id: expect.any(String), name: 'Ada Lovelace', email: 'ada@example.com', createTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/) });
+    expect(user).toEqual({ id: expect.any(String), name: 'Ada Lovelace', email: 'ada@example.com', createTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/), orderCount: '0', totalSpentCents: '0' });
     const read = await send('GET', `/v1/users/${encodeURIComponent(user.id as string)}`);
     expect(read).toMatchObject({ status: 200, body: { user } });
   });

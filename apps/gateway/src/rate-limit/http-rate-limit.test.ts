@@ -37,7 +37,7 @@ describe('rate limits over HTTP', () => {
 
   beforeAll(async () => {
     const upstream = {
-      getUser: async (id: string) => ({ id, name: 'Ada', email: 'ada@example.com', createTime: new Date('2026-01-01T00:00:00Z') }),
+      getUser: async (id: string) => ({ id, name: 'Ada', email: 'ada@example.com', createTime: new Date('2026-01-01T00:00:00Z'), orderCount: 0, totalSpentCents: 0 }),
       listOrders: async () => ({ orders: [], nextPageToken: '' }),
     };
     const addresses = clientAddresses();

@@ -17,7 +17,7 @@ const testAuth: ServerMiddleware = (call, next) => {
   return next();
 };
 
-const ada: userV1.User = { id: 'u1', name: 'Ada', email: 'ada@example.com', createTime: new Date('2026-01-01T00:00:00Z') };
+const ada: userV1.User = { id: 'u1', name: 'Ada', email: 'ada@example.com', createTime: new Date('2026-01-01T00:00:00Z'), orderCount: 0, totalSpentCents: 0 };
 
 export interface Answer {
   code: number;

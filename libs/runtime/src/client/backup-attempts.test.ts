@@ -29,7 +29,7 @@ async function startInstance(): Promise<Instance> {
   const instance: Instance = { address: '', hung: false, calls: 0, creates: 0 };
   const neverWhileHung = (ctx: CallContext) =>
     new Promise<never>((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('caller left')), { once: true }));
-  const user = (id: string): userV1.User => ({ id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0) });
+  const user = (id: string): userV1.User => ({ id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0), orderCount: 0, totalSpentCents: 0 });
   const service = defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
     async getUser(request, ctx) {
       instance.calls += 1;

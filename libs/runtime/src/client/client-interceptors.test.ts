@@ -17,7 +17,7 @@ const logger = pino({ level: 'silent' });
 const tracing = installInMemoryTracing();
 afterAll(() => tracing.uninstall());
 
-const user = (id: string): userV1.User => ({ id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0) });
+const user = (id: string): userV1.User => ({ id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0), orderCount: 0, totalSpentCents: 0 });
 
 /** A UserService whose GetUser answers UNAVAILABLE `failures` times, then succeeds; it records what it saw. */
 function flakyUserService(failures: number) {

@@ -22,7 +22,7 @@ async function startUsers(): Promise<string> {
     async getUser(request, ctx) {
       // 'slow' answers only when its caller has gone.
       if (request.id === 'slow') await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
-      return { user: { id: request.id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0) } };
+      return { user: { id: request.id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0), orderCount: 0, totalSpentCents: 0 } };
     },
     createUser: unused,
     batchGetUsers: unused,

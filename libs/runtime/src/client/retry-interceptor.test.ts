@@ -60,7 +60,7 @@ function scriptedServer(script: (method: string, n: number, signal: AbortSignal)
       await script(method, count(method), ctx.signal);
       return response;
     };
-  const user: userV1.User = { id: 'u1', name: 'Ada', email: 'ada@example.com', createTime: new Date(0) };
+  const user: userV1.User = { id: 'u1', name: 'Ada', email: 'ada@example.com', createTime: new Date(0), orderCount: 0, totalSpentCents: 0 };
   const services = [
     defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
       getUser: handle('getUser', { user }),

@@ -7,6 +7,7 @@ import { loadRoutingRulesSetting, type RoutingRulesSetting } from './routing-rul
 import { loadTlsConfig, type TlsFiles } from './tls-config';
 import { loadServerLimits, type ServerLimits } from './server-limits-config';
 import { advertiseAddressVariable } from './advertise-address';
+import { eventsUrlVariable } from './events-url-config';
 
 /** Default gRPC port of each app: several instances of one app need GRPC_PORT set apart. */
 export const DEFAULT_PORTS = { gateway: 50050, registry: 50051, user: 50052, order: 50053 } as const;
@@ -50,6 +51,8 @@ export interface ServiceConfig {
   tls: TlsFiles | undefined;
   /** GRPC_MAX_*, GRPC_KEEPALIVE_*: what one peer may cost the server; clients size their messages to match. */
   limits: ServerLimits;
+  /** EVENTS_URL: the NATS servers (JetStream) events go through, comma-separated; events are off when unset. */
+  eventsUrl: string | undefined;
 }
 
 /** The token in REGISTRY_TOKEN_FILE (the docker secrets `*_FILE` convention), trimmed. */
@@ -88,6 +91,8 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
       SHUTDOWN_TIMEOUT_MS: millisecondsVariable(10000),
       SERVICE_VERSION: z.string().default('0.1.0'),
       FAULTS: faultsVariable(),
+      // May carry a token or password in the userinfo.
+      EVENTS_URL: secretVariable(eventsUrlVariable().optional()),
     },
     env,
   );
@@ -113,5 +118,6 @@ export function loadServiceConfig(app: AppName, env: Record<string, string | und
     routingRules: loadRoutingRulesSetting(env),
     tls: loadTlsConfig(env),
     limits: loadServerLimits(env),
+    eventsUrl: parsed.EVENTS_URL,
   });
 }

@@ -24,7 +24,7 @@ function userService() {
     async getUser(request) {
       if (request.id === 'missing') throw statusError(Status.NOT_FOUND, 'user "missing" not found');
       if (request.id === 'flaky' && ++flakyCalls === 1) throw statusError(Status.UNAVAILABLE, 'first attempt refused');
-      return { user: { id: request.id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0) } };
+      return { user: { id: request.id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0), orderCount: 0, totalSpentCents: 0 } };
     },
     async createUser() {
       throw statusError(Status.UNIMPLEMENTED, 'not here');

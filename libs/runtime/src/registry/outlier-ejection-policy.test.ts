@@ -31,7 +31,7 @@ async function startInstance(behaviour: Instance['behaviour'] = () => {}): Promi
     async getUser(request) {
       instance.calls += 1;
       await instance.behaviour();
-      return { user: { id: request.id, name: String(instance.port), email: 'x@example.com', createTime: new Date(0) } };
+      return { user: { id: request.id, name: String(instance.port), email: 'x@example.com', createTime: new Date(0), orderCount: 0, totalSpentCents: 0 } };
     },
     createUser: unused,
     batchGetUsers: unused,

@@ -11,7 +11,7 @@ import { serve } from './serve';
 import type { CallOutcome, ServerMiddleware } from './server-middleware';
 import { defineService } from './service-handlers';
 
-const user = (id: string): userV1.User => ({ id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0) });
+const user = (id: string): userV1.User => ({ id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0), orderCount: 0, totalSpentCents: 0 });
 
 /** A UserService and an OrderService that count what their handlers did. */
 function stubServices() {

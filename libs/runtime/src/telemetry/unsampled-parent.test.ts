@@ -40,7 +40,7 @@ function userService(getUser: (id: string, metadata: Metadata) => Promise<userV1
  */
 async function traceparentDownstream(incoming: string | undefined): Promise<string | undefined> {
   let received: string | undefined;
-  const downstream = await serve([userService(async (id, metadata) => ((received = metadata.get('traceparent')[0] as string | undefined), { user: { id, name: 'n', email: 'e@example.com', createTime: new Date(0) } }))], {
+  const downstream = await serve([userService(async (id, metadata) => ((received = metadata.get('traceparent')[0] as string | undefined), { user: { id, name: 'n', email: 'e@example.com', createTime: new Date(0), orderCount: 0, totalSpentCents: 0 } }))], {
     host: '127.0.0.1',
     port: 0,
     middleware: [tracingMiddleware],

@@ -1,0 +1,36 @@
+import { type Kysely, type Transaction } from 'kysely';
+
+/** The ids of events a consumer has applied, written in the same transaction as their effect. */
+export interface InboxTable {
+  event_id: string;
+  /** When it was applied (ms since the epoch). */
+  applied_time: number;
+}
+
+export interface InboxDatabase {
+  inbox: InboxTable;
+}
+
+/** Creates the inbox table: call it from one of the consuming service's migrations. */
+export async function createInboxTable(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('inbox')
+    .addColumn('event_id', 'text', (column) => column.primaryKey())
+    .addColumn('applied_time', 'bigint', (column) => column.notNull())
+    .execute();
+}
+
+/**
+ * Records `eventId` as applied inside `trx`, and says whether this is its first time: apply the
+ * event's effect only when it returns true, in the same transaction, and the effect happens once
+ * however often the event is delivered. Concurrent deliveries of one event meet on the primary key:
+ * one inserts, the other waits for it and then finds it (PostgreSQL), or runs after it (SQLite).
+ */
+export async function recordInInbox<DB extends InboxDatabase>(trx: Transaction<DB>, eventId: string, appliedTime: Date): Promise<boolean> {
+  const result = await (trx as unknown as Transaction<InboxDatabase>)
+    .insertInto('inbox')
+    .values({ event_id: eventId, applied_time: appliedTime.getTime() })
+    .onConflict((conflict) => conflict.column('event_id').doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+}
