@@ -2,3 +2,4 @@
 // reaches it.
 export { ManualClock } from './time/manual-clock';
 export { parsePrometheusText, sampleValue, scrapeMetrics, type Sample } from './metrics/prometheus-scrape';
+export { installInMemoryTracing } from './telemetry/in-memory-tracing.test-support';
