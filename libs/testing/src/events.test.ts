@@ -137,6 +137,19 @@ describe('events over NATS JetStream', () => {
     expect(await streamMessages()).toBe(1);
   });
 
+  it('makes the stream again when it was deleted, and goes on publishing', async () => {
+    const outbox = new MemoryOutbox();
+    const relay = startOutboxRelay({ outbox, connection: open(), streams: [STREAM], logger, pollIntervalMs: 50, publishTimeoutMs: 1000 });
+    stops.push(() => relay.stop());
+    outbox.add('first', 'a');
+    await eventually(async () => (await outbox.countUnsent()) === 0, 10_000, 'the first event sent');
+    await (await inspector.jetstreamManager()).streams.delete(STREAM.name);
+    outbox.add('second', 'b');
+    relay.wake();
+    await eventually(async () => (await outbox.countUnsent()) === 0, 15_000, 'the second event sent to a new stream');
+    expect(await streamMessages()).toBe(1);
+  });
+
   describe('a durable consumer', () => {
     async function publish(count: number, payload: (i: number) => Uint8Array = (i) => Buffer.from(String(i))) {
       const manager = await inspector.jetstreamManager();
@@ -173,6 +186,21 @@ describe('events over NATS JetStream', () => {
       await eventually(() => afterRestart.length === 2, 10_000, 'the new messages');
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(afterRestart).toEqual(['m-10', 'm-11']);
+    });
+
+    it('sets itself up again when its consumer is deleted, replaying the stream from the start (inboxes absorb the repeats)', async () => {
+      await publish(3);
+      const handled: string[] = [];
+      consume(async (event) => {
+        handled.push(event.id!);
+        return 'applied';
+      });
+      await eventually(() => handled.length === 3, 10_000, 'the first events');
+      await (await inspector.jetstreamManager()).consumers.delete(STREAM.name, 'test-consumer');
+      await publish(5);
+      await eventually(() => handled.includes('m-4'), 20_000, 'the events after the consumer was deleted');
+      expect(new Set(handled)).toEqual(new Set(['m-0', 'm-1', 'm-2', 'm-3', 'm-4']));
+      expect(handled.filter((id) => id === 'm-0')).toHaveLength(2);
     });
 
     it('moves an event that keeps failing to the dead letters after the last delivery, with the reason, and goes on', async () => {

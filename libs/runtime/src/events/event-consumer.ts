@@ -1,5 +1,5 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { AckPolicy, DeliverPolicy, headers as natsHeaders, nanos, type ConsumerMessages, type JetStreamClient, type JsMsg, type MsgHdrs } from 'nats';
+import { AckPolicy, ConsumerEvents, DeliverPolicy, headers as natsHeaders, nanos, type ConsumerMessages, type JetStreamClient, type JsMsg, type MsgHdrs, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { EVENT_TIME_HEADER, MESSAGE_ID_HEADER, processAttributes } from './event-attributes';
 import type { ConsumeOutcome, EventMetrics } from './event-metrics';
@@ -131,42 +131,57 @@ export function startEventConsumer(options: EventConsumerOptions): EventConsumer
     );
   };
 
+  const setUp = async (nc: NatsConnection): Promise<ConsumerMessages> => {
+    const manager = await ensureStreams(nc, [stream, DEAD_LETTER_STREAM]);
+    await manager.consumers.add(stream.name, {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(ackWaitMs),
+      // Deliveries are counted here, so the dead letters get the event with its reason.
+      max_deliver: -1,
+      ...(subject ? { filter_subject: subject } : {}),
+    });
+    const consumed = await (await nc.jetstream().consumers.get(stream.name, durable)).consume({ max_messages: 64 });
+    // A consumer or stream deleted under us: end this round and set them up again.
+    void (async () => {
+      for await (const status of await consumed.status()) {
+        if (status.type === ConsumerEvents.ConsumerDeleted || ((status.type === ConsumerEvents.ConsumerNotFound || status.type === ConsumerEvents.StreamNotFound) && Number(status.data) >= 3)) {
+          logger.warn({ durable, status: status.type }, 'event consumer lost its consumer or stream; setting it up again');
+          consumed.stop();
+        }
+      }
+    })().catch(() => undefined);
+    return consumed;
+  };
+
   const run = async () => {
     const nc = await Promise.race([connection.ready().catch(() => undefined), stopping]);
     if (!nc) return;
+    const js = nc.jetstream();
     for (let attempt = 1; !stopped; attempt++) {
       try {
-        const manager = await ensureStreams(nc, [stream, DEAD_LETTER_STREAM]);
-        await manager.consumers.add(stream.name, {
-          durable_name: durable,
-          ack_policy: AckPolicy.Explicit,
-          deliver_policy: DeliverPolicy.All,
-          ack_wait: nanos(ackWaitMs),
-          // Deliveries are counted here, so the dead letters get the event with its reason.
-          max_deliver: -1,
-          ...(subject ? { filter_subject: subject } : {}),
-        });
-        break;
+        messages = await setUp(nc);
       } catch (error) {
-        if (attempt === 1) logger.warn({ durable, err: (error as Error).message }, 'cannot set up the event consumer yet; retrying');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * attempt)));
-      }
-    }
-    if (stopped) return;
-    const js = nc.jetstream();
-    const consumer = await js.consumers.get(stream.name, durable);
-    messages = await consumer.consume({ max_messages: 64 });
-    logger.info({ stream: stream.name, durable }, 'event consumer started');
-    for await (const message of messages) {
-      const outcome = await context.with(ROOT_CONTEXT, () => process(js, message));
-      metrics?.consumed.inc({ consumer: durable, outcome });
-      metrics?.consumerPending.set({ consumer: durable }, message.info.pending);
-      if (outcome === 'applied') {
-        const lag = eventLagSeconds(message.headers);
-        if (lag !== undefined) metrics?.lag.observe({ consumer: durable }, lag);
+        if (attempt === 1 || attempt % 30 === 0) logger.warn({ durable, err: (error as Error).message }, 'cannot set up the event consumer yet; retrying');
+        await Promise.race([new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * attempt))), stopping]);
+        continue;
       }
       if (stopped) break;
+      attempt = 0;
+      logger.info({ stream: stream.name, durable }, 'event consumer started');
+      for await (const message of messages) {
+        const outcome = await context.with(ROOT_CONTEXT, () => process(js, message));
+        metrics?.consumed.inc({ consumer: durable, outcome });
+        metrics?.consumerPending.set({ consumer: durable }, message.info.pending);
+        if (outcome === 'applied') {
+          const lag = eventLagSeconds(message.headers);
+          if (lag !== undefined) metrics?.lag.observe({ consumer: durable }, lag);
+        }
+        if (stopped) break;
+      }
     }
+    messages?.stop();
   };
   const running = run().catch((error) => logger.error({ err: error, durable }, 'event consumer stopped on an error'));
 

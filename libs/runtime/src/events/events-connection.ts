@@ -2,6 +2,8 @@ import { connect, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { redactUrl } from './events-url';
 
+const CLOSE_TIMEOUT_MS = 2000;
+
 export interface EventsConnectionOptions {
   /** EVENTS_URL: `nats://host:port`, several separated by commas. */
   url: string;
@@ -63,7 +65,11 @@ export function connectEvents(options: EventsConnectionOptions): EventsConnectio
     async close() {
       closed = true;
       wakeRetry?.();
-      if (connection && !connection.isClosed()) await connection.drain().catch(() => connection?.close());
+      if (!connection || connection.isClosed()) return;
+      // Drain lets acknowledgements in flight out; a broker that does not answer cannot hold up the stop.
+      const drained = connection.drain().catch(() => undefined);
+      const timedOut = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), CLOSE_TIMEOUT_MS).unref());
+      if ((await Promise.race([drained, timedOut])) === 'timeout') await connection.close().catch(() => undefined);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { headers as natsHeaders, type JetStreamClient } from 'nats';
+import { headers as natsHeaders, type JetStreamClient, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { EVENT_TIME_HEADER, publishAttributes } from './event-attributes';
 import type { EventMetrics } from './event-metrics';
@@ -114,32 +114,38 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return { claimed: events.length, failed: failed.length, lastError };
   };
 
-  const run = async () => {
-    let js: JetStreamClient;
+  // Until the streams exist: at start, and again after failures (someone deleted a stream).
+  const ensureStreamsOnce = async (nc: NatsConnection): Promise<boolean> => {
     try {
-      const nc = await Promise.race([connection.ready(), stopping]);
-      if (!nc) return;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await ensureStreams(nc, streams);
-          break;
-        } catch (error) {
-          if (stopped) return;
-          if (attempt === 1) logger.warn({ err: (error as Error).message }, 'cannot create the event streams yet; retrying');
-          await sleep(Math.min(MAX_BACKOFF_MS, 250 * attempt));
-        }
-      }
-      js = nc.jetstream({ timeout: publishTimeoutMs });
-    } catch {
-      return; // closed before the broker ever answered
+      await ensureStreams(nc, streams);
+      return true;
+    } catch (error) {
+      logger.debug({ err: (error as Error).message }, 'cannot create the event streams yet');
+      return false;
     }
+  };
+
+  const run = async () => {
+    const nc = await Promise.race([connection.ready().catch(() => undefined), stopping]);
+    if (!nc) return; // stopped, or closed before the broker ever answered
+    for (let attempt = 1; !(await ensureStreamsOnce(nc)); attempt++) {
+      if (attempt === 1) logger.warn('cannot create the event streams yet; retrying');
+      await sleep(Math.min(MAX_BACKOFF_MS, 250 * attempt));
+      if (stopped) return;
+    }
+    const js = nc.jetstream({ timeout: publishTimeoutMs });
     logger.info({ relayId }, 'outbox relay started');
     let failures = 0;
     let nextPrune = 0;
+    let nextGauge = 0;
     while (!stopped) {
       try {
         const { claimed, failed, lastError } = await relayBatch(js);
-        if (metrics) metrics.outboxUnsent.set(await outbox.countUnsent());
+        // A count per second at most: it scans the whole backlog.
+        if (metrics && Date.now() >= nextGauge) {
+          nextGauge = Date.now() + 1000;
+          metrics.outboxUnsent.set(await outbox.countUnsent());
+        }
         if (Date.now() >= nextPrune) {
           nextPrune = Date.now() + PRUNE_EVERY_MS;
           const pruned = await outbox.pruneSent(new Date(Date.now() - keepSentMs));
@@ -149,6 +155,8 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           failures++;
           if (failures === 1) logger.warn({ failed, claimed, err: lastError?.message }, 'publishing events failed; they stay in the outbox and are retried');
           await sleep(Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(failures, 6)));
+          // 503 is JetStream's "no stream takes this subject": someone deleted it.
+          if ((lastError as { code?: string } | undefined)?.code === '503' || failures % 5 === 0) await ensureStreamsOnce(nc);
           continue;
         }
         if (failures > 0) logger.info({ afterFailures: failures }, 'publishing events again');
