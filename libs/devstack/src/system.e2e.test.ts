@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
-import { connectReflection, eventually, findGrpcurl, freePort, runGrpcurl, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan, type ReflectionConnection } from '@switchyard/testing';
+import { connectReflection, eventually, findGrpcurl, freePort, runGrpcurl, startNatsServer, startOtlpReceiver, type NatsServer, type OtlpReceiver, type ReceivedSpan, type ReflectionConnection } from '@switchyard/testing';
 import { sampleValue, scrapeMetrics } from '@switchyard/runtime/testing';
 import { LocalStack } from './local-stack';
 import { createScratchDatabase } from './postgres-database';
@@ -18,6 +18,7 @@ jest.setTimeout(60_000);
 describe('Switchyard end to end', () => {
   let stack: LocalStack;
   let receiver: OtlpReceiver;
+  let nats: NatsServer;
   let database: { url: string; drop: () => Promise<void> };
   let dataDir: string;
   const clients: ReflectionConnection[] = [];
@@ -43,6 +44,7 @@ describe('Switchyard end to end', () => {
   beforeAll(async () => {
     database = await createScratchDatabase('switchyard_e2e');
     receiver = await startOtlpReceiver();
+    nats = await startNatsServer();
     dataDir = mkdtempSync(join(tmpdir(), 'switchyard-e2e-'));
     stack = await LocalStack.start({
       workspaceRoot,
@@ -50,7 +52,7 @@ describe('Switchyard end to end', () => {
       databaseUrl: database.url,
       otlpEndpoint: receiver.endpoint,
       // Standard OTel variable: export every 200 ms instead of 5 s so the test need not wait.
-      extraEnv: { OTEL_BSP_SCHEDULE_DELAY: '200' },
+      extraEnv: { OTEL_BSP_SCHEDULE_DELAY: '200', EVENTS_URL: nats.url },
     });
   });
 
@@ -58,6 +60,7 @@ describe('Switchyard end to end', () => {
     clients.forEach((client) => client.close());
     await stack?.stop();
     await receiver?.stop();
+    await nats?.stop();
     await database?.drop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
@@ -147,6 +150,38 @@ describe('Switchyard end to end', () => {
     }
     // The order service's own check of the user was traced too, in its own trace from CreateOrder.
     expect(receiver.spans.some((s) => s.kindName === 'CLIENT' && s.name.endsWith('UserService/GetUser') && s.resource['service.name'] === 'order')).toBe(true);
+  });
+
+  it("counts an order in its user's totals through the outbox and JetStream, in the CreateOrder call's trace", async () => {
+    const gateway = await connect(stack.address('gateway'));
+    const created = (await gateway.call('switchyard.user.v1.UserService/CreateUser', { name: 'Grace Hopper', email: `grace-${Date.now()}@example.com` })) as { user: { id: string } };
+    const userId = created.user.id;
+    for (const requestId of ['first', 'second', 'first']) {
+      await gateway.call('switchyard.order.v1.OrderService/CreateOrder', { userId, requestId, items: [{ sku: 'cobol', quantity: 2, unitPriceCents: '700' }] });
+    }
+    // The retried 'first' is the same order: two orders, counted once each.
+    const totals = await eventually(async () => {
+      const { user } = (await gateway.call('switchyard.user.v1.UserService/GetUser', { id: userId })) as { user: { orderCount?: string; totalSpentCents?: string } };
+      return user.orderCount === '2' ? user : undefined;
+    }, 15_000, "the user's order count from events");
+    expect(totals.totalSpentCents).toBe('2800');
+
+    // gateway SERVER CreateOrder ... order SERVER -> publish (PRODUCER, order) -> process (CONSUMER, user), one trace.
+    const isPublish = (s: ReceivedSpan) => s.kindName === 'PRODUCER' && s.name === 'publish switchyard.order.v1.OrderCreated';
+    await receiver.waitForSpans((spans) => spans.filter((s) => s.kindName === 'CONSUMER' && s.name === 'process switchyard.order.v1.OrderCreated').length >= 2, 15_000);
+    const orderServerSpans = receiver.spans.filter((s) => s.kindName === 'SERVER' && s.name === 'switchyard.order.v1.OrderService/CreateOrder' && s.resource['service.name'] === 'order');
+    const publishes = receiver.spans.filter(isPublish);
+    const publish = publishes.find((p) => orderServerSpans.some((server) => server.spanId === p.parentSpanId))!;
+    expect(publish).toBeDefined();
+    expect(publish.resource['service.name']).toBe('order');
+    expect(publish.attributes).toMatchObject({ 'messaging.system': 'nats', 'messaging.destination.name': 'switchyard.order.v1.OrderCreated' });
+    const processing = receiver.spans.find((s) => s.kindName === 'CONSUMER' && s.parentSpanId === publish.spanId)!;
+    expect(processing).toMatchObject({ traceId: publish.traceId, name: 'process switchyard.order.v1.OrderCreated' });
+    expect(processing.resource['service.name']).toBe('user');
+    expect(processing.attributes).toMatchObject({ 'messaging.consumer.group.name': 'user-order-totals', 'messaging.message.id': publish.attributes['messaging.message.id'] });
+    const isGatewayServer = (s: ReceivedSpan) => s.traceId === publish.traceId && s.kindName === 'SERVER' && s.resource['service.name'] === 'gateway';
+    await receiver.waitForSpans((spans) => spans.some(isGatewayServer), 10_000);
+    expect(receiver.spans.find(isGatewayServer)?.name).toBe('switchyard.order.v1.OrderService/CreateOrder');
   });
 
   it('every app serves /metrics on the free port it logs, with the calls above counted', async () => {
