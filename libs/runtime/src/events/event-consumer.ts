@@ -44,6 +44,12 @@ export interface EventConsumerOptions {
   ackWaitMs?: number;
   /** Before the nth retry of a failed event: n times this. Default 500. */
   retryDelayMs?: number;
+  /**
+   * Events handled at once, at most. Default 16: one at a time, each its own transaction, a
+   * consumer on PostgreSQL fell behind the orders. More than one means events are applied in no
+   * particular order, which the handler must allow (the inbox and an order-free effect do).
+   */
+  concurrency?: number;
 }
 
 export interface EventConsumer {
@@ -60,14 +66,14 @@ function eventLagSeconds(headers: MsgHdrs | undefined): number | undefined {
 }
 
 /**
- * Reads a stream through a durable JetStream consumer with explicit acknowledgements, one event
- * at a time: delivery is at least once, and the handler's inbox makes the effect happen once. A
- * failing event is delivered again after a delay; after `maxDeliveries`, or at once when it can
+ * Reads a stream through a durable JetStream consumer with explicit acknowledgements, up to
+ * `concurrency` events at a time: delivery is at least once, and the handler's inbox makes the
+ * effect happen once. A failing event is delivered again after a delay; after `maxDeliveries`, or at once when it can
  * never succeed, it is copied to the consumer's dead-letter subject with the reason and taken out
  * of the stream's way. Each event is processed in a span that is a child of its publish span.
  */
 export function startEventConsumer(options: EventConsumerOptions): EventConsumer {
-  const { connection, stream, durable, subject, handle, logger, metrics, maxDeliveries = 5, ackWaitMs = 10_000, retryDelayMs = 500 } = options;
+  const { connection, stream, durable, subject, handle, logger, metrics, maxDeliveries = 5, ackWaitMs = 10_000, retryDelayMs = 500, concurrency = 16 } = options;
   const tracer = trace.getTracer('switchyard-events');
   const deadLetters = deadLetterSubject(durable);
   let stopped = false;
@@ -170,16 +176,25 @@ export function startEventConsumer(options: EventConsumerOptions): EventConsumer
       if (stopped) break;
       attempt = 0;
       logger.info({ stream: stream.name, durable }, 'event consumer started');
+      const inFlight = new Set<Promise<void>>();
       for await (const message of messages) {
-        const outcome = await context.with(ROOT_CONTEXT, () => process(js, message));
-        metrics?.consumed.inc({ consumer: durable, outcome });
-        metrics?.consumerPending.set({ consumer: durable }, message.info.pending);
-        if (outcome === 'applied') {
-          const lag = eventLagSeconds(message.headers);
-          if (lag !== undefined) metrics?.lag.observe({ consumer: durable }, lag);
-        }
+        const handled = context.with(ROOT_CONTEXT, () => process(js, message)).then((outcome) => {
+          metrics?.consumed.inc({ consumer: durable, outcome });
+          metrics?.consumerPending.set({ consumer: durable }, message.info.pending);
+          if (outcome === 'applied') {
+            const lag = eventLagSeconds(message.headers);
+            if (lag !== undefined) metrics?.lag.observe({ consumer: durable }, lag);
+          }
+        }, (error: Error) => {
+          // An acknowledgement that could not be sent (connection gone): the broker delivers the event again.
+          logger.warn({ durable, err: error.message }, 'event handled but not acknowledged; it is delivered again');
+        });
+        inFlight.add(handled);
+        void handled.finally(() => inFlight.delete(handled));
+        if (inFlight.size >= concurrency) await Promise.race(inFlight);
         if (stopped) break;
       }
+      await Promise.all(inFlight);
     }
     messages?.stop();
   };
