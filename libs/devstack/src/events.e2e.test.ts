@@ -6,7 +6,8 @@
 // a backlog. Afterwards every user's order_count and total_spent_cents, as GetUser answers them,
 // equal its orders in the orders table, the inbox holds one row per order, and the stream one
 // message per order. Each scenario prints one line: what the load saw, what the broker dropped as
-// duplicate publishes, what the consumer was delivered again.
+// duplicate publishes, what the consumer was delivered again. EVENTS_E2E_LOG=<file> appends every
+// app's output there; EVENTS_E2E_RATE sets the orders per second (default 50).
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -29,6 +30,8 @@ const LOAD_MS = (ORDERS / RATE) * 1000;
 const USERS = 7;
 const CONSUMER = 'user-order-totals';
 const BROKER_DOWN_MS = 10_000;
+// Scenario (c): events committed while the broker is paused, for the consumer to work through.
+const BACKLOG = 400;
 // Settling includes a dead relay's hold lapsing (15 s) and a dead consumer's deliveries coming back
 // after the ack wait (10 s), on a machine busy with everything else.
 const SETTLE_MS = 60_000;
@@ -73,6 +76,8 @@ describe('events under failure: every order counted once', () => {
   const publishes = new Map<string, number>();
   // Deliveries of the consumer's acknowledgements beyond the first, by the delivery count in the ack subject.
   let redeliveredAcks = 0;
+  // Ends a load still running when a scenario failed half-way.
+  const loads = new AbortController();
 
   const count = async (query: string, values: unknown[] = []) => Number((await db.query<{ n: string }>(query, values)).rows[0].n);
   const orderInstances = () => stack.processes.filter((p) => p.options.app === 'order' && p.running);
@@ -88,7 +93,7 @@ describe('events under failure: every order counted once', () => {
       requestIdPrefix: `events-${scenario}`,
       attemptDeadlineMs: 10_000,
       giveUpAfterMs: 60_000,
-    });
+    }, loads.signal);
 
   const getUser = (client: userV1.UserServiceClient, id: string) =>
     new Promise<userV1.User>((done, fail) =>
@@ -112,7 +117,7 @@ describe('events under failure: every order counted once', () => {
    * outbox is sent and the consumer caught up, the users' totals against the orders, the inbox
    * and the stream against the orders.
    */
-  async function expectConsistent(scenario: string, load: OrderLoadReport): Promise<string> {
+  async function expectConsistent(scenario: string, load: OrderLoadReport) {
     expect(load.failed).toEqual({});
     expect(load.created).toHaveLength(ORDERS);
     const answered = new Set(load.created.map((order) => order.orderId));
@@ -150,13 +155,21 @@ describe('events under failure: every order counted once', () => {
     } finally {
       users.close();
     }
-    const seen = [...publishes.values()].reduce((sum, n) => sum + n, 0);
-    return `publishes seen ${seen} for ${publishes.size} events (${seen - publishes.size} dropped by the broker as duplicates so far) | redelivered to the consumer so far ${redeliveredAcks}`;
+    return brokerCounts();
   }
 
-  function report(scenario: string, load: OrderLoadReport, observed: string, totals: string) {
+  /** Publishes the broker received (duplicates included) and events they carried, and redeliveries acknowledged, so far. */
+  const brokerCounts = () => ({ publishes: [...publishes.values()].reduce((sum, n) => sum + n, 0), events: publishes.size, redelivered: redeliveredAcks });
+  type BrokerCounts = ReturnType<typeof brokerCounts>;
+  const sinceThen = (before: BrokerCounts, after: BrokerCounts) => {
+    const received = after.publishes - before.publishes;
+    const events = after.events - before.events;
+    return `broker received ${received} publishes of ${events} events: ${received - events} dropped as duplicates | ${after.redelivered - before.redelivered} deliveries to the consumer were redeliveries`;
+  };
+
+  function report(scenario: string, load: OrderLoadReport, observed: string, broker: string) {
     process.stdout.write(
-      `events | ${scenario.padEnd(44)} | ${ORDERS} orders at ${RATE}/s open loop | OK ${load.created.length} | attempts ${load.attempts} (retried on ${JSON.stringify(load.retriedOn)}, ${load.retriedOrders} orders needed a retry) | p99 ${load.p99Ms.toFixed(0)} ms | ${observed} | ${totals}\n`,
+      `events | ${scenario.padEnd(44)} | ${ORDERS} orders at ${RATE}/s open loop | OK ${load.created.length} | attempts ${load.attempts} (retried on ${JSON.stringify(load.retriedOn)}, ${load.retriedOrders} orders needed a retry) | p99 ${load.p99Ms.toFixed(0)} ms | ${observed} | ${broker}\n`,
     );
   }
 
@@ -197,6 +210,7 @@ describe('events under failure: every order counted once', () => {
   });
 
   afterAll(async () => {
+    loads.abort();
     await observer?.close();
     await stack?.stop();
     await db?.end();
@@ -206,6 +220,7 @@ describe('events under failure: every order counted once', () => {
   });
 
   it('(a) the broker stops answering for 10 s in the middle of the load', async () => {
+    const before = brokerCounts();
     const load = loadOrders('a');
     await sleep(Math.max(1000, (LOAD_MS - BROKER_DOWN_MS) / 2));
     nats.pause();
@@ -213,79 +228,95 @@ describe('events under failure: every order counted once', () => {
     const waiting = await count('SELECT count(*) AS n FROM outbox WHERE sent_time IS NULL');
     nats.resume();
     const result = await load;
-    const totals = await expectConsistent('a', result);
-    report('(a) broker paused 10 s', result, `${waiting} events waiting in the outbox at the resume`, totals);
+    const after = await expectConsistent('a', result);
+    report('(a) broker paused 10 s', result, `${waiting} events waiting in the outbox at the resume`, sinceThen(before, after));
   });
 
   it('(b) an order replica SIGKILLed holding claimed, unpublished events, and another while relaying under load', async () => {
     const second = instance('order-2');
     const secondRelay = relayIdOf(second);
+    const before = brokerCounts();
     // Broker paused: orders commit, the relays claim their events and their publishes hang.
     nats.pause();
     const load = loadOrders('b');
     let held = 0;
     try {
-      held = await eventually(
-        async () => (await count('SELECT count(*) AS n FROM outbox WHERE claimed_by = $1 AND sent_time IS NULL', [secondRelay])) || false,
-        20_000,
-        'order-2 holding claimed events',
-      );
+      // A batch of them: a relay claims what is unsent, then waits out its publishes' timeout.
+      const holding = () => count('SELECT count(*) AS n FROM outbox WHERE claimed_by = $1 AND sent_time IS NULL', [secondRelay]);
+      held = await eventually(async () => ((held = await holding()) >= 20 ? held : false), 15_000, 'order-2 holding 20 claimed events').catch(() => held);
+      expect(held).toBeGreaterThan(0);
       await second.stop('SIGKILL');
     } finally {
       nats.resume();
     }
-    const restarted = await stack.restart(second);
-    const restartedRelay = await eventually(() => relayIdOf(restarted), 20_000, 'restarted order-2 relay started');
+    const resumedAt = Date.now();
+    const restartingSecond = stack.restart(second);
 
-    // Now the first replica, while it publishes under the same load.
+    // The first replica, while it publishes what waited and what the load goes on creating. Both
+    // are down for a moment: the load's creates are retried until one is back.
     const first = instance('order');
     const firstRelay = relayIdOf(first);
     const inFlight = await eventually(
-      async () => (await count('SELECT count(*) AS n FROM outbox WHERE claimed_by = $1 AND sent_time IS NULL', [firstRelay])) || false,
+      async () => {
+        if ((await count('SELECT count(*) AS n FROM outbox WHERE sent_time > $1', [resumedAt])) === 0) return false;
+        return (await count('SELECT count(*) AS n FROM outbox WHERE claimed_by = $1 AND sent_time IS NULL', [firstRelay])) || false;
+      },
       20_000,
-      'order holding events it is publishing',
+      'order publishing again and holding events',
     ).catch(() => 0);
     await first.stop('SIGKILL');
-    const restartedFirst = await stack.restart(first);
+    const [restarted, restartedFirst] = await Promise.all([restartingSecond, stack.restart(first)]);
+    const restartedRelay = await eventually(() => relayIdOf(restarted), 20_000, 'restarted order-2 relay started');
     await eventually(() => relayIdOf(restartedFirst), 20_000, 'restarted order relay started');
     const result = await load;
-    const totals = await expectConsistent('b', result);
+    const after = await expectConsistent('b', result);
     report(
       '(b) order SIGKILLed: claims on a paused broker, then relaying',
       result,
       `order-2 killed holding ${held} claimed events (broker paused), restarted as relay ${restartedRelay.slice(0, 8)}; order killed holding ${inFlight} events mid-publish`,
-      totals,
+      sinceThen(before, after),
     );
   });
 
-  it('(c) the user app SIGKILLed while its consumer applies a backlog, then restarted', async () => {
+  it('(c) the user app SIGKILLed while its consumer applies a backlog, then restarted, under load', async () => {
     const before = await count('SELECT count(*) AS n FROM inbox');
-    // A backlog: the orders commit while the broker is paused, and arrive together at the resume.
+    const beforeCounts = brokerCounts();
+    // A backlog: the orders of the first part of the load commit while the broker is paused, and
+    // arrive together at the resume.
     nats.pause();
-    let result: OrderLoadReport;
+    const load = loadOrders('c');
     try {
-      result = await loadOrders('c');
+      await eventually(async () => (await count("SELECT count(*) AS n FROM orders WHERE request_id LIKE 'events-c-%'")) >= BACKLOG, 120_000, `${BACKLOG} orders committed`);
     } finally {
       nats.resume();
     }
-    const appliedAtKill = await eventually(async () => {
-      const applied = (await count('SELECT count(*) AS n FROM inbox')) - before;
-      return applied >= 100 && applied;
-    }, 30_000, 'the consumer applying the backlog');
+    const appliedAtKill = await eventually(
+      async () => {
+        const applied = (await count('SELECT count(*) AS n FROM inbox')) - before;
+        return applied >= 100 && applied;
+      },
+      30_000,
+      'the consumer applying the backlog',
+    );
+    // The load goes on: its creates fail while user is away (order checks the user) and are retried.
     const user = instance('user');
+    const backlog = await brokerState();
+    const unsentAtKill = await count('SELECT count(*) AS n FROM outbox WHERE sent_time IS NULL');
     await user.stop('SIGKILL');
     const appliedAfterKill = (await count('SELECT count(*) AS n FROM inbox')) - before;
     const restarted = await stack.restart(user);
-    const totals = await expectConsistent('c', result);
+    const result = await load;
+    const after = await expectConsistent('c', result);
     const metrics = await scrapeMetrics(metricsPortOf(restarted));
     const duplicates = sampleValue(metrics, 'events_consumed_total', { consumer: CONSUMER, outcome: 'duplicate' }) ?? 0;
     const applied = sampleValue(metrics, 'events_consumed_total', { consumer: CONSUMER, outcome: 'applied' }) ?? 0;
     report(
       '(c) user SIGKILLed mid-backlog',
       result,
-      `killed after ${appliedAtKill} of the ${ORDERS} applied (${appliedAfterKill} committed by the kill); the restarted user applied ${applied} and found ${duplicates} already in its inbox`,
-      totals,
+      `killed after ${appliedAtKill} applied (${appliedAfterKill} committed by the kill), ${backlog.pending + backlog.ackPending} in the stream not yet acknowledged, ${unsentAtKill} not yet published; the restarted user applied ${applied} and found ${duplicates} already in its inbox`,
+      sinceThen(beforeCounts, after),
     );
-    expect(appliedAtKill).toBeLessThan(ORDERS);
+    // Killed mid-backlog: what was committed during the pause was not all applied yet.
+    expect(appliedAtKill).toBeLessThan(BACKLOG);
   });
 });
