@@ -74,7 +74,7 @@ describe('events under failure: every order counted once', () => {
   const userIds: string[] = [];
   // Every OrderCreated the broker received (a core subscription sees duplicates the stream drops), by message id.
   const publishes = new Map<string, number>();
-  // Deliveries of the consumer's acknowledgements beyond the first, by the delivery count in the ack subject.
+  // Acknowledgements of redeliveries: the ack subject carries the delivery count (see beforeAll).
   let redeliveredAcks = 0;
   // Ends a load still running when a scenario failed half-way.
   const loads = new AbortController();
