@@ -284,7 +284,7 @@ describe('events under failure: every order counted once', () => {
     );
   });
 
-  it('(c) the user app SIGKILLed while its consumer applies a backlog, then restarted, under load', async () => {
+  it('(c) the user app SIGKILLed while its consumer applies a backlog, then restarted', async () => {
     const before = await count('SELECT count(*) AS n FROM inbox');
     const beforeCounts = brokerCounts();
     // A backlog: the orders of the first part of the load commit while the broker is paused, and
@@ -304,7 +304,7 @@ describe('events under failure: every order counted once', () => {
       30_000,
       'the consumer applying the backlog',
     );
-    // The load goes on: its creates fail while user is away (order checks the user) and are retried.
+    // Creates the load still makes fail while user is away (order checks the user) and are retried.
     const user = instance('user');
     const backlog = await brokerState();
     const unsentAtKill = await count('SELECT count(*) AS n FROM outbox WHERE sent_time IS NULL');
