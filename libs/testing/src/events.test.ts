@@ -137,6 +137,24 @@ describe('events over NATS JetStream', () => {
     expect(await streamMessages()).toBe(1);
   });
 
+  it('backs off while the outbox fails, however many commits wake it', async () => {
+    const outbox = new MemoryOutbox();
+    let claims = 0;
+    outbox.claim = async () => {
+      claims++;
+      throw new Error('the database is down');
+    };
+    const relay = startOutboxRelay({ outbox, connection: open(), streams: [STREAM], logger, pollIntervalMs: 10 });
+    stops.push(() => relay.stop());
+    await eventually(() => claims > 0, 10_000, 'the relay running');
+    for (let i = 0; i < 100; i++) {
+      relay.wake();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // About a second of commits: back-off allows a handful of tries, not one per commit.
+    expect(claims).toBeLessThan(15);
+  });
+
   it('makes the stream again when it was deleted, and goes on publishing', async () => {
     const outbox = new MemoryOutbox();
     const relay = startOutboxRelay({ outbox, connection: open(), streams: [STREAM], logger, pollIntervalMs: 50, publishTimeoutMs: 1000 });

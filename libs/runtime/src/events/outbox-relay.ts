@@ -53,11 +53,14 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let onStop: () => void = () => undefined;
   const stopping = new Promise<undefined>((resolve) => (onStop = () => resolve(undefined)));
   let wakeUp: (() => void) | undefined;
+  let onStopDuringBackoff: (() => void) | undefined;
   let woken = false;
 
-  const sleep = (ms: number) =>
+  // Waits `ms`; a wake() (a commit) or stop() ends the wait early, unless it is a back-off after
+  // failures, which only stop() ends: otherwise every commit would claim and release again.
+  const sleep = (ms: number, wakeable = true) =>
     new Promise<void>((resolve) => {
-      if (woken || stopped) {
+      if (stopped || (wakeable && woken)) {
         woken = false;
         return resolve();
       }
@@ -65,10 +68,11 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       function done() {
         clearTimeout(timer);
         wakeUp = undefined;
-        woken = false;
+        if (wakeable) woken = false;
         resolve();
       }
-      wakeUp = done;
+      wakeUp = wakeable ? done : undefined;
+      if (!wakeable) onStopDuringBackoff = done;
     });
 
   const publishOne = (js: JetStreamClient, event: ClaimedEvent): Promise<void> => {
@@ -154,7 +158,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         if (failed > 0) {
           failures++;
           if (failures === 1) logger.warn({ failed, claimed, err: lastError?.message }, 'publishing events failed; they stay in the outbox and are retried');
-          await sleep(Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(failures, 6)));
+          await sleep(Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(failures, 6)), false);
           // 503 is JetStream's "no stream takes this subject": someone deleted it.
           if ((lastError as { code?: string } | undefined)?.code === '503' || failures % 5 === 0) await ensureStreamsOnce(nc);
           continue;
@@ -166,7 +170,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       } catch (error) {
         failures++;
         if (failures === 1 || failures % 20 === 0) logger.error({ err: error }, 'outbox relay: the outbox could not be read or updated; retrying');
-        await sleep(Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(failures, 6)));
+        await sleep(Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(failures, 6)), false);
       }
     }
   };
@@ -181,6 +185,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       stopped = true;
       onStop();
       wakeUp?.();
+      onStopDuringBackoff?.();
       await running;
     },
   };
