@@ -133,6 +133,21 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('runs NATS with JetStream on a volume, unpublished and health-checked, as the broker of user and order, which stop before it', () => {
+    const nats = compose.services.nats as ComposeService & { image: string; command: string[]; healthcheck: { test: string[] } };
+    expect(nats.image).toMatch(/^nats:2\.10-alpine$/);
+    expect(nats.command.join(' ')).toMatch(/-js -sd \/data -m 8222/);
+    expect(nats.volumes).toEqual(['nats-data:/data']);
+    expect(nats.ports).toBeUndefined();
+    expect(nats.healthcheck.test).toEqual(['CMD', 'wget', '-qO-', 'http://localhost:8222/healthz?js-enabled-only=true']);
+    for (const app of APPS) {
+      const events = ['user', 'order'].includes(app);
+      expect([app, compose.services[app].environment?.EVENTS_URL]).toEqual([app, events ? 'nats://nats:4222' : undefined]);
+      // Started is enough: the apps serve without the broker and connect when it answers.
+      expect([app, compose.services[app].depends_on?.nats]).toEqual([app, events ? { condition: 'service_started' } : undefined]);
+    }
+  });
+
   it('starts every app after jaeger, so that stop ends the apps before the collector they flush to', () => {
     for (const app of APPS) expect(compose.services[app].depends_on?.jaeger).toBeDefined();
   });
