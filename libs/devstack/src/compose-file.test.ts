@@ -126,9 +126,10 @@ describe('docker-compose.yml', () => {
     expect(grafana.volumes).toEqual(['./deploy/grafana/provisioning:/etc/grafana/provisioning:ro', './deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro']);
     const datasources = parse(readFileSync(join(workspaceRoot, 'deploy/grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as { datasources: { uid: string; url: string }[] };
     expect(datasources.datasources).toEqual([expect.objectContaining({ uid: 'prometheus', url: 'http://prometheus:9090' })]);
-    const dashboard = JSON.parse(readFileSync(join(workspaceRoot, 'deploy/grafana/dashboards/switchyard.json'), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
-    const queries = dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr)).join('\n');
-    for (const metric of ['rpc_server_duration_seconds', 'rpc_client_duration_seconds', 'rpc_client_retries_total', 'rpc_client_outlier_ejections_total', 'gateway_circuit_breaker_state', 'registry_instances']) {
+    const dashboard = JSON.parse(readFileSync(join(workspaceRoot, 'deploy/grafana/dashboards/switchyard.json'), 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
+    // A row (the events row) has no query of its own.
+    const queries = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr)).join('\n');
+    for (const metric of ['rpc_server_duration_seconds', 'rpc_client_duration_seconds', 'rpc_client_retries_total', 'rpc_client_outlier_ejections_total', 'gateway_circuit_breaker_state', 'registry_instances', 'events_outbox_unsent', 'events_consumer_pending', 'events_lag_seconds', 'events_consumed_total{outcome="dead_lettered"}']) {
       expect(queries).toContain(metric);
     }
   });
