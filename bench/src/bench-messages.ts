@@ -24,8 +24,9 @@ export type ClientSpec =
   /**
    * The Switchyard client against the built apps, whose users were seeded through the API: each
    * fixture id the load generator asks for maps onto one of `userIds` (the seeded users' ids).
+   * `CreateOrder` places a new order (one item, a request id of its own) for that user.
    */
-  | { kind: 'switchyard-app'; call: 'GetUser' | 'GetUserWithOrders' | 'ListOrders'; target: string; userIds: string[]; authorization?: string }
+  | { kind: 'switchyard-app'; call: 'GetUser' | 'GetUserWithOrders' | 'ListOrders' | 'CreateOrder'; target: string; userIds: string[]; authorization?: string }
   /**
    * GET `<baseUrl>/v1/users/{id}` on the gateway's HTTP/JSON face over keep-alive HTTP/1.1, the
    * fixture ids mapped onto `userIds` as for `switchyard-app`; `authorization` sent on every call.

@@ -1,4 +1,4 @@
-import { parseBenchOptions, UsageError } from './bench-options';
+import { parseBenchOptions, USAGE, UsageError } from './bench-options';
 
 const KNOWN = ['unary', 'fanout'];
 
@@ -18,6 +18,14 @@ describe('parseBenchOptions', () => {
     expect(parseBenchOptions(['--scenario', 'apps-order'], known).scenarios).toEqual(['apps-order']);
     expect(parseBenchOptions([], known).scenarios).toEqual(known);
     expect(() => parseBenchOptions(['--scenario', 'app'], known)).toThrow("unknown scenario 'app'");
+    const withEvents = ['apps-order', 'events-sqlite', 'events-postgres'];
+    expect(parseBenchOptions(['--scenario', 'events'], withEvents).scenarios).toEqual(['events-sqlite', 'events-postgres']);
+  });
+
+  it('lists every scenario and group in the usage', () => {
+    for (const name of ['unary', 'fanout', 'http', 'tracing', 'peers', 'apps-user', 'apps-order', 'events-sqlite', 'events-postgres', 'server', 'registry', 'apps:', 'events:']) {
+      expect(USAGE).toContain(name);
+    }
   });
 
   it('names the bad option and value', () => {

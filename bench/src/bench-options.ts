@@ -19,8 +19,9 @@ export interface BenchOptions {
 export class UsageError extends Error {}
 
 export const USAGE = `usage: node dist/bench/main.js [options]
-  --scenario <name>     a scenario (unary, fanout, http, tracing, peers, apps-user, apps-order, registry),
-                        a group (apps: every apps-*), or all (default)
+  --scenario <name>     a scenario (unary, fanout, http, tracing, peers, apps-user, apps-order,
+                        events-sqlite, events-postgres, server, registry),
+                        a group (apps: every apps-*; events: every events-*), or all (default)
   --duration <s>        measured seconds per variant (default 6)
   --warmup <s>          unmeasured seconds first (default 20% of --duration, 1 to 3 s)
   --concurrency <n>     closed loop: concurrent callers (default 32)

@@ -42,7 +42,9 @@ describe('bench --smoke', () => {
     });
     expect(report.load).toMatchObject({ smoke: true, mode: { kind: 'closed' } });
     expect(report.pinning).toEqual(expect.any(String));
-    expect(report.scenarios.map((s) => s.scenario)).toEqual(expect.arrayContaining(['unary', 'fanout', 'http', 'tracing', 'peers', 'apps-user', 'apps-order']));
+    expect(report.scenarios.map((s) => s.scenario)).toEqual(expect.arrayContaining(['unary', 'fanout', 'http', 'tracing', 'peers', 'apps-user', 'apps-order', 'events-sqlite']));
+    // Every row of events-postgres needs PostgreSQL, an outside service: none in a smoke run.
+    expect(report.scenarios.map((s) => s.scenario)).not.toContain('events-postgres');
     expect(report.rowScenarios.map((s) => s.scenario)).toEqual(['registry']);
 
     const [unary] = report.scenarios;
@@ -82,6 +84,28 @@ describe('bench --smoke', () => {
         [`${service} app, SQLite`, 0],
       ]);
     }
+
+    // events: CreateOrder with events off and on; with them on, every order's event went through
+    // the outbox, JetStream and the user app's consumer, read from the apps' own metrics.
+    const events = report.scenarios.find((s) => s.scenario === 'events-sqlite')!;
+    expect(events.variants.map((v) => [v.variant, v.errors])).toEqual([
+      ['CreateOrder, events off', 0],
+      ['CreateOrder, events on', 0],
+    ]);
+    expect(events.variants[0].metrics).toEqual({});
+    expect(events.variants[1].processes.find((p) => p.answersCalls)?.name).toBe('order');
+    expect(events.variants[1].metrics).toEqual({
+      eventsAppliedPerSecond: expect.any(Number),
+      eventsPublishedPerSecond: expect.any(Number),
+      lagP50Ms: expect.any(Number),
+      lagP99Ms: expect.any(Number),
+      backlogAtEnd: expect.any(Number),
+      drainMs: expect.any(Number),
+      eventsUnapplied: 0,
+      deadLettered: 0,
+    });
+    expect(events.variants[1].metrics.eventsAppliedPerSecond).toBeGreaterThan(0);
+    expect(events.variants[1].targets).toEqual([expect.objectContaining({ metric: 'metrics.eventsUnapplied', met: true })]);
 
     // server: GetUser from h2load, a C client. Left out, and saying why, where h2load is missing;
     // CI installs it and sets SWITCHYARD_REQUIRE_H2LOAD, under which the harness fails instead.

@@ -3,7 +3,7 @@ import { freePort } from '@switchyard/testing';
 import type { GeneratorToHarness, HarnessToServer, LoadMode, ProcessUsage, ServerToHarness, SpanReport, WindowResult } from './bench-messages';
 import { BenchChild } from './child-process';
 import type { CorePinning } from './core-pinning';
-import type { AfterStopReport, Scenario, StackLauncher, Variant } from './scenarios/scenario';
+import type { AfterStopReport, Scenario, StackLauncher, Variant, WindowHooks } from './scenarios/scenario';
 import { fixtureUserIds } from './user-fixture';
 
 export interface RunSettings {
@@ -77,6 +77,7 @@ export async function runVariant(scenario: Scenario, variant: Variant, settings:
   const servers: Array<{ name: string; child: ServerChild; answersCalls: boolean }> = [];
   let generator: GeneratorChild | undefined;
   const afterStopHooks: Array<(window: WindowResult | undefined, spans: SpanReport[]) => Promise<AfterStopReport | void>> = [];
+  const windowHooks: WindowHooks[] = [];
   let measuredWindow: WindowResult | undefined;
   const spanReports: SpanReport[] = [];
   // A process's `stopped` message carries its span counts, final once it has flushed.
@@ -88,6 +89,7 @@ export async function runVariant(scenario: Scenario, variant: Variant, settings:
   let generatorStopped: Promise<void> | undefined;
   const launcher: StackLauncher = {
     afterStop: (hook) => afterStopHooks.push(hook),
+    duringWindow: (hooks) => windowHooks.push(hooks),
     workspaceRoot: settings.workspaceRoot,
     freePort,
     async startServer(name, spec, options) {
@@ -130,7 +132,7 @@ export async function runVariant(scenario: Scenario, variant: Variant, settings:
     await generator.next('ready', START_TIMEOUT_MS + 5000);
     settings.onProgress(`${label}: warming up for ${settings.warmupMs / 1000} s`);
     await windowStarted;
-    const before = await Promise.all(servers.map((server) => sampleUsage(server.child)));
+    const [before] = await Promise.all([Promise.all(servers.map((server) => sampleUsage(server.child))), Promise.all(windowHooks.map((hooks) => hooks.start()))]);
     const { result } = await windowEnded;
     measuredWindow = result;
     const after = await Promise.all(servers.map((server) => sampleUsage(server.child)));
@@ -159,6 +161,11 @@ export async function runVariant(scenario: Scenario, variant: Variant, settings:
       mode,
       metrics: {},
     };
+    for (const hooks of windowHooks) {
+      const report = await hooks.end(result);
+      Object.assign(measurement.metrics, report?.metrics);
+      measurement.notes.push(...(report?.notes ?? []));
+    }
   } finally {
     if (generator) await generator.waitForExit(STOP_TIMEOUT_MS);
     await generatorStopped;

@@ -35,6 +35,17 @@ export interface StackLauncher {
    * what each process that exports spans counted of its own (servers and load generator).
    */
   afterStop(hook: (window: WindowResult | undefined, spans: SpanReport[]) => Promise<AfterStopReport | void>): void;
+  /**
+   * Runs `hooks.start` as the measured window starts, and `hooks.end` once it has ended and every
+   * server's CPU time has been sampled, while the stack is still up: for what the stack itself
+   * counts (e.g. an app's Prometheus metrics). What `end` reports joins the variant's metrics.
+   */
+  duringWindow(hooks: WindowHooks): void;
+}
+
+export interface WindowHooks {
+  start(): Promise<void>;
+  end(window: WindowResult): Promise<AfterStopReport | void>;
 }
 
 export interface VariantStack {

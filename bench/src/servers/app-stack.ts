@@ -59,6 +59,8 @@ export async function startAppStack(launcher: StackLauncher, options: AppStackOp
           DRAIN_DELAY_MS: '0',
           SHUTDOWN_TIMEOUT_MS: '2000',
           FAULTS: '',
+          // Events off unless a scenario turns them on, whatever the harness's own environment says.
+          EVENTS_URL: '',
           // The gateway's HTTP/JSON face is not benchmarked here: a free loopback port, never 8080.
           ...(app === 'gateway' ? { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0' } : {}),
           ...options.env,

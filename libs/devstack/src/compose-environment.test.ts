@@ -8,6 +8,7 @@ const addressing = (hostOf: StackAddressing['hostOf'], keepAutoAdvertise = true)
   dashboardPort: 41051,
   hostOf,
   databaseUrl: 'postgres://postgres@db.internal:6543/scratch',
+  eventsUrl: undefined,
   otlpEndpoint: undefined,
   dataDir: '/tmp/data',
   keepAutoAdvertise,
@@ -34,6 +35,19 @@ describe('stackOwnedVariables', () => {
       DATABASE_URL: 'postgres://postgres@db.internal:6543/scratch',
       DATA_DIR: '/tmp/data',
     });
+  });
+
+  it("gives user and order the stack's broker in compose's EVENTS_URL, and no broker at all when the stack has none", () => {
+    const withBroker = { ...addressing((app) => app), eventsUrl: 'nats://nats:41222' };
+    for (const app of ['user', 'order'] as const) {
+      expect(compose[app].EVENTS_URL).toBe('nats://nats:4222');
+      expect(stackOwnedVariables(compose[app], app, withBroker)).toMatchObject({ EVENTS_URL: 'nats://nats:41222' });
+      expect(stackOwnedVariables(compose[app], app, addressing((app) => app))).not.toHaveProperty('EVENTS_URL');
+    }
+    // Compose's value never reaches an app of a stack without a broker, nor does the caller's.
+    const env = appEnvironment({ compose: compose.user, defaults: {}, caller: { EVENTS_URL: 'nats://127.0.0.1:4222' }, owned: stackOwnedVariables(compose.user, 'user', addressing((app) => app)) });
+    expect(env).not.toHaveProperty('EVENTS_URL');
+    expect(stackOwnedVariables(compose.gateway, 'gateway', withBroker)).not.toHaveProperty('EVENTS_URL');
   });
 
   it('names the unscaled gateway by its service name', () => {

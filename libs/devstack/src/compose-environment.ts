@@ -36,8 +36,8 @@ export function readComposeEnvironment(workspaceRoot: string): Record<App, Recor
 
 /**
  * The variables the stack sets for each app itself, whatever the compose file or the caller's
- * environment say: where the app listens, how it reaches the others, its database, the trace
- * collector, its data directory and the registry token's file (unset: the stack gives every app
+ * environment say: where the app listens, how it reaches the others, its database, the event
+ * broker, the trace collector, its data directory and the registry token's file (unset: the stack gives every app
  * REGISTRY_TOKEN). Compose's values address containers on one network, and one value from the
  * caller would give all four apps the same port, so neither is used as is. Every other variable
  * comes from the caller's environment, else from the compose file.
@@ -49,6 +49,9 @@ export const STACK_OWNED_VARIABLES = [
   'ADVERTISE_ADDRESS',
   'REGISTRY_ADDRESS',
   'DATABASE_URL',
+  // Compose's `nats` is the stack's broker; a stack without one runs with events off, never
+  // against whatever broker answers on this machine's 4222.
+  'EVENTS_URL',
   'OTEL_EXPORTER_OTLP_ENDPOINT',
   'DATA_DIR',
   // Compose shares the token through a file in a volume; the stack passes REGISTRY_TOKEN instead.
@@ -67,8 +70,9 @@ export interface StackAddressing {
    * compose service name itself for the tests, which resolve those names to 127.0.0.1.
    */
   hostOf: (app: App) => string;
-  /** Replace compose's `postgres` and `jaeger` URLs; undefined leaves the variable unset (SQLite, no export). */
+  /** Replace compose's `postgres`, `nats` and `jaeger` URLs; undefined leaves the variable unset (SQLite, events off, no export). */
   databaseUrl: string | undefined;
+  eventsUrl: string | undefined;
   otlpEndpoint: string | undefined;
   dataDir: string;
   /**
@@ -98,6 +102,7 @@ export function stackOwnedVariables(composeEnv: Record<string, string>, app: App
   // Compose's fixed metrics ports would collide between stacks and with `npm start`: any free one.
   if (composeEnv.METRICS_PORT !== undefined) owned.METRICS_PORT = '0';
   if (composeEnv.DATABASE_URL !== undefined && addressing.databaseUrl) owned.DATABASE_URL = addressing.databaseUrl;
+  if (composeEnv.EVENTS_URL !== undefined && addressing.eventsUrl) owned.EVENTS_URL = addressing.eventsUrl;
   if (composeEnv.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined && addressing.otlpEndpoint) owned.OTEL_EXPORTER_OTLP_ENDPOINT = addressing.otlpEndpoint;
   return owned;
 }

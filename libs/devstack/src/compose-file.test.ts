@@ -126,10 +126,26 @@ describe('docker-compose.yml', () => {
     expect(grafana.volumes).toEqual(['./deploy/grafana/provisioning:/etc/grafana/provisioning:ro', './deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro']);
     const datasources = parse(readFileSync(join(workspaceRoot, 'deploy/grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as { datasources: { uid: string; url: string }[] };
     expect(datasources.datasources).toEqual([expect.objectContaining({ uid: 'prometheus', url: 'http://prometheus:9090' })]);
-    const dashboard = JSON.parse(readFileSync(join(workspaceRoot, 'deploy/grafana/dashboards/switchyard.json'), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
-    const queries = dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr)).join('\n');
-    for (const metric of ['rpc_server_duration_seconds', 'rpc_client_duration_seconds', 'rpc_client_retries_total', 'rpc_client_outlier_ejections_total', 'gateway_circuit_breaker_state', 'registry_instances']) {
+    const dashboard = JSON.parse(readFileSync(join(workspaceRoot, 'deploy/grafana/dashboards/switchyard.json'), 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
+    // A row (the events row) has no query of its own.
+    const queries = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr)).join('\n');
+    for (const metric of ['rpc_server_duration_seconds', 'rpc_client_duration_seconds', 'rpc_client_retries_total', 'rpc_client_outlier_ejections_total', 'gateway_circuit_breaker_state', 'registry_instances', 'events_outbox_unsent', 'events_consumer_pending', 'events_lag_seconds', 'events_consumed_total{outcome="dead_lettered"}']) {
       expect(queries).toContain(metric);
+    }
+  });
+
+  it('runs NATS with JetStream on a volume, unpublished and health-checked, as the broker of user and order, which stop before it', () => {
+    const nats = compose.services.nats as ComposeService & { image: string; command: string[]; healthcheck: { test: string[] } };
+    expect(nats.image).toMatch(/^nats:2\.10-alpine$/);
+    expect(nats.command.join(' ')).toMatch(/-js -sd \/data -m 8222/);
+    expect(nats.volumes).toEqual(['nats-data:/data']);
+    expect(nats.ports).toBeUndefined();
+    expect(nats.healthcheck.test).toEqual(['CMD', 'wget', '-qO-', 'http://localhost:8222/healthz?js-enabled-only=true']);
+    for (const app of APPS) {
+      const events = ['user', 'order'].includes(app);
+      expect([app, compose.services[app].environment?.EVENTS_URL]).toEqual([app, events ? 'nats://nats:4222' : undefined]);
+      // Started is enough: the apps serve without the broker and connect when it answers.
+      expect([app, compose.services[app].depends_on?.nats]).toEqual([app, events ? { condition: 'service_started' } : undefined]);
     }
   });
 

@@ -22,6 +22,8 @@ export interface LocalStackOptions {
   dashboardPort?: number;
   /** PostgreSQL URL for user and order; unset means SQLite files under DATA_DIR. */
   databaseUrl?: string;
+  /** NATS (JetStream) URL for user's and order's events, one server; unset means events off. */
+  eventsUrl?: string;
   /** OTLP/gRPC endpoint for traces; unset means no export. */
   otlpEndpoint?: string;
   dataDir: string;
@@ -207,8 +209,9 @@ export class LocalStack {
   /** The environment an app gets (see appEnvironment), with `overrides` over all of it. */
   environmentFor(app: App, overrides: Record<string, string> = {}): Record<string, string> {
     const compose = this.options.hostNames !== 'loopback';
-    const { databaseUrl, otlpEndpoint } = this.options;
+    const { databaseUrl, eventsUrl, otlpEndpoint } = this.options;
     const database = compose && databaseUrl ? asComposeHost(databaseUrl, 'postgres') : undefined;
+    const events = compose && eventsUrl ? asComposeHost(eventsUrl, 'nats') : undefined;
     const otlp = compose && otlpEndpoint ? asComposeHost(otlpEndpoint, 'jaeger') : undefined;
     // An instance on a port of its own advertises that port.
     const ports = overrides.GRPC_PORT === undefined ? this.ports : { ...this.ports, [app]: Number(overrides.GRPC_PORT) };
@@ -218,6 +221,7 @@ export class LocalStack {
       dashboardPort: this.dashboardPort,
       hostOf: (other) => this.hostOf(other),
       databaseUrl: database?.url ?? databaseUrl,
+      eventsUrl: events?.url ?? eventsUrl,
       otlpEndpoint: otlp?.url ?? otlpEndpoint,
       dataDir: this.options.dataDir,
       keepAutoAdvertise: this.autoHost !== undefined,
@@ -229,7 +233,7 @@ export class LocalStack {
       owned,
     });
     if (compose) {
-      const hosts = [...APPS.map((name) => `${name}=127.0.0.1`), database && `postgres=${database.host}`, otlp && `jaeger=${otlp.host}`];
+      const hosts = [...APPS.map((name) => `${name}=127.0.0.1`), database && `postgres=${database.host}`, events && `nats=${events.host}`, otlp && `jaeger=${otlp.host}`];
       env.SWITCHYARD_COMPOSE_HOSTS = hosts.filter(Boolean).join(',');
       const preload = join(this.options.workspaceRoot, 'dist', 'libs', 'devstack', 'compose-hosts.js');
       env.NODE_OPTIONS = [env.NODE_OPTIONS, `--require "${preload}"`].filter(Boolean).join(' ');

@@ -1,8 +1,8 @@
 // `npm start`: the build is done by then (the prestart script); runs registry, user, order and
 // gateway as local processes with the environment docker-compose.yml sets, under the caller's
 // own variables (see STACK_OWNED_VARIABLES for the few the runner sets itself). SQLite under
-// ./data instead of PostgreSQL unless DATABASE_URL is set; traces exported only if
-// OTEL_EXPORTER_OTLP_ENDPOINT is set. Apps name each other 127.0.0.1 here, not by their compose
+// ./data instead of PostgreSQL unless DATABASE_URL is set; events off unless EVENTS_URL is set;
+// traces exported only if OTEL_EXPORTER_OTLP_ENDPOINT is set. Apps name each other 127.0.0.1 here, not by their compose
 // service names as in the e2e tests: this runs on the host, where those names do not resolve,
 // and the addresses the registry hands out must work for grpcurl on the host too.
 //
@@ -50,6 +50,7 @@ async function main() {
     dashboardPort: 8051,
     dataDir,
     databaseUrl: process.env.DATABASE_URL,
+    eventsUrl: process.env.EVENTS_URL,
     otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT,
     extraEnv: { LOG_FORMAT: 'pretty' },
     callerEnv: process.env,

@@ -2,14 +2,15 @@
 // (Debian's prometheus package) scraping the BUILT apps. promtool checks the config as committed;
 // Prometheus then runs a copy with only the targets moved to this machine's free metrics ports
 // (prometheus-local-config.test-support.ts says how), and every panel query of the dashboard is
-// run through its HTTP API after some traffic through the gateway. Without /usr/bin/prometheus
+// run through its HTTP API after some traffic through the gateway (user and order with events on,
+// through a nats-server of the test's own: needs nats-server). Without /usr/bin/prometheus
 // and /usr/bin/promtool the suite is skipped, or fails under SWITCHYARD_REQUIRE_PROMETHEUS=1.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
 import { parse } from 'yaml';
-import { connectReflection, eventually, type ReflectionConnection } from '@switchyard/testing';
+import { connectReflection, eventually, startNatsServer, type NatsServer, type ReflectionConnection } from '@switchyard/testing';
 import { APPS, readComposeEnvironment, type App } from './compose-environment';
 import { LocalStack } from './local-stack';
 import { deriveLocalPrometheusConfig } from './prometheus-local-config.test-support';
@@ -40,6 +41,8 @@ const MAY_BE_EMPTY: Record<string, string> = {
   'Retries/s (attempts beyond the first) A': 'no call of this traffic is retried (NOT_FOUND and FAILED_PRECONDITION are not retryable)',
   'Outlier ejections (per 5m) A': 'no instance fails often enough to be ejected',
   'Registry heartbeat gap p99 and evictions (per 5m) B': 'no lease expires while every app is up (the last test kills one to see it)',
+  'Dead letters and publish failures (per 5m) A': 'every event of this traffic applies (the counter has no series before a first dead letter)',
+  'Dead letters and publish failures (per 5m) B': 'the broker is up throughout',
 };
 
 interface PanelQuery {
@@ -104,6 +107,7 @@ describeWithPrometheus('the committed Prometheus config and Grafana dashboard, o
   const queries = panelQueries(dashboard);
   const promql = new Map(queries.map((query) => [query.name, withVariables(query)]));
   let stack: LocalStack | undefined;
+  let nats: NatsServer | undefined;
   let prometheus: PrometheusServer | undefined;
   let gateway: ReflectionConnection | undefined;
   let dataDir: string | undefined;
@@ -116,6 +120,7 @@ describeWithPrometheus('the committed Prometheus config and Grafana dashboard, o
     gateway?.close();
     await prometheus?.stop();
     await stack?.stop();
+    await nats?.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -144,7 +149,9 @@ describeWithPrometheus('the committed Prometheus config and Grafana dashboard, o
 
   it('scrapes every app with the committed jobs and labels, and every panel query answers', async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'switchyard-prometheus-scrape-'));
-    stack = await LocalStack.start({ workspaceRoot, dataDir });
+    // A broker of the test's own, so the events panels have events to show.
+    nats = await startNatsServer();
+    stack = await LocalStack.start({ workspaceRoot, dataDir, eventsUrl: nats.url });
     const compose = readComposeEnvironment(workspaceRoot);
     const composeMetricsPorts = Object.fromEntries(APPS.map((app) => [app, Number(compose[app].METRICS_PORT)])) as Record<App, number>;
     const localMetricsPorts = Object.fromEntries(APPS.map((app) => [app, [] as number[]])) as Record<App, number[]>;
@@ -206,6 +213,11 @@ describeWithPrometheus('the committed Prometheus config and Grafana dashboard, o
         { app: 'order', rpc_service: 'switchyard.user.v1.UserService', rpc_grpc_status_code: '0' },
       ],
       'Registry instances by service and state A': ['user', 'order', 'gateway'].map((service) => ({ service, state: 'SERVING' })),
+      // Each created order's event, published by order and applied by user's consumer.
+      'Events published and consumed/s A': [{ app: 'order' }],
+      'Events published and consumed/s B': [{ consumer: 'user-order-totals', outcome: 'applied' }],
+      'Event lag p50 / p99 (outbox write to applied) A': [{ consumer: 'user-order-totals' }],
+      'Event lag p50 / p99 (outbox write to applied) B': [{ consumer: 'user-order-totals' }],
     };
     for (const refId of ['A', 'B']) {
       expectedSeries[`Server latency p50 / p99 by service ${refId}`] = [{ rpc_service: 'switchyard.user.v1.UserService' }, { rpc_service: 'switchyard.order.v1.OrderService' }];
