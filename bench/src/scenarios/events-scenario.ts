@@ -1,6 +1,7 @@
 import { findNatsServer, startNatsServer } from '@switchyard/testing';
 import type { LoadMode, WindowResult } from '../bench-messages';
-import { histogramBuckets, histogramQuantile, sampleSum, scrapeMetrics, type PrometheusSample } from '../servers/prometheus-scrape';
+import { scrapeMetrics, type Sample as PrometheusSample } from '@switchyard/runtime/testing';
+import { histogramBuckets, histogramQuantile, sampleSum } from '../servers/prometheus-histogram';
 import { scratchDatabaseUrl, seedUsersWithOrders, startAppStack } from '../servers/app-stack';
 import type { AfterStopReport, Scenario, StackLauncher, Target, Variant, VariantStack } from './scenario';
 import { TRACING_10_PERCENT } from './switchyard-environment';

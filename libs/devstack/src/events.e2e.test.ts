@@ -187,7 +187,7 @@ describe('events under failure: every order counted once', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'switchyard-events-'));
     db = new Client({ connectionString: database.url });
     await db.connect();
-    stack = await LocalStack.start({ workspaceRoot, dataDir, databaseUrl: database.url, replicas: { order: 2 }, extraEnv: { EVENTS_URL: nats.url }, onLine: (name, line) => process.env.EVENTS_E2E_LOG && appendFileSync(process.env.EVENTS_E2E_LOG, `${Date.now()} ${name} ${line}\n`) });
+    stack = await LocalStack.start({ workspaceRoot, dataDir, databaseUrl: database.url, replicas: { order: 2 }, eventsUrl: nats.url, onLine: (name, line) => process.env.EVENTS_E2E_LOG && appendFileSync(process.env.EVENTS_E2E_LOG, `${Date.now()} ${name} ${line}\n`) });
     observer = await connect({ servers: nats.url, name: 'events-e2e-observer' });
     const published = observer.subscribe(ORDER_CREATED_SUBJECT);
     void (async () => {

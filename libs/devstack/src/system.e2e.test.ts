@@ -52,7 +52,8 @@ describe('Switchyard end to end', () => {
       databaseUrl: database.url,
       otlpEndpoint: receiver.endpoint,
       // Standard OTel variable: export every 200 ms instead of 5 s so the test need not wait.
-      extraEnv: { OTEL_BSP_SCHEDULE_DELAY: '200', EVENTS_URL: nats.url },
+      eventsUrl: nats.url,
+      extraEnv: { OTEL_BSP_SCHEDULE_DELAY: '200' },
     });
   });
 

@@ -1,4 +1,5 @@
-import { histogramBuckets, histogramQuantile, parsePrometheusText, sampleSum } from './prometheus-scrape';
+import { parsePrometheusText } from '@switchyard/runtime/testing';
+import { histogramBuckets, histogramQuantile, sampleSum } from './prometheus-histogram';
 
 const TEXT = `# HELP events_consumed_total Deliveries handled.
 # TYPE events_consumed_total counter
@@ -12,7 +13,7 @@ events_lag_seconds_bucket{le="+Inf",consumer="c"} 40
 events_lag_seconds_count{consumer="c"} 40
 `;
 
-describe('prometheus-scrape', () => {
+describe('prometheus-histogram', () => {
   const samples = parsePrometheusText(TEXT);
 
   it('reads samples with and without labels, and sums those whose labels match', () => {
