@@ -169,11 +169,14 @@ describe('Switchyard end to end', () => {
 
     // gateway SERVER CreateOrder ... order SERVER -> publish (PRODUCER, order) -> process (CONSUMER, user), one trace.
     const isPublish = (s: ReceivedSpan) => s.kindName === 'PRODUCER' && s.name === 'publish switchyard.order.v1.OrderCreated';
-    await receiver.waitForSpans((spans) => spans.filter((s) => s.kindName === 'CONSUMER' && s.name === 'process switchyard.order.v1.OrderCreated').length >= 2, 15_000);
-    const orderServerSpans = receiver.spans.filter((s) => s.kindName === 'SERVER' && s.name === 'switchyard.order.v1.OrderService/CreateOrder' && s.resource['service.name'] === 'order');
-    const publishes = receiver.spans.filter(isPublish);
-    const publish = publishes.find((p) => orderServerSpans.some((server) => server.spanId === p.parentSpanId))!;
-    expect(publish).toBeDefined();
+    // Each app exports on its own schedule: wait for a publish under one of order's CreateOrder spans.
+    const publishUnderCreateOrder = (spans: ReceivedSpan[]) => {
+      const orderServerSpans = new Set(spans.filter((s) => s.kindName === 'SERVER' && s.name === 'switchyard.order.v1.OrderService/CreateOrder' && s.resource['service.name'] === 'order').map((s) => s.spanId));
+      return spans.find((s) => isPublish(s) && orderServerSpans.has(s.parentSpanId));
+    };
+    await receiver.waitForSpans((spans) => publishUnderCreateOrder(spans) !== undefined, 15_000);
+    const publish = publishUnderCreateOrder(receiver.spans)!;
+    await receiver.waitForSpans((spans) => spans.some((s) => s.kindName === 'CONSUMER' && s.parentSpanId === publish.spanId), 15_000);
     expect(publish.resource['service.name']).toBe('order');
     expect(publish.attributes).toMatchObject({ 'messaging.system': 'nats', 'messaging.destination.name': 'switchyard.order.v1.OrderCreated' });
     const processing = receiver.spans.find((s) => s.kindName === 'CONSUMER' && s.parentSpanId === publish.spanId)!;
