@@ -1,7 +1,7 @@
 import { PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { withNamedStatements } from './postgres-named-statements';
+import { namedStatements, withNamedStatements } from './postgres-named-statements';
 
 const INT8_OID = 20;
 const CONNECT_TIMEOUT_MS = 5000;
@@ -46,14 +46,15 @@ export function redactDatabaseUrl(databaseUrl: string): string {
  * A pg pool for `databaseUrl`; connections are made lazily, `openDatabase` checks the first one.
  * The server cancels any statement running past `statementTimeoutMs`, so a slow or hostile query
  * cannot hold a connection (and the pool) long after its caller stopped waiting. Queries run as
- * named prepared statements, planned once per connection.
+ * named prepared statements, planned once per connection. `direct` runs a statement the same way
+ * on a connection of the same pool, without Kysely's executor and driver layers in between.
  */
 export function openPostgresDialect(
   serviceName: string,
   databaseUrl: string,
   logger: Logger,
   statementTimeoutMs: number,
-): { dialect: PostgresDialect; pool: pg.Pool } {
+): { dialect: PostgresDialect; pool: pg.Pool; direct: (sql: string, parameters: readonly unknown[]) => Promise<unknown[]> } {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
@@ -63,5 +64,14 @@ export function openPostgresDialect(
   });
   // Without a listener, an idle client's error (e.g. the server restarting) would crash the process.
   pool.on('error', (error) => logger.error({ err: error }, 'idle PostgreSQL connection failed'));
-  return { dialect: new PostgresDialect({ pool: withNamedStatements(pool) }), pool };
+  const run = namedStatements();
+  const direct = async (sql: string, parameters: readonly unknown[]): Promise<unknown[]> => {
+    const client = await pool.connect();
+    try {
+      return (await run(client, sql, parameters)).rows;
+    } finally {
+      client.release();
+    }
+  };
+  return { dialect: new PostgresDialect({ pool: withNamedStatements(pool, undefined, run) }), pool, direct };
 }
