@@ -128,7 +128,10 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('prepareQuery on %s', (engi
   it('sees a column added after the query was first run', async () => {
     await db.insertInto('parts').values({ id: 'p9', label: 'gear', weight: 3 }).execute();
     const byId = prepareQuery(db, (param: QueryParameters<{ id: string }>) => db.selectFrom('parts').selectAll().where('id', '=', param('id')));
-    // Run on every pooled connection (PostgreSQL prepares per connection), then change the table from elsewhere.
+    // Run on every pooled connection and, once it has connected, the pipelined one (PostgreSQL
+    // prepares per connection), then change the table from elsewhere.
+    await Promise.all(Array.from({ length: 12 }, () => byId.executeTakeFirst({ id: 'p9' })));
+    await new Promise((resolve) => setTimeout(resolve, 100));
     await Promise.all(Array.from({ length: 12 }, () => byId.executeTakeFirst({ id: 'p9' })));
     if (engine === 'postgres') {
       const other = new pg.Client({ connectionString: scratch.databaseUrl });
@@ -143,8 +146,8 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('prepareQuery on %s', (engi
   });
 });
 
-describe('prepareQuery on postgres past the statement timeout', () => {
-  it('fails with a DeadlineExceededError, and the pool keeps working', async () => {
+describe('prepareQuery on postgres', () => {
+  it('pipelines concurrent statements on one connection, and fails one past the statement timeout with a DeadlineExceededError', async () => {
     const scratch = await createScratchStorage('postgres', 'storage_prepared_timeout');
     const db = await openDatabase<unknown>({
       serviceName: 'widget',
@@ -156,6 +159,15 @@ describe('prepareQuery on postgres past the statement timeout', () => {
     });
     try {
       const sleep = prepareQuery(db, (param: QueryParameters<{ seconds: number }>) => db.selectNoFrom(sql<string>`pg_sleep(${param('seconds')})::text`.as('slept')));
+      const backend = prepareQuery(db, (param: QueryParameters<{ n: number }>) => db.selectNoFrom(sql<number>`pg_backend_pid() + 0 * ${param('n')}::int`.as('pid')));
+      // The first statement starts the pipeline's connection (and runs on the pool).
+      await backend.execute({ n: 0 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The pool's 10 connections would take these two at a time; the pipeline takes them all.
+      const pids = (await Promise.all(Array.from({ length: 20 }, (_, n) => backend.executeTakeFirst({ n })))).map((row) => row!.pid);
+      const mostOnOne = Math.max(...[...new Set(pids)].map((pid) => pids.filter((other) => other === pid).length));
+      expect(mostOnOne).toBeGreaterThan(10);
+
       const error = await sleep.execute({ seconds: 10 }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(DeadlineExceededError);
       expect(await sleep.execute({ seconds: 0 })).toEqual([{ slept: '' }]);
