@@ -125,6 +125,20 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('prepareQuery on %s', (engi
     expect(await read).toBeUndefined();
   });
 
+  it('prepared on a transaction, runs inside it', async () => {
+    const seen = await db
+      .transaction()
+      .execute(async (trx) => {
+        await trx.insertInto('widgets').values({ id: 'w8', name: 'in transaction', size: 8 }).execute();
+        const byId = prepareQuery(trx, (param: QueryParameters<{ id: string }>) => trx.selectFrom('widgets').selectAll().where('id', '=', param('id')));
+        const row = await byId.executeTakeFirst({ id: 'w8' });
+        throw Object.assign(new Error('roll back'), { row });
+      })
+      .catch((error: { row?: unknown }) => error.row);
+    expect(seen).toEqual({ id: 'w8', name: 'in transaction', size: 8 });
+    expect(await db.selectFrom('widgets').selectAll().where('id', '=', 'w8').executeTakeFirst()).toBeUndefined();
+  });
+
   it('sees a column added after the query was first run', async () => {
     await db.insertInto('parts').values({ id: 'p9', label: 'gear', weight: 3 }).execute();
     const byId = prepareQuery(db, (param: QueryParameters<{ id: string }>) => db.selectFrom('parts').selectAll().where('id', '=', param('id')));

@@ -22,6 +22,10 @@ export interface PreparedQuery<P, O> {
  * statement prepared for it. Use it for queries whose shape does not depend on the values
  * (not an `in` list of varying length).
  *
+ * On a database `openDatabase` made, it runs without Kysely's executor (direct-query.ts): on
+ * PostgreSQL pipelined beside the pool (postgres-pipeline.ts). Kysely's query log does not see it;
+ * given a transaction or an instance with plugins, it runs through Kysely as any query.
+ *
  * ```ts
  * const byId = prepareQuery(db, (param: QueryParameters<{ id: string }>) => db.selectFrom('users').selectAll().where('id', '=', param('id')));
  * const user = await byId.executeTakeFirst({ id });
