@@ -130,7 +130,7 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('prepareQuery on %s', (engi
       .transaction()
       .execute(async (trx) => {
         await trx.insertInto('widgets').values({ id: 'w8', name: 'in transaction', size: 8 }).execute();
-        const byId = prepareQuery(trx, (param: QueryParameters<{ id: string }>) => trx.selectFrom('widgets').selectAll().where('id', '=', param('id')));
+        const byId = prepareQuery<{ id: string }, TestDatabase['widgets'], TestDatabase>(trx, (param) => trx.selectFrom('widgets').selectAll().where('id', '=', param('id')));
         const row = await byId.executeTakeFirst({ id: 'w8' });
         throw Object.assign(new Error('roll back'), { row });
       })
