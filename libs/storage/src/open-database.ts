@@ -1,10 +1,11 @@
 import { Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
+import { setDirectQueryRunner } from './direct-query';
 import { openPostgresDialect, redactDatabaseUrl } from './postgres-dialect';
 import { runMigrations, type Migrations } from './run-migrations';
 import { withSchemaScopedIntrospection } from './schema-scoped-introspector';
 import { openSqliteDialect } from './sqlite-dialect';
-import { withStatementTimeoutErrors } from './statement-timeout-dialect';
+import { statementTimeoutError, withStatementTimeoutErrors } from './statement-timeout-dialect';
 
 export interface OpenDatabaseOptions {
   /** Names the SQLite file and the migration tables, e.g. `user`: lower case, digits, `_`. */
@@ -36,18 +37,26 @@ export async function openDatabase<DB>(options: OpenDatabaseOptions): Promise<Ky
   if (!SERVICE_NAME.test(serviceName)) throw new Error(`serviceName "${serviceName}" must match ${SERVICE_NAME}`);
 
   if (!databaseUrl) {
-    const { dialect, file } = openSqliteDialect(serviceName, dataDir);
+    const { dialect, file, direct } = openSqliteDialect(serviceName, dataDir);
     const db = new Kysely<unknown>({ dialect });
     await migrateOrClose(db, { serviceName, migrations, logger, schema: undefined });
+    setDirectQueryRunner(db, direct);
     logger.info({ engine: 'sqlite', file }, 'database ready');
     return typed<DB>(db);
   }
 
   const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
-  const { dialect } = openPostgresDialect(serviceName, databaseUrl, logger, statementTimeoutMs);
+  const { dialect, direct } = openPostgresDialect(serviceName, databaseUrl, logger, statementTimeoutMs);
   const db = new Kysely<unknown>({ dialect: withSchemaScopedIntrospection(withStatementTimeoutErrors(dialect, statementTimeoutMs)) });
   const schema = await currentPostgresSchema(db, serviceName, databaseUrl);
   await migrateOrClose(db, { serviceName, migrations, logger, schema });
+  setDirectQueryRunner(db, async (sql, parameters) => {
+    try {
+      return await direct(sql, parameters);
+    } catch (error) {
+      throw statementTimeoutError(error, statementTimeoutMs);
+    }
+  });
   logger.info({ engine: 'postgres', url: redactDatabaseUrl(databaseUrl), schema }, 'database ready');
   return typed<DB>(db);
 }

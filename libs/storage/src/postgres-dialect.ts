@@ -1,7 +1,8 @@
 import { PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { withNamedStatements } from './postgres-named-statements';
+import { namedStatements, withNamedStatements } from './postgres-named-statements';
+import { openPostgresPipeline } from './postgres-pipeline';
 
 const INT8_OID = 20;
 const CONNECT_TIMEOUT_MS = 5000;
@@ -46,22 +47,42 @@ export function redactDatabaseUrl(databaseUrl: string): string {
  * A pg pool for `databaseUrl`; connections are made lazily, `openDatabase` checks the first one.
  * The server cancels any statement running past `statementTimeoutMs`, so a slow or hostile query
  * cannot hold a connection (and the pool) long after its caller stopped waiting. Queries run as
- * named prepared statements, planned once per connection.
+ * named prepared statements, planned once per connection. `direct` runs a statement the same way,
+ * without Kysely's executor and driver layers in between, pipelined on a connection of its own
+ * beside the pool (postgres-pipeline.ts), or on the pool when the pipeline cannot take it.
  */
 export function openPostgresDialect(
   serviceName: string,
   databaseUrl: string,
   logger: Logger,
   statementTimeoutMs: number,
-): { dialect: PostgresDialect; pool: pg.Pool } {
-  const pool = new pg.Pool({
+): { dialect: PostgresDialect; pool: pg.Pool; direct: (sql: string, parameters: readonly unknown[]) => Promise<unknown[]> } {
+  const config: pg.ClientConfig = {
     connectionString: databaseUrl,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     statement_timeout: statementTimeoutMs,
     application_name: serviceName,
     types: typeParsers,
-  });
+  };
+  const pool = new pg.Pool(config);
   // Without a listener, an idle client's error (e.g. the server restarting) would crash the process.
   pool.on('error', (error) => logger.error({ err: error }, 'idle PostgreSQL connection failed'));
-  return { dialect: new PostgresDialect({ pool: withNamedStatements(pool) }), pool };
+  const run = namedStatements();
+  const pipeline = openPostgresPipeline(config, run, (error) => logger.error({ err: error }, 'pipelined PostgreSQL connection failed'));
+  const direct = async (sql: string, parameters: readonly unknown[]): Promise<unknown[]> => {
+    const piped = pipeline.run(sql, parameters);
+    if (piped) return (await piped).rows;
+    const client = await pool.connect();
+    try {
+      return (await run(client, sql, parameters)).rows;
+    } finally {
+      client.release();
+    }
+  };
+  const pooled = withNamedStatements(pool, undefined, run);
+  const end = async () => {
+    await pipeline.close();
+    await pooled.end();
+  };
+  return { dialect: new PostgresDialect({ pool: { connect: pooled.connect, end } }), pool, direct };
 }

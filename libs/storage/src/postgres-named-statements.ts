@@ -15,18 +15,21 @@ function isStalePlan(error: unknown): boolean {
   return code === '0A000' && typeof message === 'string' && message.includes('cached plan must not change result type');
 }
 
+/** Runs `text` with `values` on `client`, named as `namedStatements` decides. */
+export type NamedStatementRunner = (client: pg.PoolClient, text: string, values: readonly unknown[] | undefined) => Promise<pg.QueryResult>;
+
 /**
- * `pool` as Kysely's PostgreSQL driver sees it, with each query sent as a named prepared statement:
- * PostgreSQL parses and plans it once per connection instead of on every call, and pg sends only
- * the parameters after the first time. Names are a hash of the SQL text, so a name always means
- * one text. Only the first `limit` distinct texts get a name (the server keeps each prepared on
- * every connection until it closes); any text past that runs unnamed, as before.
+ * Runs each query as a named prepared statement: PostgreSQL parses and plans it once per
+ * connection instead of on every call, and pg sends only the parameters after the first time.
+ * Names are a hash of the SQL text, so a name always means one text. Only the first `limit`
+ * distinct texts get a name (the server keeps each prepared on every connection until it closes);
+ * any text past that runs unnamed, as before.
  *
  * A migration run by another process (a new version rolling out) can change a table under
  * statements prepared here. A connection that meets such a stale statement runs unnamed from then
  * on, and the query is sent again unnamed once.
  */
-export function withNamedStatements(pool: pg.Pool, limit = POSTGRES_NAMED_STATEMENT_LIMIT): PostgresPool {
+export function namedStatements(limit = POSTGRES_NAMED_STATEMENT_LIMIT): NamedStatementRunner {
   const names = new Map<string, string | null>();
   const nameOf = (text: string): string | null => {
     let name = names.get(text);
@@ -37,10 +40,9 @@ export function withNamedStatements(pool: pg.Pool, limit = POSTGRES_NAMED_STATEM
     }
     return name;
   };
-  // One wrapper per pg client, so the driver's per-client bookkeeping sees the same object each time.
-  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const unnamedOnly = new WeakSet<pg.PoolClient>();
-  const run = async (client: pg.PoolClient, text: string, values: unknown[] | undefined) => {
+  return async (client, text, readonlyValues) => {
+    const values = readonlyValues as unknown[] | undefined;
     const name = unnamedOnly.has(client) ? null : nameOf(text);
     if (!name) return client.query(text, values);
     try {
@@ -56,13 +58,19 @@ export function withNamedStatements(pool: pg.Pool, limit = POSTGRES_NAMED_STATEM
       }
     }
   };
+}
+
+/** `pool` as Kysely's PostgreSQL driver sees it, with each query run by `run` (see `namedStatements`). */
+export function withNamedStatements(pool: pg.Pool, limit = POSTGRES_NAMED_STATEMENT_LIMIT, run = namedStatements(limit)): PostgresPool {
+  // One wrapper per pg client, so the driver's per-client bookkeeping sees the same object each time.
+  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
     let wrapper = wrappers.get(client);
     if (!wrapper) {
       wrapper = {
         query: ((textOrCursor: unknown, parameters?: ReadonlyArray<unknown>) => {
           if (typeof textOrCursor !== 'string') return client.query(textOrCursor as pg.Submittable);
-          return run(client, textOrCursor, parameters as unknown[] | undefined);
+          return run(client, textOrCursor, parameters);
         }) as unknown as PostgresPoolClient['query'],
         release: () => client.release(),
       };

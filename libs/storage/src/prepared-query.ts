@@ -1,4 +1,5 @@
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
+import { directQueryRunnerOf } from './direct-query';
 
 // Stands in for a value when the query is built; each run puts the caller's value in its place.
 class QueryParameter {
@@ -21,6 +22,10 @@ export interface PreparedQuery<P, O> {
  * statement prepared for it. Use it for queries whose shape does not depend on the values
  * (not an `in` list of varying length).
  *
+ * On a database `openDatabase` made, it runs without Kysely's executor (direct-query.ts): on
+ * PostgreSQL pipelined beside the pool (postgres-pipeline.ts). Kysely's query log does not see it;
+ * given a transaction or an instance with plugins, it runs through Kysely as any query.
+ *
  * ```ts
  * const byId = prepareQuery(db, (param: QueryParameters<{ id: string }>) => db.selectFrom('users').selectAll().where('id', '=', param('id')));
  * const user = await byId.executeTakeFirst({ id });
@@ -29,14 +34,20 @@ export interface PreparedQuery<P, O> {
 export function prepareQuery<P extends Record<string, unknown>, O, DB = unknown>(db: Kysely<DB>, build: (param: QueryParameters<P>) => Compilable<O>): PreparedQuery<P, O> {
   const compiled = build((name) => new QueryParameter(name) as never).compile();
   const names = compiled.parameters.map((value) => (value instanceof QueryParameter ? value.name : undefined));
-  const withValues = (values: P): CompiledQuery<O> => ({
-    ...compiled,
-    parameters: compiled.parameters.map((value, i) => {
+  const parametersOf = (values: P): unknown[] =>
+    compiled.parameters.map((value, i) => {
       const name = names[i];
       return name === undefined ? value : values[name];
-    }),
-  });
-  const run = async (values: P) => (await db.executeQuery(withValues(values))).rows;
+    });
+  // A database opened by openDatabase runs it straight on its connection when it can (see direct-query.ts).
+  const direct = directQueryRunnerOf(db);
+  const run = async (values: P): Promise<O[]> => {
+    const parameters = parametersOf(values);
+    const rows = direct?.(compiled.sql, parameters);
+    if (rows !== undefined) return (await rows) as O[];
+    const query: CompiledQuery<O> = { ...compiled, parameters };
+    return (await db.executeQuery(query)).rows;
+  };
   return {
     execute: run,
     executeTakeFirst: async (values) => (await run(values))[0],

@@ -9,16 +9,20 @@ export function isStatementTimeout(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === POSTGRES_QUERY_CANCELED;
 }
 
+/** `error` as a DeadlineExceededError when it is a statement cancelled at its statement_timeout, else itself. */
+export function statementTimeoutError(error: unknown, statementTimeoutMs: number): unknown {
+  return isStatementTimeout(error)
+    ? new DeadlineExceededError(`a database statement ran past ${statementTimeoutMs} ms (DATABASE_STATEMENT_TIMEOUT_MS) and was cancelled`, { cause: error })
+    : error;
+}
+
 /**
  * `dialect`, except that a statement PostgreSQL cancels at its statement_timeout fails as a
  * DeadlineExceededError (DEADLINE_EXCEEDED, not retried by default, so a database that is already
  * slow is not sent the work again) instead of an unknown error (INTERNAL).
  */
 export function withStatementTimeoutErrors(dialect: Dialect, statementTimeoutMs: number): Dialect {
-  const translate = (error: unknown): unknown =>
-    isStatementTimeout(error)
-      ? new DeadlineExceededError(`a database statement ran past ${statementTimeoutMs} ms (DATABASE_STATEMENT_TIMEOUT_MS) and was cancelled`, { cause: error })
-      : error;
+  const translate = (error: unknown) => statementTimeoutError(error, statementTimeoutMs);
   const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
