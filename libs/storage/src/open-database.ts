@@ -5,7 +5,7 @@ import { openPostgresDialect, redactDatabaseUrl } from './postgres-dialect';
 import { runMigrations, type Migrations } from './run-migrations';
 import { withSchemaScopedIntrospection } from './schema-scoped-introspector';
 import { openSqliteDialect } from './sqlite-dialect';
-import { statementTimeoutError, withStatementTimeoutErrors } from './statement-timeout-dialect';
+import { translateDatabaseError, withDatabaseErrors } from './database-error-dialect';
 
 export interface OpenDatabaseOptions {
   /** Names the SQLite file and the migration tables, e.g. `user`: lower case, digits, `_`. */
@@ -47,14 +47,14 @@ export async function openDatabase<DB>(options: OpenDatabaseOptions): Promise<Ky
 
   const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   const { dialect, direct } = openPostgresDialect(serviceName, databaseUrl, logger, statementTimeoutMs);
-  const db = new Kysely<unknown>({ dialect: withSchemaScopedIntrospection(withStatementTimeoutErrors(dialect, statementTimeoutMs)) });
+  const db = new Kysely<unknown>({ dialect: withSchemaScopedIntrospection(withDatabaseErrors(dialect, statementTimeoutMs)) });
   const schema = await currentPostgresSchema(db, serviceName, databaseUrl);
   await migrateOrClose(db, { serviceName, migrations, logger, schema });
   setDirectQueryRunner(db, async (sql, parameters) => {
     try {
       return await direct(sql, parameters);
     } catch (error) {
-      throw statementTimeoutError(error, statementTimeoutMs);
+      throw translateDatabaseError(error, statementTimeoutMs);
     }
   });
   logger.info({ engine: 'postgres', url: redactDatabaseUrl(databaseUrl), schema }, 'database ready');

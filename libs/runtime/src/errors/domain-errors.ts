@@ -48,6 +48,9 @@ export class ResourceExhaustedError extends DomainError {}
 /** The work took longer than this server allows it (e.g. a database statement timeout). Maps to DEADLINE_EXCEEDED. */
 export class DeadlineExceededError extends DomainError {}
 
+/** Something the server needs is out of reach for now (e.g. its database): trying again may work. Maps to UNAVAILABLE. */
+export class UnavailableError extends DomainError {}
+
 /** Collects field violations and throws them together, so a client sees every bad field at once. */
 export class FieldViolations {
   private readonly violations: FieldViolation[] = [];

@@ -2,6 +2,7 @@ import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import {
   AlreadyExistsError,
   DeadlineExceededError,
+  UnavailableError,
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
@@ -49,6 +50,7 @@ export function toStatusError(error: unknown): StatusError {
   if (error instanceof PermissionDeniedError) return statusError(Status.PERMISSION_DENIED, error.message);
   if (error instanceof ResourceExhaustedError) return statusError(Status.RESOURCE_EXHAUSTED, error.message);
   if (error instanceof DeadlineExceededError) return statusError(Status.DEADLINE_EXCEEDED, error.message);
+  if (error instanceof UnavailableError) return statusError(Status.UNAVAILABLE, error.message);
   return statusError(Status.INTERNAL, 'internal error');
 }
 

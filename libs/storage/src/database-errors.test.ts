@@ -1,13 +1,14 @@
 import { status as Status } from '@grpc/grpc-js';
-import { DeadlineExceededError, toStatusError } from '@switchyard/runtime';
+import { DeadlineExceededError, toStatusError, UnavailableError } from '@switchyard/runtime';
 import { sql, type Kysely } from 'kysely';
+import pg from 'pg';
 import pino from 'pino';
 import { openDatabase } from './open-database';
-import { createScratchStorage, type ScratchStorage } from './scratch-storage';
+import { createScratchStorage, TEST_POSTGRES_URL, type ScratchStorage } from './scratch-storage';
 
 const logger = pino({ level: 'silent' });
 
-describe('statement timeout on PostgreSQL', () => {
+describe('database errors on PostgreSQL', () => {
   let scratch: ScratchStorage;
   let db: Kysely<unknown> | undefined;
 
@@ -60,4 +61,39 @@ describe('statement timeout on PostgreSQL', () => {
     const { rows } = await sql<{ statement_timeout: string }>`show statement_timeout`.execute(db);
     expect(rows).toEqual([{ statement_timeout: '5s' }]);
   });
+
+  it('answers UNAVAILABLE, not INTERNAL, when the connection under a statement is cut', async () => {
+    db = await open(20_000);
+    const name = `victim_${process.pid}_${Date.now()}`;
+    const sleeping = sql`select pg_sleep(10) as ${sql.ref(name)}`.execute(db).catch((caught: unknown) => caught);
+    const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+    await admin.connect();
+    try {
+      // The backend running that statement, found by its text, terminated as a restart or failover would.
+      for (let terminated = 0; terminated === 0; ) {
+        const { rowCount } = await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where query like $1 and pid <> pg_backend_pid()`, [`%${name}%`]);
+        terminated = rowCount ?? 0;
+        if (terminated === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await admin.end();
+    }
+    const error = await sleeping;
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect(toStatusError(error)).toMatchObject({ code: Status.UNAVAILABLE, details: 'the database is unavailable; try again' });
+    const { rows } = await sql<{ one: number }>`select 1 as one`.execute(db);
+    expect(rows).toEqual([{ one: 1 }]);
+  });
+
+  it('answers UNAVAILABLE when no connection comes free in time', async () => {
+    db = await open(20_000);
+    const opened = db;
+    // Every pooled connection busy (pg's default pool holds 10): the next waits out the connect timeout.
+    const busy = Array.from({ length: 10 }, () => sql`select pg_sleep(7)`.execute(opened).catch(() => undefined));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const error = await sql`select 1`.execute(opened).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect(toStatusError(error).code).toBe(Status.UNAVAILABLE);
+    await Promise.all(busy);
+  }, 20_000);
 });

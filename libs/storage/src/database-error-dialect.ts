@@ -1,28 +1,47 @@
-import { DeadlineExceededError } from '@switchyard/runtime';
+import { DeadlineExceededError, UnavailableError } from '@switchyard/runtime';
 import type { DatabaseConnection, Dialect, Driver, QueryResult } from 'kysely';
 
 // PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (query_canceled).
 const POSTGRES_QUERY_CANCELED = '57014';
+// SQLSTATE classes 08 (connection exception) and 57P (the server shutting down, restarting, or
+// terminating this backend), and the socket errors of a server that went away.
+const CONNECTION_SQLSTATE = /^(08|57P0)/;
+const CONNECTION_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+// pg and pg-pool say these in words only: the pool waited too long for a connection, or the
+// connection ended under a query.
+const CONNECTION_MESSAGE = /timeout exceeded when trying to connect|Connection terminated|connection timeout/i;
 
 /** True when `error` is PostgreSQL cancelling a statement that ran past statement_timeout. */
 export function isStatementTimeout(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === POSTGRES_QUERY_CANCELED;
 }
 
-/** `error` as a DeadlineExceededError when it is a statement cancelled at its statement_timeout, else itself. */
-export function statementTimeoutError(error: unknown, statementTimeoutMs: number): unknown {
-  return isStatementTimeout(error)
-    ? new DeadlineExceededError(`a database statement ran past ${statementTimeoutMs} ms (DATABASE_STATEMENT_TIMEOUT_MS) and was cancelled`, { cause: error })
-    : error;
+/** True when `error` says the database could not be reached, or the connection broke under the statement. */
+export function isConnectionFailure(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (CONNECTION_SQLSTATE.test(code) || CONNECTION_ERRNO.has(code))) return true;
+  return typeof message === 'string' && CONNECTION_MESSAGE.test(message);
 }
 
 /**
- * `dialect`, except that a statement PostgreSQL cancels at its statement_timeout fails as a
- * DeadlineExceededError (DEADLINE_EXCEEDED, not retried by default, so a database that is already
- * slow is not sent the work again) instead of an unknown error (INTERNAL).
+ * `error` as the status its caller should see, else itself:
+ * - a statement cancelled at its statement_timeout: DeadlineExceededError (DEADLINE_EXCEEDED, not
+ *   retried by default, so a database that is already slow is not sent the work again);
+ * - no connection to be had, or one that broke: UnavailableError (UNAVAILABLE, which clients retry
+ *   where the method is safe to repeat), not an unknown error (INTERNAL).
  */
-export function withStatementTimeoutErrors(dialect: Dialect, statementTimeoutMs: number): Dialect {
-  const translate = (error: unknown) => statementTimeoutError(error, statementTimeoutMs);
+export function translateDatabaseError(error: unknown, statementTimeoutMs: number): unknown {
+  if (isStatementTimeout(error)) {
+    return new DeadlineExceededError(`a database statement ran past ${statementTimeoutMs} ms (DATABASE_STATEMENT_TIMEOUT_MS) and was cancelled`, { cause: error });
+  }
+  if (isConnectionFailure(error)) return new UnavailableError('the database is unavailable; try again', { cause: error });
+  return error;
+}
+
+/** `dialect`, with errors translated by translateDatabaseError, getting a connection included. */
+export function withDatabaseErrors(dialect: Dialect, statementTimeoutMs: number): Dialect {
+  const translate = (error: unknown) => translateDatabaseError(error, statementTimeoutMs);
   const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
@@ -48,7 +67,7 @@ function translatingDriver(driver: Driver, guarded: Guard): Driver {
     init: () => driver.init(),
     destroy: () => driver.destroy(),
     async acquireConnection() {
-      const connection = await driver.acquireConnection();
+      const connection = await guarded(() => driver.acquireConnection());
       const wrapped: DatabaseConnection = {
         executeQuery: <R>(query: Parameters<DatabaseConnection['executeQuery']>[0]): Promise<QueryResult<R>> => guarded(() => connection.executeQuery<R>(query)),
         streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
