@@ -67,6 +67,10 @@ export function openPostgresDialect(
   const pool = new pg.Pool(config);
   // Without a listener, an idle client's error (e.g. the server restarting) would crash the process.
   pool.on('error', (error) => logger.error({ err: error }, 'idle PostgreSQL connection failed'));
+  // The pool listens for errors only on idle connections: one that breaks under a statement (a
+  // server restart, a terminated backend) would emit an unhandled 'error' and end the process.
+  // The statement itself fails, as UNAVAILABLE (database-error-dialect.ts).
+  pool.on('connect', (client) => client.on('error', (error) => logger.warn({ err: error }, 'PostgreSQL connection failed under a statement')));
   const run = namedStatements();
   const pipeline = openPostgresPipeline(config, run, (error) => logger.error({ err: error }, 'pipelined PostgreSQL connection failed'));
   const direct = async (sql: string, parameters: readonly unknown[]): Promise<unknown[]> => {
