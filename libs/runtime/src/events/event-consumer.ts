@@ -137,7 +137,7 @@ export function startEventConsumer(options: EventConsumerOptions): EventConsumer
     );
   };
 
-  const setUp = async (nc: NatsConnection): Promise<ConsumerMessages> => {
+  const setUp = async (nc: NatsConnection, js: JetStreamClient): Promise<ConsumerMessages> => {
     const manager = await ensureStreams(nc, [stream, DEAD_LETTER_STREAM]);
     await manager.consumers.add(stream.name, {
       durable_name: durable,
@@ -148,7 +148,7 @@ export function startEventConsumer(options: EventConsumerOptions): EventConsumer
       max_deliver: -1,
       ...(subject ? { filter_subject: subject } : {}),
     });
-    const consumed = await (await nc.jetstream().consumers.get(stream.name, durable)).consume({ max_messages: 64 });
+    const consumed = await (await js.consumers.get(stream.name, durable)).consume({ max_messages: 64 });
     // A consumer or stream deleted under us: end this round and set them up again.
     void (async () => {
       for await (const status of await consumed.status()) {
@@ -167,7 +167,7 @@ export function startEventConsumer(options: EventConsumerOptions): EventConsumer
     const js = nc.jetstream();
     for (let attempt = 1; !stopped; attempt++) {
       try {
-        messages = await setUp(nc);
+        messages = await setUp(nc, js);
       } catch (error) {
         if (attempt === 1 || attempt % 30 === 0) logger.warn({ durable, err: (error as Error).message }, 'cannot set up the event consumer yet; retrying');
         await Promise.race([new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * attempt))), stopping]);
