@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ServerLimits } from '../config/server-limits-config';
 import type { RpcMetrics } from '../metrics/rpc-metrics';
 import { BackupBudget, DEFAULT_BACKUP_BUDGET } from './backup-budget';
+import { withChannelUnaryCalls, type ClientConstructor } from './channel-unary-client';
 import { allowedKeepaliveTimeMs, clientLimitOptions } from './client-limits';
 import { deadlineInterceptor } from './deadline-interceptor';
 import { loggingInterceptor } from './logging-interceptor';
@@ -42,7 +43,6 @@ export interface ClientFactoryOptions {
   metrics?: RpcMetrics;
 }
 
-type ClientConstructor<C extends Client> = new (address: string, creds: ChannelCredentials, options?: Record<string, unknown>) => C;
 
 /** An idempotency key makes a create safe to send twice: the server returns the first result. */
 function carriesIdempotencyKey(request: unknown): boolean {
@@ -102,7 +102,8 @@ export function createClientFactory(options: ClientFactoryOptions) {
       if (!byTarget) clients.set(ClientClass, (byTarget = new Map()));
       let client = byTarget.get(target);
       if (!client) {
-        client = new ClientClass(target, channelCredentials, { ...channelOptions, interceptors: interceptorsFor(target) });
+        const ChannelUnaryClient = withChannelUnaryCalls(ClientClass, interceptorsFor(target));
+        client = new ChannelUnaryClient(target, channelCredentials, channelOptions);
         byTarget.set(target, client);
       }
       return client as C;
