@@ -1,4 +1,4 @@
-import { Metadata, Server, ServerCredentials, status as Status, type Interceptor, type ServerUnaryCall, type ServerWritableStream, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
+import { InterceptingCall, Metadata, Server, ServerCredentials, status as Status, type Interceptor, type ServerUnaryCall, type ServerWritableStream, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
 import { descriptorSetBase64, userV1 } from '@switchyard/proto';
 import pino from 'pino';
 import { closeAfterEach } from '../server/close-after-each.test-support';
@@ -142,7 +142,7 @@ describe('unary calls of factory clients', () => {
       (name: string): Interceptor =>
       (options, nextCall) => {
         ran.push(`${name} ${options.method_definition.path}`);
-        return nextCall(options);
+        return new InterceptingCall(nextCall(options));
       };
     const users = usersClient(address, [named('factory')]);
     expect((await getUser(users)).error).toBeNull();
