@@ -40,7 +40,7 @@ class TracedCall extends ForwardingCall {
   }
 }
 
-function startCallSpan(options: Parameters<Interceptor>[0], nextCall: Parameters<Interceptor>[1]) {
+function startCallSpan(options: Parameters<Interceptor>[0], nextCall: Parameters<Interceptor>[1], { recordedOnly = false } = {}) {
   const path = options.method_definition.path;
   const parent = context.active();
   const { spanName, attributes } = rpcMethodTelemetry(path);
@@ -48,6 +48,9 @@ function startCallSpan(options: Parameters<Interceptor>[0], nextCall: Parameters
   const spanContext = trace.setSpan(parent, span);
   // Inner interceptors are created inside the span's context, so anything they trace nests under it.
   const call = context.with(spanContext, () => nextCall(options));
+  // A span the sampler dropped records nothing, so it needs no layer of its own where the retry
+  // layer writes the context (and with it the trace id and the decision) into the headers.
+  if (recordedOnly && !span.isRecording()) return asInterceptorResult(call);
   return asInterceptorResult(new TracedCall(call, span, spanContext));
 }
 
@@ -60,11 +63,12 @@ export const tracingInterceptor: Interceptor = startCallSpan;
 /**
  * tracingInterceptor for a chain whose retry layer (retryInterceptor) writes the active context
  * into each attempt's headers, as createClientFactory's does: a unary call under an unsampled span
- * then gets no span and no layer of its own, and the trace id and the decision not to sample
- * travel on in the headers the retry layer writes.
+ * then gets no span and no layer of its own, one the sampler drops gets no layer, and the trace id
+ * and the decision not to sample travel on in the headers the retry layer writes.
  */
 export const tracingInterceptorBeforeRetries: Interceptor = (options, nextCall) => {
   const { requestStream, responseStream } = options.method_definition;
-  if (!requestStream && !responseStream && underUnsampledParent(context.active())) return asInterceptorResult(nextCall(options));
-  return startCallSpan(options, nextCall);
+  if (requestStream || responseStream) return startCallSpan(options, nextCall);
+  if (underUnsampledParent(context.active())) return asInterceptorResult(nextCall(options));
+  return startCallSpan(options, nextCall, { recordedOnly: true });
 };
