@@ -1,4 +1,4 @@
-import { InterceptingCall, Metadata, Server, ServerCredentials, status as Status, type Interceptor, type ServerUnaryCall, type ServerWritableStream, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
+import { InterceptingCall, Metadata, Server, makeGenericClientConstructor, ServerCredentials, status as Status, type Interceptor, type ServerUnaryCall, type ServerWritableStream, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
 import { descriptorSetBase64, userV1 } from '@switchyard/proto';
 import pino from 'pino';
 import { closeAfterEach } from '../server/close-after-each.test-support';
@@ -121,6 +121,25 @@ describe('unary calls of factory clients', () => {
     });
     // grpc-js's own unary path reads one message, so a second one holds its status until the deadline.
     expect((await getUser(usersClient(two))).error).toMatchObject({ code: Status.UNIMPLEMENTED, details: 'Too many responses received' });
+  });
+
+  it('take the same path when makeUnaryRequest is called directly, as on a client without generated methods', async () => {
+    const two = await rawGetUserServer({
+      stream: (call) => {
+        call.write(encoded({ user: user('u1') }));
+        call.write(encoded({ user: user('u2') }));
+        call.end();
+      },
+    });
+    const factory = createClientFactory({ logger, defaultDeadlineMs: 5_000, idempotentMethods: new Set() });
+    opened.client(factory);
+    const raw = factory.get(makeGenericClientConstructor({}, 'Raw'), two);
+    const bytes = (b: Buffer) => b;
+    const error = await new Promise<ServiceError | null>((resolve) =>
+      raw.makeUnaryRequest(GET_USER, bytes, bytes, encoded({ user: user('u1') }), new Metadata(), { deadline: Date.now() + 3_000 }, (e) => resolve(e)),
+    );
+    // grpc-js's own path would end DEADLINE_EXCEEDED here.
+    expect(error).toMatchObject({ code: Status.UNIMPLEMENTED, details: 'Too many responses received' });
   });
 
   it('end CANCELLED when the caller cancels the call they returned', async () => {

@@ -8,7 +8,6 @@ import {
   type ClientUnaryCall,
   type Interceptor,
   type InterceptorOptions,
-  type MethodDefinition,
   type ServiceError,
   type StatusObject,
 } from '@grpc/grpc-js';
@@ -21,7 +20,8 @@ const grpcUnaryRequest = Client.prototype.makeUnaryRequest;
 
 type NextCall = (options: InterceptorOptions) => InterceptingCallInterface;
 type UnaryCallback = (error: ServiceError | null, response?: unknown) => void;
-type MethodDefinitions = Record<string, MethodDefinition<unknown, unknown> & { originalName?: string }>;
+type ClientMethodDefinition = InterceptorOptions['method_definition'];
+type MethodDefinitions = Record<string, ClientMethodDefinition & { originalName?: string }>;
 
 /** What a unary method returns, answering for the outermost call of the chain (grpc-js's ClientUnaryCallImpl). */
 class UnaryCallHandle extends EventEmitter implements ClientUnaryCall {
@@ -59,7 +59,7 @@ function unaryArguments(first: unknown, second: unknown, third: unknown): { meta
   return { metadata: first, options: second as CallOptions, callback: third as UnaryCallback };
 }
 
-function startUnaryCall(chain: NextCall, definition: MethodDefinition<unknown, unknown>, request: unknown, metadata: Metadata, options: CallOptions, callback: UnaryCallback): ClientUnaryCall {
+function startUnaryCall(chain: NextCall, definition: ClientMethodDefinition, request: unknown, metadata: Metadata, options: CallOptions, callback: UnaryCallback): ClientUnaryCall {
   const handle = new UnaryCallHandle();
   const call = chain({ ...options, method_definition: definition });
   handle.call = call;
@@ -92,12 +92,21 @@ function startUnaryCall(chain: NextCall, definition: MethodDefinition<unknown, u
  * channel: the chain is composed once per client, and each call makes only the objects the
  * interceptors themselves make, instead of grpc-js's per-call composition (the interceptor list
  * copied and filtered, a closure per interceptor, a method definition, the bottom call's listener
- * wrappers, the caller's stack). Streaming methods, and unary calls given interceptors of their
- * own in their options, take grpc-js's path with the same interceptors.
+ * wrappers, the caller's stack). Its makeUnaryRequest takes the same path. Streaming methods,
+ * and unary calls given interceptors of their own in their options, take grpc-js's path with the
+ * same interceptors.
  */
 export function withChannelUnaryCalls<C extends Client>(ClientClass: ClientConstructor<C>, interceptors: readonly Interceptor[]): ClientConstructor<C> {
-  const service = (ClientClass as unknown as { service?: MethodDefinitions }).service;
-  if (!service) return ClientClass;
+  const service = (ClientClass as unknown as { service?: MethodDefinitions }).service ?? {};
+  // The generated definitions by path; a path called with other (de)serializers gets its own.
+  const definitions = new Map(Object.values(service).map((definition) => [definition.path, definition]));
+  const definitionFor = (path: string, requestSerialize: (request: unknown) => Buffer, responseDeserialize: (bytes: Buffer) => unknown) => {
+    const known = definitions.get(path);
+    if (known?.requestSerialize === requestSerialize && known.responseDeserialize === responseDeserialize) return known;
+    const made: ClientMethodDefinition = { path, requestStream: false, responseStream: false, requestSerialize, responseDeserialize };
+    if (!known) definitions.set(path, made);
+    return made;
+  };
   const chains = new WeakMap<Client, NextCall>();
   const Base = ClientClass as unknown as ClientConstructor<Client>;
   class ChannelUnaryClient extends Base {
@@ -111,20 +120,35 @@ export function withChannelUnaryCalls<C extends Client>(ClientClass: ClientConst
       );
     }
   }
+  const prototype = ChannelUnaryClient.prototype as unknown as Record<string, unknown>;
+  // Callers of makeUnaryRequest itself (a client without generated methods) take the channel path too.
+  const makeUnaryRequest = function (
+    this: Client,
+    path: string,
+    requestSerialize: (request: unknown) => Buffer,
+    responseDeserialize: (bytes: Buffer) => unknown,
+    request: unknown,
+    first?: unknown,
+    second?: unknown,
+    third?: unknown,
+  ): ClientUnaryCall {
+    const { metadata, options, callback } = unaryArguments(first, second, third);
+    const chain = chains.get(this);
+    if (!chain || options.interceptors || options.interceptor_providers) {
+      return (grpcUnaryRequest as (...args: unknown[]) => ClientUnaryCall).call(this, path, requestSerialize, responseDeserialize, request, metadata, options, callback);
+    }
+    return startUnaryCall(chain, definitionFor(path, requestSerialize, responseDeserialize), request, metadata, options, callback);
+  };
+  prototype.makeUnaryRequest = makeUnaryRequest;
+  // grpc-js's generated methods call Client.prototype.makeUnaryRequest itself, not this one.
   for (const [name, definition] of Object.entries(service)) {
     if (definition.requestStream || definition.responseStream) continue;
     const { path, requestSerialize, responseDeserialize } = definition;
     const method = function (this: Client, request: unknown, first?: unknown, second?: unknown, third?: unknown): ClientUnaryCall {
-      const { metadata, options, callback } = unaryArguments(first, second, third);
-      const chain = chains.get(this);
-      if (!chain || options.interceptors || options.interceptor_providers) {
-        return (grpcUnaryRequest as (...args: unknown[]) => ClientUnaryCall).call(this, path, requestSerialize, responseDeserialize, request, metadata, options, callback);
-      }
-      return startUnaryCall(chain, definition, request, metadata, options, callback);
+      return makeUnaryRequest.call(this, path, requestSerialize, responseDeserialize, request, first, second, third);
     };
     // The generated method's attributes (path, serializers) stay readable on it, as on grpc-js's.
     Object.assign(method, definition);
-    const prototype = ChannelUnaryClient.prototype as unknown as Record<string, unknown>;
     prototype[name] = method;
     if (definition.originalName) prototype[definition.originalName] = method;
   }
