@@ -43,7 +43,6 @@ export interface ClientFactoryOptions {
   metrics?: RpcMetrics;
 }
 
-
 /** An idempotency key makes a create safe to send twice: the server returns the first result. */
 function carriesIdempotencyKey(request: unknown): boolean {
   const requestId = (request as { requestId?: unknown } | null)?.requestId;
