@@ -1,5 +1,6 @@
 import { DeadlineExceededError, UnavailableError } from '@switchyard/runtime';
 import type { DatabaseConnection, Dialect, Driver, QueryResult } from 'kysely';
+import { withWrappedDriver } from './driver-wrapping';
 
 // PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (query_canceled).
 const POSTGRES_QUERY_CANCELED = '57014';
@@ -49,12 +50,7 @@ export function withDatabaseErrors(dialect: Dialect, statementTimeoutMs: number)
       throw translate(error);
     }
   };
-  return {
-    createAdapter: () => dialect.createAdapter(),
-    createQueryCompiler: () => dialect.createQueryCompiler(),
-    createIntrospector: (db) => dialect.createIntrospector(db),
-    createDriver: () => translatingDriver(dialect.createDriver(), guarded),
-  };
+  return withWrappedDriver(dialect, (driver) => translatingDriver(driver, guarded));
 }
 
 type Guard = <T>(work: () => Promise<T>) => Promise<T>;

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteDialect, type Dialect, type Driver } from 'kysely';
+import { forwardingDriver, withWrappedDriver } from './driver-wrapping';
 import type { DirectQueryRunner } from './direct-query';
 import { withStatementCache } from './sqlite-statement-cache';
 
@@ -36,12 +37,7 @@ export function openSqliteDialect(serviceName: string, dataDir: string): { diale
   const inner = new SqliteDialect({ database: statements });
   // Connections Kysely holds or waits for (SQLite has one: the driver's mutex serializes them).
   let held = 0;
-  const dialect: Dialect = {
-    createAdapter: () => inner.createAdapter(),
-    createQueryCompiler: () => inner.createQueryCompiler(),
-    createIntrospector: (db) => inner.createIntrospector(db),
-    createDriver: () => countingDriver(inner.createDriver(), (change) => (held += change)),
-  };
+  const dialect = withWrappedDriver(inner, (driver) => countingDriver(driver, (change) => (held += change)));
   const direct: DirectQueryRunner = (sql, parameters) => {
     if (held > 0) return undefined;
     // As Kysely's SQLite connection runs it, synchronously.
@@ -56,8 +52,7 @@ export function openSqliteDialect(serviceName: string, dataDir: string): { diale
 // `driver`, telling `count` of each connection asked for (+1, before it is granted) and given back (-1).
 function countingDriver(driver: Driver, count: (change: 1 | -1) => void): Driver {
   return {
-    init: () => driver.init(),
-    destroy: () => driver.destroy(),
+    ...forwardingDriver(driver),
     async acquireConnection() {
       count(1);
       try {
@@ -74,11 +69,5 @@ function countingDriver(driver: Driver, count: (change: 1 | -1) => void): Driver
         count(-1);
       }
     },
-    beginTransaction: (connection, settings) => driver.beginTransaction(connection, settings),
-    commitTransaction: (connection) => driver.commitTransaction(connection),
-    rollbackTransaction: (connection) => driver.rollbackTransaction(connection),
-    savepoint: driver.savepoint && ((connection, name, compile) => driver.savepoint!(connection, name, compile)),
-    rollbackToSavepoint: driver.rollbackToSavepoint && ((connection, name, compile) => driver.rollbackToSavepoint!(connection, name, compile)),
-    releaseSavepoint: driver.releaseSavepoint && ((connection, name, compile) => driver.releaseSavepoint!(connection, name, compile)),
   };
 }
