@@ -107,23 +107,21 @@ export function withChannelUnaryCalls<C extends Client>(ClientClass: ClientConst
     if (!known) definitions.set(path, made);
     return made;
   };
-  const chains = new WeakMap<Client, NextCall>();
   const Base = ClientClass as unknown as ClientConstructor<Client>;
   class ChannelUnaryClient extends Base {
+    readonly chain: NextCall;
+
     constructor(address: string, creds: ChannelCredentials, options?: Record<string, unknown>) {
       super(address, creds, { ...options, interceptors });
       const channel = this.getChannel();
       const bottom: NextCall = (callOptions) => new ChannelCall(channel, callOptions);
-      chains.set(
-        this,
-        interceptors.reduceRight<NextCall>((next, interceptor) => (callOptions) => interceptor(callOptions, next), bottom),
-      );
+      this.chain = interceptors.reduceRight<NextCall>((next, interceptor) => (callOptions) => interceptor(callOptions, next), bottom);
     }
   }
   const prototype = ChannelUnaryClient.prototype as unknown as Record<string, unknown>;
   // Callers of makeUnaryRequest itself (a client without generated methods) take the channel path too.
   const makeUnaryRequest = function (
-    this: Client,
+    this: ChannelUnaryClient,
     path: string,
     requestSerialize: (request: unknown) => Buffer,
     responseDeserialize: (bytes: Buffer) => unknown,
@@ -133,18 +131,17 @@ export function withChannelUnaryCalls<C extends Client>(ClientClass: ClientConst
     third?: unknown,
   ): ClientUnaryCall {
     const { metadata, options, callback } = unaryArguments(first, second, third);
-    const chain = chains.get(this);
-    if (!chain || options.interceptors || options.interceptor_providers) {
+    if (options.interceptors || options.interceptor_providers) {
       return (grpcUnaryRequest as (...args: unknown[]) => ClientUnaryCall).call(this, path, requestSerialize, responseDeserialize, request, metadata, options, callback);
     }
-    return startUnaryCall(chain, definitionFor(path, requestSerialize, responseDeserialize), request, metadata, options, callback);
+    return startUnaryCall(this.chain, definitionFor(path, requestSerialize, responseDeserialize), request, metadata, options, callback);
   };
   prototype.makeUnaryRequest = makeUnaryRequest;
   // grpc-js's generated methods call Client.prototype.makeUnaryRequest itself, not this one.
   for (const [name, definition] of Object.entries(service)) {
     if (definition.requestStream || definition.responseStream) continue;
     const { path, requestSerialize, responseDeserialize } = definition;
-    const method = function (this: Client, request: unknown, first?: unknown, second?: unknown, third?: unknown): ClientUnaryCall {
+    const method = function (this: ChannelUnaryClient, request: unknown, first?: unknown, second?: unknown, third?: unknown): ClientUnaryCall {
       return makeUnaryRequest.call(this, path, requestSerialize, responseDeserialize, request, first, second, third);
     };
     // The generated method's attributes (path, serializers) stay readable on it, as on grpc-js's.
