@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { namedStatements } from './postgres-named-statements';
-import { openPostgresPipeline, PIPELINE_DEPTH, PIPELINE_STALL_MS, type PostgresPipeline } from './postgres-pipeline';
+import { openPostgresPipeline, PIPELINE_DEPTH, PIPELINE_STALL_MS, type PipelineLimits, type PostgresPipeline } from './postgres-pipeline';
 import { createScratchStorage, type ScratchStorage } from './scratch-storage';
 import { isUniqueViolation } from './unique-violation';
 
@@ -17,8 +17,12 @@ describe('PostgreSQL pipeline', () => {
     await admin.query('create table widgets (id text primary key, size integer not null)');
     await admin.query("insert into widgets select 'w' || n, n from generate_series(1, 100) as n");
     errors = [];
-    pipeline = openPostgresPipeline({ connectionString: scratch.databaseUrl, statement_timeout: 2000 }, namedStatements(), (error) => errors.push(error));
+    // A loaded machine can pause this process for longer than the stall time between two statements
+    // sent together; only the test of the stall itself runs with the default.
+    pipeline = open({ stallMs: 60_000 });
   });
+  const open = (limits?: PipelineLimits) =>
+    openPostgresPipeline({ connectionString: scratch.databaseUrl, statement_timeout: 2000 }, namedStatements(), (error) => errors.push(error), limits);
   afterEach(async () => {
     await pipeline.close();
     await admin.end();
@@ -56,6 +60,8 @@ describe('PostgreSQL pipeline', () => {
   });
 
   it('takes no statement while one has run for the stall time or the pipeline is full', async () => {
+    await pipeline.close();
+    pipeline = open();
     await connected();
     const slow = pipeline.run('select pg_sleep(0.5)', [])!;
     await new Promise((resolve) => setTimeout(resolve, PIPELINE_STALL_MS + 10));

@@ -9,6 +9,12 @@ export const PIPELINE_DEPTH = 64;
 /** After a failed connect, statements go to the pool this long before the pipeline connects again. */
 const RECONNECT_DELAY_MS = 1000;
 
+/** When the pipeline stops taking statements; the defaults are `PIPELINE_STALL_MS` and `PIPELINE_DEPTH`. */
+export interface PipelineLimits {
+  stallMs?: number;
+  depth?: number;
+}
+
 /** Statements sent on one connection without waiting for each other's answers. */
 export interface PostgresPipeline {
   /** Runs the statement in the pipeline, or answers undefined when it cannot take it now (run it on the pool). */
@@ -39,7 +45,12 @@ interface Connection {
  * for a while after a failed connect. When the connection fails, its statements fail with it (as on a
  * pooled connection), and the next statement connects again.
  */
-export function openPostgresPipeline(config: pg.ClientConfig, runNamed: NamedStatementRunner, onError: (error: Error) => void): PostgresPipeline {
+export function openPostgresPipeline(
+  config: pg.ClientConfig,
+  runNamed: NamedStatementRunner,
+  onError: (error: Error) => void,
+  { stallMs = PIPELINE_STALL_MS, depth = PIPELINE_DEPTH }: PipelineLimits = {},
+): PostgresPipeline {
   let connection: Connection | undefined;
   let connecting: Promise<void> | undefined;
   let retryAt = 0;
@@ -92,7 +103,7 @@ export function openPostgresPipeline(config: pg.ClientConfig, runNamed: NamedSta
         return undefined;
       }
       const { sent } = current;
-      if (sent.length >= PIPELINE_DEPTH || (sent.length > 0 && now - sent[0]! >= PIPELINE_STALL_MS)) return undefined;
+      if (sent.length >= depth || (sent.length > 0 && now - sent[0]! >= stallMs)) return undefined;
       if (!current.corked) {
         current.corked = true;
         current.socket.cork();
