@@ -9,7 +9,8 @@ export { prepareQuery, type PreparedQuery, type QueryParameters } from './prepar
 // events: a transactional outbox for publishers, an inbox for consumers
 export { createOutboxTable, writeOutboxEvents, type OutboxDatabase, type OutboxEvent, type OutboxTable } from './events/outbox-table';
 export { createOutboxStore } from './events/outbox-store';
-export { createInboxTable, recordInInbox, type InboxDatabase, type InboxTable } from './events/inbox-table';
+export { createInboxTable, recordInInbox, recordManyInInbox, type InboxDatabase, type InboxTable } from './events/inbox-table';
+export { groupCommit, type BatchApplier } from './group-commit';
 
 // paging, shared by every List RPC
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, resolvePageSize } from './page-size';

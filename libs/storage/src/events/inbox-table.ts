@@ -34,3 +34,20 @@ export async function recordInInbox<DB extends InboxDatabase>(trx: Transaction<D
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
 }
+
+/**
+ * recordInInbox for many events in one statement: the ids recorded for the first time, which are
+ * the events to apply. Ids are written in sorted order, so two such batches racing on the same
+ * ids lock them in the same order and cannot deadlock.
+ */
+export async function recordManyInInbox<DB extends InboxDatabase>(trx: Transaction<DB>, eventIds: readonly string[], appliedTime: Date): Promise<Set<string>> {
+  const ids = [...new Set(eventIds)].sort();
+  if (ids.length === 0) return new Set();
+  const rows = await (trx as unknown as Transaction<InboxDatabase>)
+    .insertInto('inbox')
+    .values(ids.map((eventId) => ({ event_id: eventId, applied_time: appliedTime.getTime() })))
+    .onConflict((conflict) => conflict.column('event_id').doNothing())
+    .returning('event_id')
+    .execute();
+  return new Set(rows.map((row) => row.event_id));
+}
