@@ -1,7 +1,7 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { AlreadyExistsError, NotFoundError, quoted } from '@switchyard/runtime';
-import { isUniqueViolation, prepareQuery, recordInInbox, toKeysetPage, type KeysetCursor, type Page, type QueryParameters } from '@switchyard/storage';
-import type { UserRecord, UserRepository } from './user-repository';
+import { groupCommit, isUniqueViolation, prepareQuery, recordInInbox, recordManyInInbox, toKeysetPage, type KeysetCursor, type Page, type QueryParameters } from '@switchyard/storage';
+import type { OrderPlaced, UserRecord, UserRepository } from './user-repository';
 import type { UserDatabase, UserRow } from './user-schema';
 
 function toRecord(row: UserRow): UserRecord {
@@ -12,6 +12,51 @@ function toRecord(row: UserRow): UserRecord {
 export function createKyselyUserRepository(db: Kysely<UserDatabase>): UserRepository {
   // GetUser's query, compiled once: building and compiling it cost more than the lookup.
   const byId = prepareQuery(db, (param: QueryParameters<{ id: string }>) => db.selectFrom('users').selectAll().where('id', '=', param('id')));
+
+  // Adds orders to their users' totals, every user in one statement (both engines name a VALUES
+  // list's columns column1, column2 ...). Throwing rolls the inbox entries back too: the events stay unapplied.
+  const addToTotals = async (trx: Transaction<UserDatabase>, totals: Map<string, { orderCount: number; totalCents: number }>) => {
+    // In sorted order, so batches updating the same users lock them in the same order.
+    const userIds = [...totals.keys()].sort();
+    const values = sql.join(userIds.map((id) => sql`(${id}, cast(${totals.get(id)!.orderCount} as integer), cast(${totals.get(id)!.totalCents} as bigint))`));
+    const { rows } = await sql<{ id: string }>`
+      update users set order_count = users.order_count + v.column2, total_spent_cents = users.total_spent_cents + v.column3
+      from (values ${values}) as v where users.id = v.column1 returning users.id`.execute(trx);
+    if (rows.length < userIds.length) {
+      const found = new Set(rows.map((row) => row.id));
+      throw new NotFoundError('user', userIds.find((id) => !found.has(id))!);
+    }
+  };
+
+  type Placed = { order: OrderPlaced; appliedTime: Date };
+  const applyOne = ({ order, appliedTime }: Placed) =>
+    db.transaction().execute(async (trx): Promise<'applied' | 'duplicate'> => {
+      if (!(await recordInInbox(trx, order.eventId, appliedTime))) return 'duplicate';
+      // Additions commute, so events applied in any order give the same totals.
+      await addToTotals(trx, new Map([[order.userId, { orderCount: 1, totalCents: order.totalCents }]]));
+      return 'applied';
+    });
+  // The events the consumer has in hand go in one transaction: one inbox insert and one update.
+  const applyBatch = (batch: readonly Placed[]) =>
+    db.transaction().execute(async (trx) => {
+      const appliedTime = new Date(Math.max(...batch.map((placed) => placed.appliedTime.getTime())));
+      const fresh = await recordManyInInbox(trx, batch.map(({ order }) => order.eventId), appliedTime);
+      const totals = new Map<string, { orderCount: number; totalCents: number }>();
+      // An event id twice in one batch (a redelivery racing the first) applies once: the second is a duplicate.
+      const outcomes = batch.map(({ order }): 'applied' | 'duplicate' => {
+        if (!fresh.delete(order.eventId)) return 'duplicate';
+        const total = totals.get(order.userId) ?? { orderCount: 0, totalCents: 0 };
+        const totalCents = total.totalCents + order.totalCents;
+        // A sum past 2^53 would lose cents: one at a time, the database adds them exactly.
+        if (!Number.isSafeInteger(totalCents)) throw new RangeError(`user ${order.userId}: the batch's spend is past 2^53 cents`);
+        totals.set(order.userId, { orderCount: total.orderCount + 1, totalCents });
+        return 'applied';
+      });
+      if (totals.size > 0) await addToTotals(trx, totals);
+      return outcomes;
+    });
+  const applyPlaced = groupCommit(applyBatch, applyOne);
+
   return {
     async create(user) {
       try {
@@ -46,19 +91,6 @@ export function createKyselyUserRepository(db: Kysely<UserDatabase>): UserReposi
       return toKeysetPage(rows.map(toRecord), pageSize, (user) => ({ createTimeMs: user.createTime.getTime(), id: user.id }));
     },
 
-    async applyOrderPlaced(order, appliedTime) {
-      return db.transaction().execute(async (trx) => {
-        if (!(await recordInInbox(trx, order.eventId, appliedTime))) return 'duplicate';
-        // Additions commute, so events applied in any order give the same totals.
-        const updated = await trx
-          .updateTable('users')
-          .set((eb) => ({ order_count: eb('order_count', '+', 1), total_spent_cents: eb('total_spent_cents', '+', order.totalCents) }))
-          .where('id', '=', order.userId)
-          .executeTakeFirst();
-        // Throwing rolls the inbox entry back too: the event stays unapplied.
-        if (Number(updated.numUpdatedRows) === 0) throw new NotFoundError('user', order.userId);
-        return 'applied';
-      });
-    },
+    applyOrderPlaced: (order, appliedTime) => applyPlaced({ order, appliedTime }),
   };
 }

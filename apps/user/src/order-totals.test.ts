@@ -71,6 +71,50 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])("users' order totals from O
     expect(await totals('u-1')).toEqual({ orderCount: 0, totalSpentCents: 0 });
   });
 
+  it('applies the events handled at once in one transaction, each once, whatever copies arrive with it', async () => {
+    let inboxInserts = 0;
+    const counted = db.withPlugin({
+      transformQuery: ({ node }) => {
+        if (node.kind === 'InsertQueryNode') inboxInserts++;
+        return node;
+      },
+      transformResult: async ({ result }) => result,
+    });
+    const handleCounted = orderTotalsHandler(createKyselyUserRepository(counted));
+    const events = Array.from({ length: 24 }, (_, i) => ({ eventId: `b-${i}`, userId: i % 4 === 0 ? 'u-2' : 'u-1', totalCents: 1000 * i + 1 }));
+    const copies = events.slice(0, 6);
+    const arrivals = [...events, ...copies];
+    const outcomes = await Promise.all(arrivals.map((event) => handleCounted(delivery(event))));
+    expect(inboxInserts).toBe(1);
+    for (const event of events) {
+      const outcomesOfEvent = outcomes.filter((_, i) => arrivals[i]!.eventId === event.eventId).sort();
+      expect(outcomesOfEvent).toEqual(copies.includes(event) ? ['applied', 'duplicate'] : ['applied']);
+    }
+    const sum = (userId: string) => {
+      const mine = events.filter((event) => event.userId === userId);
+      return { orderCount: mine.length, totalSpentCents: mine.reduce((total, event) => total + event.totalCents, 0) };
+    };
+    expect(await totals('u-1')).toEqual(sum('u-1'));
+    expect(await totals('u-2')).toEqual(sum('u-2'));
+    const { n } = await db.selectFrom('inbox').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(n)).toBe(events.length);
+
+    // Delivered again, all together: nothing changes.
+    expect(new Set(await Promise.all(arrivals.map((event) => handleCounted(delivery(event, 2)))))).toEqual(new Set(['duplicate']));
+    expect(await totals('u-1')).toEqual(sum('u-1'));
+  });
+
+  it('fails only the event of a missing user when it arrives with others, and applies the rest', async () => {
+    const events = Array.from({ length: 10 }, (_, i) => ({ eventId: `m-${i}`, userId: i === 3 ? 'u-404' : 'u-1', totalCents: 10 }));
+    const outcomes = await Promise.allSettled(events.map((event) => handle(delivery(event))));
+    expect(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : (outcome.reason as Error).constructor.name))).toEqual(
+      events.map((event) => (event.userId === 'u-404' ? 'NotFoundError' : 'applied')),
+    );
+    expect(await totals('u-1')).toEqual({ orderCount: 9, totalSpentCents: 90 });
+    const inbox = await db.selectFrom('inbox').select('event_id').orderBy('event_id').execute();
+    expect(inbox.map((row) => row.event_id)).toEqual(events.filter((event) => event.userId !== 'u-404').map((event) => event.eventId).sort());
+  });
+
   // Delivery order is not guaranteed (redeliveries, parallel publishes), so the totals must not depend on it.
   it('gives the same totals whatever order the events, and their redeliveries, arrive in', async () => {
     const events = Array.from({ length: 12 }, (_, i) => ({ eventId: `ev-${i}`, userId: i % 3 === 0 ? 'u-2' : 'u-1', totalCents: 100 * i + 7 }));
