@@ -103,16 +103,24 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('outbox and inbox on %s', (
     const events = Array.from({ length: 200 }, (_, i) => event(i + 1));
     await write(events);
     const relays = ['relay-a', 'relay-b', 'relay-c', 'relay-d'];
-    const stores = relays.map(() => createOutboxStore(db, engine, now));
-    const seen: string[] = [];
-    for (;;) {
-      const rounds = await Promise.all(stores.map((store, i) => store.claim(relays[i]!, 7, 60_000)));
-      const ids = rounds.flat().map((e) => e.id);
-      if (ids.length === 0) break;
-      seen.push(...ids);
+    // Each relay on a database handle of its own, as replicas are: their claims run on separate connections at once.
+    const handles = await Promise.all(
+      relays.map(() => openDatabase<TestDatabase>({ serviceName: 'events_test', dataDir: scratch.dataDir, databaseUrl: scratch.databaseUrl, migrations, logger })),
+    );
+    try {
+      const stores = handles.map((handle) => createOutboxStore(handle, engine, now));
+      const seen: string[] = [];
+      for (;;) {
+        const rounds = await Promise.all(stores.map((store, i) => store.claim(relays[i]!, 7, 60_000)));
+        const ids = rounds.flat().map((e) => e.id);
+        if (ids.length === 0) break;
+        seen.push(...ids);
+      }
+      expect(seen).toHaveLength(200);
+      expect(new Set(seen).size).toBe(200);
+    } finally {
+      await Promise.all(handles.map((handle) => handle.destroy()));
     }
-    expect(seen).toHaveLength(200);
-    expect(new Set(seen).size).toBe(200);
   });
 
   it('applies an event once: a second delivery finds it in the inbox, a rolled-back one leaves no trace', async () => {
