@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { AlreadyExistsError, NotFoundError, quoted } from '@switchyard/runtime';
-import { groupCommit, isUniqueViolation, prepareQuery, recordInInbox, recordManyInInbox, toKeysetPage, type KeysetCursor, type Page, type QueryParameters } from '@switchyard/storage';
+import { groupCommit, isUniqueViolation, prepareQuery, recordInInbox, recordManyInInbox, toKeysetPage, type KeysetCursor, type Page, type QueryParameters, type StorageEngine } from '@switchyard/storage';
 import type { OrderPlaced, UserRecord, UserRepository } from './user-repository';
 import type { UserDatabase, UserRow } from './user-schema';
 
@@ -8,8 +8,11 @@ function toRecord(row: UserRow): UserRecord {
   return { id: row.id, name: row.name, email: row.email, createTime: new Date(row.create_time), orderCount: row.order_count, totalSpentCents: row.total_spent_cents };
 }
 
-/** UserRepository over the service's SQL database (SQLite or PostgreSQL). */
-export function createKyselyUserRepository(db: Kysely<UserDatabase>): UserRepository {
+/**
+ * UserRepository over the service's SQL database (SQLite or PostgreSQL). Given `engine`, it may
+ * use statements only that engine runs; without it, only portable ones.
+ */
+export function createKyselyUserRepository(db: Kysely<UserDatabase>, engine?: StorageEngine): UserRepository {
   // GetUser's query, compiled once: building and compiling it cost more than the lookup.
   const byId = prepareQuery(db, (param: QueryParameters<{ id: string }>) => db.selectFrom('users').selectAll().where('id', '=', param('id')));
 
@@ -29,13 +32,49 @@ export function createKyselyUserRepository(db: Kysely<UserDatabase>): UserReposi
   };
 
   type Placed = { order: OrderPlaced; appliedTime: Date };
-  const applyOne = ({ order, appliedTime }: Placed) =>
+  const applyInTransaction = ({ order, appliedTime }: Placed) =>
     db.transaction().execute(async (trx): Promise<'applied' | 'duplicate'> => {
       if (!(await recordInInbox(trx, order.eventId, appliedTime))) return 'duplicate';
       // Additions commute, so events applied in any order give the same totals.
       await addToTotals(trx, new Map([[order.userId, { orderCount: 1, totalCents: order.totalCents }]]));
       return 'applied';
     });
+  // On PostgreSQL one event is one statement, so one round trip instead of four (BEGIN, the inbox,
+  // the totals, COMMIT): the inbox row is written only if the user exists, the totals only if the
+  // inbox row was new, and a statement commits or rolls back as a whole.
+  const applyInOneStatement =
+    engine === 'postgres' &&
+    prepareQuery(db, (param: QueryParameters<{ eventId: string; appliedTime: number; userId: string; totalCents: number }>) =>
+      db
+        .with('target', (qb) => qb.selectFrom('users').select('id').where('id', '=', param('userId')))
+        .with('recorded', (qb) =>
+          qb
+            .insertInto('inbox')
+            .columns(['event_id', 'applied_time'])
+            .expression((eb) => eb.selectFrom('target').select([sql<string>`cast(${param('eventId')} as text)`.as('event_id'), sql<number>`cast(${param('appliedTime')} as bigint)`.as('applied_time')]))
+            .onConflict((conflict) => conflict.column('event_id').doNothing())
+            .returning('event_id'),
+        )
+        .with('updated', (qb) =>
+          qb
+            .updateTable('users')
+            .set((eb) => ({ order_count: eb('order_count', '+', 1), total_spent_cents: eb('total_spent_cents', '+', sql<number>`cast(${param('totalCents')} as bigint)`) }))
+            .where('id', 'in', (eb) => eb.selectFrom('target').select('id'))
+            .where((eb) => eb.exists(eb.selectFrom('recorded').select('event_id')))
+            .returning('id'),
+        )
+        .selectNoFrom((eb) => [
+          eb.selectFrom('target').select((count) => count.fn.countAll<number>().as('n')).as('found'),
+          eb.selectFrom('updated').select((count) => count.fn.countAll<number>().as('n')).as('applied'),
+        ]),
+    );
+  const applyOne = !applyInOneStatement
+    ? applyInTransaction
+    : async ({ order, appliedTime }: Placed): Promise<'applied' | 'duplicate'> => {
+        const [row] = await applyInOneStatement.execute({ eventId: order.eventId, appliedTime: appliedTime.getTime(), userId: order.userId, totalCents: order.totalCents });
+        if (!row || Number(row.found) === 0) throw new NotFoundError('user', order.userId);
+        return Number(row.applied) > 0 ? 'applied' : 'duplicate';
+      };
   // The events the consumer has in hand go in one transaction: one inbox insert and one update.
   const applyBatch = (batch: readonly Placed[]) =>
     db.transaction().execute(async (trx) => {

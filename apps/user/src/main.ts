@@ -1,6 +1,6 @@
 import { ORDER_CREATED_SUBJECT, ORDER_EVENTS_STREAM } from '@switchyard/proto';
 import { createAppContext, openEvents, runMain, startEventConsumer, startService } from '@switchyard/runtime';
-import { openDatabase } from '@switchyard/storage';
+import { openDatabase, storageEngineFor } from '@switchyard/storage';
 import { createKyselyUserRepository } from './kysely-user-repository';
 import { ORDER_TOTALS_CONSUMER, orderTotalsHandler } from './order-totals-consumer';
 import { userMigrations } from './user-migrations';
@@ -18,7 +18,7 @@ runMain(async () => {
     migrations: userMigrations,
     logger,
   });
-  const users = createKyselyUserRepository(db);
+  const users = createKyselyUserRepository(db, storageEngineFor(config.databaseUrl));
   const events = openEvents(app, "users' order counts from OrderCreated events");
   const consumer =
     events &&
