@@ -14,7 +14,9 @@ interface Pending<I, O> {
  *
  * A lone item is applied by `applyOne`, as without grouping. When a batch fails, every item in it
  * is applied again by `applyOne`, each in its own transaction, so one bad item (a row not found)
- * fails only its own call. One batch runs at a time, at most `maxBatch` items.
+ * fails only its own call. A batch whose COMMIT went through but whose answer was lost is applied
+ * again too, so `applyOne` must recognise an item already applied (an inbox does). One batch runs
+ * at a time, at most `maxBatch` items.
  */
 export function groupCommit<I, O>(applyBatch: BatchApplier<I, O>, applyOne: (item: I) => Promise<O>, maxBatch = 64): (item: I) => Promise<O> {
   let queue: Pending<I, O>[] = [];
@@ -50,7 +52,7 @@ export function groupCommit<I, O>(applyBatch: BatchApplier<I, O>, applyOne: (ite
       try {
         outcomes = await applyBatch(batch.map((entry) => entry.item));
       } catch {
-        // The batch's transaction rolled back, so nothing of it happened: each item again, alone.
+        // The batch's transaction rolled back (or, rarely, committed unseen): each item again, alone.
         await Promise.all(batch.map(applyAlone));
         continue;
       }
