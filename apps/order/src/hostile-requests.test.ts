@@ -39,11 +39,11 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])(`OrderService under hostile
     scratch = await createScratchStorage(engine, 'order_hostile');
     const logger = pino({ level: 'silent' });
     db = await openDatabase<OrderDatabase>({ serviceName: 'order', dataDir: scratch.dataDir, databaseUrl: scratch.databaseUrl, migrations: orderMigrations, logger });
-    server = await startTestServer([createOrderService({ orders: createKyselyOrderRepository(db), users: directory, logger })]);
+    server = await startTestServer([createOrderService({ orders: createKyselyOrderRepository(db, { engine }), users: directory, logger })]);
     client = rawClient(server.address);
     // An order that exists, so random requests also reach GetOrder OK, a reused request_id and a real page token.
     const order = { id: 'o-1', userId: 'ada', items: [{ sku: 'book', quantity: 1, unitPriceCents: 100 }], totalCents: 100, requestId: 'r-1', createTime: new Date() };
-    await createKyselyOrderRepository(db).insert(order);
+    await createKyselyOrderRepository(db, { engine }).insert(order);
     known.push(order.id, encodePageToken({ createTimeMs: order.createTime.getTime(), id: order.id }));
   });
   afterAll(async () => {

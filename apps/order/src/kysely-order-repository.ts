@@ -1,5 +1,18 @@
-import type { Kysely, SelectQueryBuilder } from 'kysely';
-import { isUniqueViolation, prepareQuery, toKeysetPage, writeOutboxEvents, type KeysetCursor, type OutboxEvent, type Page, type QueryParameters } from '@switchyard/storage';
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import {
+  insertOutboxColumns,
+  isUniqueViolation,
+  prepareQuery,
+  toKeysetPage,
+  toOutboxColumns,
+  writeOutboxEvents,
+  type KeysetCursor,
+  type OutboxColumns,
+  type OutboxEvent,
+  type Page,
+  type QueryParameters,
+  type StorageEngine,
+} from '@switchyard/storage';
 import type { OrderItemRecord, OrderRecord, OrderRepository } from './order-repository';
 import type { OrderDatabase, OrderItemRow, OrderRow } from './order-schema';
 
@@ -30,6 +43,24 @@ function toRecords(rows: OrderWithItemRow[]): OrderRecord[] {
   return records;
 }
 
+/** The values of the one-statement insert on PostgreSQL: the order's row, its items and its events as arrays. */
+type InsertParameters = {
+  id: string;
+  userId: string;
+  totalCents: number;
+  requestId: string | null;
+  requestFingerprint: string | null;
+  createTime: number;
+  skus: string[];
+  quantities: number[];
+  unitPricesCents: number[];
+  eventIds: OutboxColumns['ids'];
+  eventSubjects: OutboxColumns['subjects'];
+  eventPayloads: OutboxColumns['payloads'];
+  eventHeaders: OutboxColumns['headers'];
+  eventCreateTimes: OutboxColumns['createTimes'];
+};
+
 export interface OrderEventOptions {
   /** The events announcing a new order, written to the outbox in the order's own transaction. */
   eventsFor(order: OrderRecord): OutboxEvent[];
@@ -37,11 +68,18 @@ export interface OrderEventOptions {
   onEventsCommitted?(): void;
 }
 
+export interface OrderRepositoryOptions {
+  /** The database's engine: given it, the repository may use statements only that engine runs. */
+  engine?: StorageEngine;
+  events?: OrderEventOptions;
+}
+
 /**
  * OrderRepository over the service's SQL database (SQLite or PostgreSQL). With `events`, every new
  * order's events go to the outbox in the same transaction: both are written, or neither.
  */
-export function createKyselyOrderRepository(db: Kysely<OrderDatabase>, events?: OrderEventOptions): OrderRepository {
+
+export function createKyselyOrderRepository(db: Kysely<OrderDatabase>, { engine, events }: OrderRepositoryOptions = {}): OrderRepository {
   // Every read is one statement, orders joined with their items, built and compiled to SQL once:
   // building and compiling a query costs about as much as running it on SQLite, and a second
   // statement for the items would be a second round trip to PostgreSQL.
@@ -74,37 +112,78 @@ export function createKyselyOrderRepository(db: Kysely<OrderDatabase>, events?: 
     ),
   );
 
+  // On PostgreSQL a new order is one statement: the order, its items and its events in
+  // data-modifying CTEs, so one round trip instead of a transaction's five (BEGIN, three inserts,
+  // COMMIT). A statement commits or fails as a whole, as the transaction does.
+  const insertInOneStatement =
+    engine === 'postgres' &&
+    prepareQuery(db, (param: QueryParameters<InsertParameters>) => sql<unknown>`
+      with new_order as (
+        insert into orders (id, user_id, total_cents, request_id, request_fingerprint, create_time)
+        values (${param('id')}, ${param('userId')}, cast(${param('totalCents')} as bigint), ${param('requestId')}, ${param('requestFingerprint')}, cast(${param('createTime')} as bigint))
+      ), new_items as (
+        insert into order_items (order_id, position, sku, quantity, unit_price_cents)
+        select ${param('id')}, item.position - 1, item.sku, item.quantity, item.unit_price_cents
+        from unnest(cast(${param('skus')} as text[]), cast(${param('quantities')} as integer[]), cast(${param('unitPricesCents')} as bigint[]))
+          with ordinality as item(sku, quantity, unit_price_cents, position)
+      ), new_events as (
+        ${insertOutboxColumns({ ids: param('eventIds'), subjects: param('eventSubjects'), payloads: param('eventPayloads'), headers: param('eventHeaders'), createTimes: param('eventCreateTimes') })}
+      )
+      select 1 as inserted`);
+
+  const insertInTransaction = (order: OrderRecord, outboxEvents: OutboxEvent[]) =>
+    db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('orders')
+        .values({
+          id: order.id,
+          user_id: order.userId,
+          total_cents: order.totalCents,
+          request_id: order.requestId ?? null,
+          request_fingerprint: order.requestFingerprint ?? null,
+          create_time: order.createTime.getTime(),
+        })
+        .execute();
+      await trx
+        .insertInto('order_items')
+        .values(
+          order.items.map((item, position) => ({
+            order_id: order.id,
+            position,
+            sku: item.sku,
+            quantity: item.quantity,
+            unit_price_cents: item.unitPriceCents,
+          })),
+        )
+        .execute();
+      await writeOutboxEvents(trx, outboxEvents);
+    });
+
   return {
     async insert(order) {
-      // Built before the transaction, in the caller's context: the events carry its trace.
+      // Built before the write, in the caller's context: the events carry its trace.
       const outboxEvents = events?.eventsFor(order) ?? [];
       try {
-        await db.transaction().execute(async (trx) => {
-          await trx
-            .insertInto('orders')
-            .values({
-              id: order.id,
-              user_id: order.userId,
-              total_cents: order.totalCents,
-              request_id: order.requestId ?? null,
-              request_fingerprint: order.requestFingerprint ?? null,
-              create_time: order.createTime.getTime(),
-            })
-            .execute();
-          await trx
-            .insertInto('order_items')
-            .values(
-              order.items.map((item, position) => ({
-                order_id: order.id,
-                position,
-                sku: item.sku,
-                quantity: item.quantity,
-                unit_price_cents: item.unitPriceCents,
-              })),
-            )
-            .execute();
-          await writeOutboxEvents(trx, outboxEvents);
-        });
+        if (!insertInOneStatement) await insertInTransaction(order, outboxEvents);
+        else {
+          const columns = toOutboxColumns(outboxEvents);
+          await insertInOneStatement.execute({
+            id: order.id,
+            userId: order.userId,
+            totalCents: order.totalCents,
+            requestId: order.requestId ?? null,
+            requestFingerprint: order.requestFingerprint ?? null,
+            createTime: order.createTime.getTime(),
+            skus: order.items.map((item) => item.sku),
+            quantities: order.items.map((item) => item.quantity),
+            unitPricesCents: order.items.map((item) => item.unitPriceCents),
+            eventIds: columns.ids,
+            eventSubjects: columns.subjects,
+            eventPayloads: columns.payloads,
+            eventHeaders: columns.headers,
+            eventCreateTimes: columns.createTimes,
+          });
+        }
       } catch (error) {
         // With a request id, the unique index on (user_id, request_id) settles a race between two creates.
         if (order.requestId !== undefined && isUniqueViolation(error)) return { inserted: false, reason: 'request-id-taken' };

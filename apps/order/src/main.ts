@@ -20,17 +20,21 @@ runMain(async () => {
     migrations: orderMigrations,
     logger,
   });
+  const engine = storageEngineFor(config.databaseUrl);
   const events = openEvents(app, 'OrderCreated events through the outbox');
   const relay =
     events &&
     startOutboxRelay({
-      outbox: createOutboxStore(db, storageEngineFor(config.databaseUrl)),
+      outbox: createOutboxStore(db, engine),
       connection: events.connection,
       streams: [ORDER_EVENTS_STREAM],
       logger,
       metrics: events.metrics,
     });
-  const orders = createKyselyOrderRepository(db, relay && { eventsFor: (order) => [orderCreatedEvent(order)], onEventsCommitted: () => relay.wake() });
+  const orders = createKyselyOrderRepository(db, {
+    engine,
+    events: relay && { eventsFor: (order) => [orderCreatedEvent(order)], onEventsCommitted: () => relay.wake() },
+  });
   await startService({
     ...app,
     services: [createOrderService({ orders, users: grpcUserDirectory(clients, 'registry:///user'), logger })],

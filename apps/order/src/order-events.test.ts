@@ -46,7 +46,7 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('OrderCreated events in the
   });
 
   async function orderClient(eventsOn: boolean) {
-    const orders = createKyselyOrderRepository(db, eventsOn ? { eventsFor: (order) => [orderCreatedEvent(order)], onEventsCommitted: () => wakes++ } : undefined);
+    const orders = createKyselyOrderRepository(db, { engine, events: eventsOn ? { eventsFor: (order) => [orderCreatedEvent(order)], onEventsCommitted: () => wakes++ } : undefined });
     const server = await startTestServer([createOrderService({ orders, users, logger })]);
     servers.push(server);
     const client = new orderV1.OrderServiceClient(server.address, credentials.createInsecure());
@@ -71,7 +71,7 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('OrderCreated events in the
   });
 
   it('keeps the trace context of the code that created the order with its event', async () => {
-    const orders = createKyselyOrderRepository(db, { eventsFor: (order) => [orderCreatedEvent(order)] });
+    const orders = createKyselyOrderRepository(db, { engine, events: { eventsFor: (order) => [orderCreatedEvent(order)] } });
     const span = trace.getTracer('test').startSpan('CreateOrder');
     const order = { id: 'o-1', userId: 'ada', items: [{ sku: 'book', quantity: 1, unitPriceCents: 5 }], totalCents: 5, requestId: undefined, createTime: new Date() };
     await context.with(trace.setSpan(ROOT_CONTEXT, span), () => orders.insert(order));
@@ -94,7 +94,7 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('OrderCreated events in the
 
   it('writes the order and its event together or not at all', async () => {
     // Every event gets the same id, so the second order's outbox write fails its transaction.
-    const orders = createKyselyOrderRepository(db, { eventsFor: (order) => [orderCreatedEvent(order, () => 'same-event-id')] });
+    const orders = createKyselyOrderRepository(db, { engine, events: { eventsFor: (order) => [orderCreatedEvent(order, () => 'same-event-id')] } });
     const order = { id: 'o-1', userId: 'ada', items: [{ sku: 'book', quantity: 1, unitPriceCents: 5 }], totalCents: 5, requestId: undefined, createTime: new Date() };
     expect(await orders.insert(order)).toEqual({ inserted: true });
     await expect(orders.insert({ ...order, id: 'o-2' })).rejects.toThrow();

@@ -52,7 +52,7 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('OrderService on %s', (engi
   const clock = { ms: Date.parse('2026-01-01T00:00:00Z'), step: 1 };
   const now = () => new Date((clock.ms += clock.step));
 
-  const options = () => ({ orders: createKyselyOrderRepository(db), users: directory, logger, now });
+  const options = () => ({ orders: createKyselyOrderRepository(db, { engine }), users: directory, logger, now });
 
   async function start(): Promise<void> {
     db = await openDatabase<OrderDatabase>({
@@ -202,7 +202,7 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('OrderService on %s', (engi
     });
 
     it('returns the winner of a lost unique-index race instead of writing a second order', async () => {
-      const repository = createKyselyOrderRepository(db);
+      const repository = createKyselyOrderRepository(db, { engine });
       const winner = (await createOrder({ items: [pen], requestId: 'r-lost' })).order;
       // The loser looked the request id up before the winner committed: its first lookup sees nothing.
       let lookups = 0;
@@ -218,7 +218,7 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('OrderService on %s', (engi
     });
 
     it('refuses the loser of a unique-index race that sent other items with FAILED_PRECONDITION, and writes nothing', async () => {
-      const repository = createKyselyOrderRepository(db);
+      const repository = createKyselyOrderRepository(db, { engine });
       await createOrder({ items: [pen], requestId: 'r-lost-other' });
       let lookups = 0;
       const staleFirstRead = {
@@ -386,7 +386,7 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('OrderService on %s', (engi
   });
 
   it('writes an order and its items in one transaction: a failing item leaves no order behind', async () => {
-    const orders = createKyselyOrderRepository(db);
+    const orders = createKyselyOrderRepository(db, { engine });
     const broken = {
       id: 'o-broken',
       userId: 'ada',

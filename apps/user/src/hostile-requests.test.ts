@@ -27,10 +27,10 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])(`UserService under hostile 
   beforeAll(async () => {
     scratch = await createScratchStorage(engine, 'user_hostile');
     db = await openDatabase<UserDatabase>({ serviceName: 'user', dataDir: scratch.dataDir, databaseUrl: scratch.databaseUrl, migrations: userMigrations, logger: pino({ level: 'silent' }) });
-    server = await startTestServer([createUserService({ users: createKyselyUserRepository(db) })]);
+    server = await startTestServer([createUserService({ users: createKyselyUserRepository(db, { engine }) })]);
     client = rawClient(server.address);
     // Users that exist, so random requests also reach past the lookups (GetUser OK, CreateUser ALREADY_EXISTS).
-    const repository = createKyselyUserRepository(db);
+    const repository = createKyselyUserRepository(db, { engine });
     for (const [id, email] of [
       ['u-ada', 'ada@example.com'],
       ['u-bob', 'bob@example.com'],

@@ -8,11 +8,13 @@ function toRecord(row: UserRow): UserRecord {
   return { id: row.id, name: row.name, email: row.email, createTime: new Date(row.create_time), orderCount: row.order_count, totalSpentCents: row.total_spent_cents };
 }
 
-/**
- * UserRepository over the service's SQL database (SQLite or PostgreSQL). Given `engine`, it may
- * use statements only that engine runs; without it, only portable ones.
- */
-export function createKyselyUserRepository(db: Kysely<UserDatabase>, engine?: StorageEngine): UserRepository {
+export interface UserRepositoryOptions {
+  /** The database's engine: given it, the repository may use statements only that engine runs. */
+  engine?: StorageEngine;
+}
+
+/** UserRepository over the service's SQL database (SQLite or PostgreSQL). */
+export function createKyselyUserRepository(db: Kysely<UserDatabase>, { engine }: UserRepositoryOptions = {}): UserRepository {
   // GetUser's query, compiled once: building and compiling it cost more than the lookup.
   const byId = prepareQuery(db, (param: QueryParameters<{ id: string }>) => db.selectFrom('users').selectAll().where('id', '=', param('id')));
 

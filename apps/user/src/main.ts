@@ -18,7 +18,7 @@ runMain(async () => {
     migrations: userMigrations,
     logger,
   });
-  const users = createKyselyUserRepository(db, storageEngineFor(config.databaseUrl));
+  const users = createKyselyUserRepository(db, { engine: storageEngineFor(config.databaseUrl) });
   const events = openEvents(app, "users' order counts from OrderCreated events");
   const consumer =
     events &&

@@ -30,7 +30,7 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])("users' order totals from O
   beforeEach(async () => {
     scratch = await createScratchStorage(engine, 'user_totals');
     db = await openDatabase<UserDatabase>({ serviceName: 'user', dataDir: scratch.dataDir, databaseUrl: scratch.databaseUrl, migrations: userMigrations, logger });
-    const users = createKyselyUserRepository(db, engine);
+    const users = createKyselyUserRepository(db, { engine });
     handle = orderTotalsHandler(users);
     let n = 0;
     server = await startTestServer([createUserService({ users, newId: () => `u-${++n}` })]);
@@ -80,7 +80,7 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])("users' order totals from O
       },
       transformResult: async ({ result }) => result,
     });
-    const handleCounted = orderTotalsHandler(createKyselyUserRepository(counted, engine));
+    const handleCounted = orderTotalsHandler(createKyselyUserRepository(counted, { engine }));
     const events = Array.from({ length: 24 }, (_, i) => ({ eventId: `b-${i}`, userId: i % 4 === 0 ? 'u-2' : 'u-1', totalCents: 1000 * i + 1 }));
     const copies = events.slice(0, 6);
     const arrivals = [...events, ...copies];

@@ -39,7 +39,7 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('UserService on %s', (engin
       migrations: userMigrations,
       logger,
     });
-    server = await startTestServer([createUserService({ users: createKyselyUserRepository(db), now })]);
+    server = await startTestServer([createUserService({ users: createKyselyUserRepository(db, { engine }), now })]);
     client = new userV1.UserServiceClient(server.address, credentials.createInsecure());
   }
 
@@ -120,7 +120,7 @@ describe.each<StorageEngine>(['sqlite', 'postgres'])('UserService on %s', (engin
     });
 
     it('starts no write when the caller has already gone', async () => {
-      const handlers = userServiceHandlers({ users: createKyselyUserRepository(db) });
+      const handlers = userServiceHandlers({ users: createKyselyUserRepository(db, { engine }) });
       const controller = new AbortController();
       controller.abort(new Error('client cancelled'));
       const context: CallContext = { method: '/switchyard.user.v1.UserService/CreateUser', metadata: new Metadata(), peer: 'test', peerIdentity: undefined, deadline: undefined, signal: controller.signal };

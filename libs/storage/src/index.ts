@@ -7,7 +7,7 @@ export { isUniqueViolation } from './unique-violation';
 export { prepareQuery, type PreparedQuery, type QueryParameters } from './prepared-query';
 
 // events: a transactional outbox for publishers, an inbox for consumers
-export { createOutboxTable, writeOutboxEvents, type OutboxDatabase, type OutboxEvent, type OutboxTable } from './events/outbox-table';
+export { createOutboxTable, insertOutboxColumns, toOutboxColumns, writeOutboxEvents, type OutboxColumns, type OutboxDatabase, type OutboxEvent, type OutboxTable } from './events/outbox-table';
 export { createOutboxStore } from './events/outbox-store';
 export { createInboxTable, recordInInbox, recordManyInInbox, type InboxDatabase, type InboxTable } from './events/inbox-table';
 export { groupCommit, type BatchApplier } from './group-commit';

@@ -1,4 +1,4 @@
-import type { Compilable, CompiledQuery, Kysely } from 'kysely';
+import type { Compilable, CompiledQuery, Kysely, RawBuilder } from 'kysely';
 import { directQueryRunnerOf } from './direct-query';
 
 // Stands in for a value when the query is built; each run puts the caller's value in its place.
@@ -31,8 +31,10 @@ export interface PreparedQuery<P, O> {
  * const user = await byId.executeTakeFirst({ id });
  * ```
  */
-export function prepareQuery<P extends Record<string, unknown>, O, DB = unknown>(db: Kysely<DB>, build: (param: QueryParameters<P>) => Compilable<O>): PreparedQuery<P, O> {
-  const compiled = build((name) => new QueryParameter(name) as never).compile();
+export function prepareQuery<P extends Record<string, unknown>, O, DB = unknown>(db: Kysely<DB>, build: (param: QueryParameters<P>) => Compilable<O> | RawBuilder<O>): PreparedQuery<P, O> {
+  const built = build((name) => new QueryParameter(name) as never);
+  // A raw `sql` statement is compiled by the database it runs on.
+  const compiled = 'isRawBuilder' in built ? built.compile(db) : built.compile();
   const names = compiled.parameters.map((value) => (value instanceof QueryParameter ? value.name : undefined));
   const parametersOf = (values: P): unknown[] =>
     compiled.parameters.map((value, i) => {
