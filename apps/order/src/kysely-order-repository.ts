@@ -43,14 +43,22 @@ function toRecords(rows: OrderWithItemRow[]): OrderRecord[] {
   return records;
 }
 
-/** The values of the one-statement insert on PostgreSQL: the order's row, its items and its events as arrays. */
-type InsertParameters = {
-  id: string;
-  userId: string;
-  totalCents: number;
-  requestId: string | null;
-  requestFingerprint: string | null;
-  createTime: number;
+function toRow(order: OrderRecord): OrderRow {
+  return {
+    id: order.id,
+    user_id: order.userId,
+    total_cents: order.totalCents,
+    request_id: order.requestId ?? null,
+    request_fingerprint: order.requestFingerprint ?? null,
+    create_time: order.createTime.getTime(),
+  };
+}
+
+/**
+ * The values of the one-statement insert on PostgreSQL: the order's row, its items and its events
+ * as arrays. The row's fields are mapped, because prepareQuery takes a record and an interface is none.
+ */
+type InsertParameters = { [K in keyof OrderRow]: OrderRow[K] } & {
   skus: string[];
   quantities: number[];
   unitPricesCents: number[];
@@ -120,7 +128,7 @@ export function createKyselyOrderRepository(db: Kysely<OrderDatabase>, { engine,
     prepareQuery(db, (param: QueryParameters<InsertParameters>) => sql<unknown>`
       with new_order as (
         insert into orders (id, user_id, total_cents, request_id, request_fingerprint, create_time)
-        values (${param('id')}, ${param('userId')}, cast(${param('totalCents')} as bigint), ${param('requestId')}, ${param('requestFingerprint')}, cast(${param('createTime')} as bigint))
+        values (${param('id')}, ${param('user_id')}, cast(${param('total_cents')} as bigint), ${param('request_id')}, ${param('request_fingerprint')}, cast(${param('create_time')} as bigint))
       ), new_items as (
         insert into order_items (order_id, position, sku, quantity, unit_price_cents)
         select ${param('id')}, item.position - 1, item.sku, item.quantity, item.unit_price_cents
@@ -133,17 +141,7 @@ export function createKyselyOrderRepository(db: Kysely<OrderDatabase>, { engine,
 
   const insertInTransaction = (order: OrderRecord, outboxEvents: OutboxEvent[]) =>
     db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('orders')
-        .values({
-          id: order.id,
-          user_id: order.userId,
-          total_cents: order.totalCents,
-          request_id: order.requestId ?? null,
-          request_fingerprint: order.requestFingerprint ?? null,
-          create_time: order.createTime.getTime(),
-        })
-        .execute();
+      await trx.insertInto('orders').values(toRow(order)).execute();
       await trx
         .insertInto('order_items')
         .values(
@@ -168,12 +166,7 @@ export function createKyselyOrderRepository(db: Kysely<OrderDatabase>, { engine,
         else {
           const columns = toOutboxColumns(outboxEvents);
           await insertInOneStatement.execute({
-            id: order.id,
-            userId: order.userId,
-            totalCents: order.totalCents,
-            requestId: order.requestId ?? null,
-            requestFingerprint: order.requestFingerprint ?? null,
-            createTime: order.createTime.getTime(),
+            ...toRow(order),
             skus: order.items.map((item) => item.sku),
             quantities: order.items.map((item) => item.quantity),
             unitPricesCents: order.items.map((item) => item.unitPriceCents),
