@@ -130,10 +130,10 @@ describe('bench --smoke', () => {
       'direct GetUser',
       'gateway',
       'gateway, upstreams +5ms, 1 caller',
-      'gateway, upstreams +5ms, 4 callers',
+      // The four-caller row takes the one-caller row's path: left out of the smoke run.
       'grpc-js gateway (bare, in memory), upstreams +5ms, 1 caller',
     ]);
-    for (const variant of fanout.variants.slice(0, 4)) {
+    for (const variant of fanout.variants.slice(0, 3)) {
       expect(variant.processes.map((p) => p.name).sort()).toEqual(['gateway', 'order', 'registry', 'user']);
       expect(variant.errors).toBe(0);
     }
@@ -142,10 +142,8 @@ describe('bench --smoke', () => {
     expect(fanout.variants[1].targets.map((t) => t.metric)).toEqual(['throughput']);
     expect(fanout.variants[2].targets.map((t) => t.metric)).toEqual(['p50Ms']);
     expect(fanout.variants[2].mode).toEqual({ kind: 'closed', concurrency: 1 });
-    expect(fanout.variants[3].targets).toEqual([]);
-    expect(fanout.variants[3].mode).toEqual({ kind: 'closed', concurrency: 4 });
     // The bare grpc-js reference: its own three processes, no registry, one caller, every call complete.
-    const bare = fanout.variants[4];
+    const bare = fanout.variants[3];
     expect(bare.processes.map((p) => p.name).sort()).toEqual(['gateway (grpc-js)', 'order (grpc-js)', 'user (grpc-js)']);
     expect(bare.processes.find((p) => p.answersCalls)?.name).toBe('gateway (grpc-js)');
     expect(bare.mode).toEqual({ kind: 'closed', concurrency: 1 });
