@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { AlreadyExistsError, NotFoundError, quoted } from '@switchyard/runtime';
-import { groupCommit, isUniqueViolation, prepareQuery, recordInInbox, recordManyInInbox, toKeysetPage, type KeysetCursor, type Page, type QueryParameters, type StorageEngine } from '@switchyard/storage';
+import { groupCommit, isUniqueViolation, prepareQuery, recordManyInInbox, toKeysetPage, type KeysetCursor, type Page, type QueryParameters, type StorageEngine } from '@switchyard/storage';
 import type { OrderPlaced, UserRecord, UserRepository } from './user-repository';
 import type { UserDatabase, UserRow } from './user-schema';
 
@@ -34,13 +34,6 @@ export function createKyselyUserRepository(db: Kysely<UserDatabase>, { engine }:
   };
 
   type Placed = { order: OrderPlaced; appliedTime: Date };
-  const applyInTransaction = ({ order, appliedTime }: Placed) =>
-    db.transaction().execute(async (trx): Promise<'applied' | 'duplicate'> => {
-      if (!(await recordInInbox(trx, order.eventId, appliedTime))) return 'duplicate';
-      // Additions commute, so events applied in any order give the same totals.
-      await addToTotals(trx, new Map([[order.userId, { orderCount: 1, totalCents: order.totalCents }]]));
-      return 'applied';
-    });
   // On PostgreSQL one event is one statement, so one round trip instead of four (BEGIN, the inbox,
   // the totals, COMMIT): the inbox row is written only if the user exists, the totals only if the
   // inbox row was new, and a statement commits or rolls back as a whole.
@@ -70,14 +63,8 @@ export function createKyselyUserRepository(db: Kysely<UserDatabase>, { engine }:
           eb.selectFrom('updated').select((count) => count.fn.countAll<number>().as('n')).as('applied'),
         ]),
     );
-  const applyOne = !applyInOneStatement
-    ? applyInTransaction
-    : async ({ order, appliedTime }: Placed): Promise<'applied' | 'duplicate'> => {
-        const [row] = await applyInOneStatement.execute({ eventId: order.eventId, appliedTime: appliedTime.getTime(), userId: order.userId, totalCents: order.totalCents });
-        if (!row || Number(row.found) === 0) throw new NotFoundError('user', order.userId);
-        return Number(row.applied) > 0 ? 'applied' : 'duplicate';
-      };
   // The events the consumer has in hand go in one transaction: one inbox insert and one update.
+  // On SQLite a lone event takes this path too.
   const applyBatch = (batch: readonly Placed[]) =>
     db.transaction().execute(async (trx) => {
       const appliedTime = new Date(Math.max(...batch.map((placed) => placed.appliedTime.getTime())));
@@ -86,6 +73,7 @@ export function createKyselyUserRepository(db: Kysely<UserDatabase>, { engine }:
       // An event id twice in one batch (a redelivery racing the first) applies once: the second is a duplicate.
       const outcomes = batch.map(({ order }): 'applied' | 'duplicate' => {
         if (!fresh.delete(order.eventId)) return 'duplicate';
+        // Additions commute, so events applied in any order give the same totals.
         const total = totals.get(order.userId) ?? { orderCount: 0, totalCents: 0 };
         const totalCents = total.totalCents + order.totalCents;
         // A sum past 2^53 would lose cents: one at a time, the database adds them exactly.
@@ -96,6 +84,13 @@ export function createKyselyUserRepository(db: Kysely<UserDatabase>, { engine }:
       if (totals.size > 0) await addToTotals(trx, totals);
       return outcomes;
     });
+  const applyOne = !applyInOneStatement
+    ? async (placed: Placed) => (await applyBatch([placed]))[0]!
+    : async ({ order, appliedTime }: Placed): Promise<'applied' | 'duplicate'> => {
+        const [row] = await applyInOneStatement.execute({ eventId: order.eventId, appliedTime: appliedTime.getTime(), userId: order.userId, totalCents: order.totalCents });
+        if (!row || Number(row.found) === 0) throw new NotFoundError('user', order.userId);
+        return Number(row.applied) > 0 ? 'applied' : 'duplicate';
+      };
   const applyPlaced = groupCommit(applyBatch, applyOne);
 
   return {

@@ -27,12 +27,7 @@ export async function createInboxTable(db: Kysely<unknown>): Promise<void> {
  * one inserts, the other waits for it and then finds it (PostgreSQL), or runs after it (SQLite).
  */
 export async function recordInInbox<DB extends InboxDatabase>(trx: Transaction<DB>, eventId: string, appliedTime: Date): Promise<boolean> {
-  const result = await (trx as unknown as Transaction<InboxDatabase>)
-    .insertInto('inbox')
-    .values({ event_id: eventId, applied_time: appliedTime.getTime() })
-    .onConflict((conflict) => conflict.column('event_id').doNothing())
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+  return (await recordManyInInbox(trx, [eventId], appliedTime)).has(eventId);
 }
 
 /**
