@@ -19,6 +19,7 @@ export { startService, type RunningService, type StartServiceOptions } from './s
 export { runMain } from './server/run-main';
 export { createAppContext, type AppContext } from './server/app-context';
 export { addReflection, type ReflectionOptions } from './server/reflection';
+export { descriptorRegistry } from './reflection/descriptor-registry';
 export { connectReflection, type DescribedSymbol, type InvokeOptions, type InvokeResult, type ReflectionConnection, type ReflectionVersion } from './reflection/reflection-client';
 export { isStatusError, statusError, toStatusError, type StatusError } from './errors/status-mapping';
 export { decodeFieldViolations } from './errors/status-details';

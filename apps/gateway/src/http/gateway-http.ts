@@ -1,9 +1,9 @@
 import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
 import { descriptorSetBase64 } from '@switchyard/proto';
-import type { Logger, ServerLimits, StatusError } from '@switchyard/runtime';
+import { descriptorRegistry, type Logger, type ServerLimits, type StatusError } from '@switchyard/runtime';
 import type { HttpConfig } from './http-config';
 import { startHttpFace, type HttpFace } from './http-face';
-import { descriptorRegistry, httpRoutes } from './http-rules';
+import { httpRoutes } from './http-rules';
 import { loopbackInvoker } from './loopback-invoker';
 import { openApiDocument } from './openapi-document';
 

@@ -1,5 +1,6 @@
 import { descriptorSetBase64 } from '@switchyard/proto';
-import { descriptorRegistry, httpRoutes } from './http-rules';
+import { descriptorRegistry } from '@switchyard/runtime';
+import { httpRoutes } from './http-rules';
 
 describe('httpRoutes', () => {
   const registry = descriptorRegistry(descriptorSetBase64);

@@ -1,5 +1,4 @@
-import { createFileRegistry, fromBinary, getExtension, type DescMethod, type FileRegistry } from '@bufbuild/protobuf';
-import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import { getExtension, type DescMethod, type FileRegistry } from '@bufbuild/protobuf';
 import { parsePathTemplate, type PathTemplate } from './path-template';
 
 export type HttpVerb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -22,10 +21,6 @@ interface HttpRuleShape {
   pattern: { case: string | undefined; value?: unknown };
   body: string;
   additionalBindings: HttpRuleShape[];
-}
-
-export function descriptorRegistry(descriptorSetBase64: string): FileRegistry {
-  return createFileRegistry(fromBinary(FileDescriptorSetSchema, Buffer.from(descriptorSetBase64, 'base64')));
 }
 
 function routesOfRule(rule: HttpRuleShape, method: DescMethod, grpcPath: string): HttpRoute[] {

@@ -1,5 +1,5 @@
-import { createFileRegistry, fromBinary } from '@bufbuild/protobuf';
-import { FileDescriptorSetSchema, MethodOptions_IdempotencyLevel } from '@bufbuild/protobuf/wkt';
+import { MethodOptions_IdempotencyLevel } from '@bufbuild/protobuf/wkt';
+import { descriptorRegistry } from '../reflection/descriptor-registry';
 
 /**
  * Paths (`/pkg.Service/Method`) of the methods the .proto files mark safe to repeat with
@@ -7,7 +7,7 @@ import { FileDescriptorSetSchema, MethodOptions_IdempotencyLevel } from '@bufbui
  * that says so; retries read it from here rather than from a list kept beside the code.
  */
 export function idempotentMethodPaths(descriptorSetBase64: string): ReadonlySet<string> {
-  const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, Buffer.from(descriptorSetBase64, 'base64')));
+  const registry = descriptorRegistry(descriptorSetBase64);
   const paths = new Set<string>();
   for (const file of registry.files) {
     for (const service of file.services) {

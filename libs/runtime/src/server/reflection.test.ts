@@ -3,6 +3,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
 import { descriptorSetBase64 } from '@switchyard/proto';
 import { Reader } from 'protobufjs';
 import { addReflection } from './reflection';
@@ -63,8 +64,8 @@ afterAll(() => {
   server.forceShutdown();
 });
 
-function ask(request: object, version: 'v1' | 'v1alpha' = 'v1'): Promise<ReflectionResponse> {
-  const client = new loaded.grpc.reflection[version].ServerReflection(address, grpc.credentials.createInsecure());
+function ask(request: object, version: 'v1' | 'v1alpha' = 'v1', to = address): Promise<ReflectionResponse> {
+  const client = new loaded.grpc.reflection[version].ServerReflection(to, grpc.credentials.createInsecure());
   clients.push(client);
   const call = (client as unknown as { ServerReflectionInfo(): grpc.ClientDuplexStream<object, ReflectionResponse> }).ServerReflectionInfo();
   return new Promise((resolve, reject) => {
@@ -166,6 +167,26 @@ describe('addReflection', () => {
   ])('answers %s with an error_response NOT_FOUND', async (_name, request) => {
     const response = await ask(request);
     expect(response.errorResponse?.errorCode).toBe(grpc.status.NOT_FOUND);
+  });
+
+  it('indexes the files at the first reflection call, once for both versions, not when added', async () => {
+    const indexed = jest.spyOn(ReflectionService.prototype, 'addToServer');
+    const own = new grpc.Server();
+    try {
+      addReflection(own, { descriptorSetBase64, services: SERVICES });
+      const port = await new Promise<number>((resolve, reject) =>
+        own.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+      );
+      expect(indexed).not.toHaveBeenCalled();
+      for (const version of ['v1', 'v1alpha'] as const) {
+        const response = await ask({ listServices: '' }, version, `127.0.0.1:${port}`);
+        expect(response.listServicesResponse?.service.map((service) => service.name).sort()).toEqual([...SERVICES].sort());
+      }
+      expect(indexed).toHaveBeenCalledTimes(1);
+    } finally {
+      indexed.mockRestore();
+      own.forceShutdown();
+    }
   });
 
   it('refuses to start when a listed service has no descriptor', () => {

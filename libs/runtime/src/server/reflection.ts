@@ -1,8 +1,9 @@
-import { create, createFileRegistry, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
-import type { Server } from '@grpc/grpc-js';
+import type { MethodDefinition, Server, ServerDuplexStream, ServiceDefinition } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
+import { descriptorRegistry } from '../reflection/descriptor-registry';
 import { grpcFileDescriptors } from './reflection-grpc-files';
 
 export interface ReflectionOptions {
@@ -26,17 +27,85 @@ export interface ReflectionOptions {
  * requested file first and then its transitive imports, and unknown symbols, files and extensions
  * with an error_response NOT_FOUND, as grpc-go does. Its list_services only names listed services
  * that have a descriptor, so a service without one fails here, at startup.
+ *
+ * Indexing every file costs a fifth of an app's start (@grpc/reflection decodes and re-encodes
+ * each file once per version), and most processes are never asked: the index is built at the
+ * first reflection call. What could make it fail is checked here.
  */
 export function addReflection(server: Server, options: ReflectionOptions): void {
-  const fileDescriptorProtos = servedFiles(options.descriptorSetBase64, options.services).map((file) =>
-    Buffer.from(toBinary(FileDescriptorProtoSchema, file)),
-  );
+  checkDescribed(options.descriptorSetBase64, options.services);
+  let versions: Map<string, CapturedService> | undefined;
+  const version = (path: string) => {
+    versions ??= indexedVersions(options);
+    const captured = versions.get(path);
+    if (!captured) throw new Error(`reflection: @grpc/reflection no longer serves ${path}`);
+    return captured;
+  };
+  for (const path of REFLECTION_METHOD_PATHS) {
+    server.addService(
+      {
+        ServerReflectionInfo: {
+          path,
+          requestStream: true,
+          responseStream: true,
+          originalName: 'serverReflectionInfo',
+          requestSerialize: (value: unknown) => version(path).method.requestSerialize(value),
+          requestDeserialize: (bytes: Buffer) => version(path).method.requestDeserialize(bytes),
+          responseSerialize: (value: unknown) => version(path).method.responseSerialize(value),
+          responseDeserialize: (bytes: Buffer) => version(path).method.responseDeserialize(bytes),
+        },
+      },
+      { ServerReflectionInfo: (stream: ServerDuplexStream<unknown, unknown>) => version(path).handler(stream) },
+    );
+  }
+}
+
+const REFLECTION_METHOD_PATHS = ['/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo'];
+// The services of the files grpcFileDescriptors() adds to the set.
+const GRPC_FILE_SERVICES = new Set(['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
+
+/** The method and handler @grpc/reflection adds for one version, taken from its addToServer. */
+interface CapturedService {
+  method: MethodDefinition<unknown, unknown>;
+  handler: (stream: ServerDuplexStream<unknown, unknown>) => void;
+}
+
+function indexedVersions(options: ReflectionOptions): Map<string, CapturedService> {
+  const fileDescriptorProtos = servedFiles(options.descriptorSetBase64).map((file) => Buffer.from(toBinary(FileDescriptorProtoSchema, file)));
   // The package definition only carries fileDescriptorProtos: @grpc/reflection indexes the files
   // of every entry.
   const carrier = { format: 'Protocol Buffer 3 DescriptorProto' as const, type: {}, fileDescriptorProtos };
   const reflection = new ReflectionService({ 'switchyard.descriptor_set': carrier }, { services: options.services });
   linkDeclaredImports(reflection, rawFilesOf(options.descriptorSetBase64));
-  reflection.addToServer(server);
+  const captured = new Map<string, CapturedService>();
+  const capturing = {
+    addService(definition: ServiceDefinition, implementation: Record<string, unknown>) {
+      for (const [name, method] of Object.entries(definition)) {
+        captured.set(method.path, { method, handler: implementation[name] as CapturedService['handler'] });
+      }
+    },
+  };
+  reflection.addToServer(capturing as unknown as Server);
+  return captured;
+}
+
+/**
+ * Throws rather than serve what a strict client would reject later: a set that does not resolve
+ * on its own, or a listed service with no descriptor.
+ */
+function checkDescribed(descriptorSetBase64: string, services: readonly string[]): void {
+  let registry;
+  try {
+    // buf writes files in dependency order, so the set registers as it is; an unresolved import
+    // or type name throws. The grpc files import nothing.
+    registry = descriptorRegistry(descriptorSetBase64);
+  } catch (error) {
+    throw new Error(`reflection: the descriptor set does not resolve on its own (${(error as Error).message || 'a referenced type is missing'})`);
+  }
+  const undescribed = services.filter((name) => !GRPC_FILE_SERVICES.has(name) && registry.getService(name) === undefined);
+  if (undescribed.length > 0) {
+    throw new Error(`reflection: no descriptor for ${undescribed.join(', ')}; regenerate the descriptor set (nx run proto:generate)`);
+  }
 }
 
 /** The part of @grpc/reflection's per-version implementation that links files to their imports. */
@@ -85,27 +154,10 @@ function rawFilesOf(descriptorSetBase64: string): Map<string, Buffer> {
   return files;
 }
 
-/**
- * The set's files as buf wrote them (real names and dependency lists, google/protobuf imports
- * included), then health's and reflection's. Throws rather than serve what a strict client would
- * reject later: a set that does not resolve on its own, or a listed service with no descriptor.
- */
-function servedFiles(descriptorSetBase64: string, services: readonly string[]): FileDescriptorProto[] {
+/** The set's files as buf wrote them (real names and dependency lists, google/protobuf imports included), then health's and reflection's. */
+function servedFiles(descriptorSetBase64: string): FileDescriptorProto[] {
   const set = fromBinary(FileDescriptorSetSchema, Buffer.from(descriptorSetBase64, 'base64'));
   const files = new Map<string, FileDescriptorProto>(set.file.map((file) => [file.name, file]));
   for (const file of grpcFileDescriptors()) if (!files.has(file.name)) files.set(file.name, file);
-
-  let registry;
-  try {
-    // buf writes files in dependency order and the grpc ones import nothing, so the set registers
-    // as it is; an unresolved import or type name throws.
-    registry = createFileRegistry(create(FileDescriptorSetSchema, { file: [...files.values()] }));
-  } catch (error) {
-    throw new Error(`reflection: the descriptor set does not resolve on its own (${(error as Error).message || 'a referenced type is missing'})`);
-  }
-  const undescribed = services.filter((name) => registry.getService(name) === undefined);
-  if (undescribed.length > 0) {
-    throw new Error(`reflection: no descriptor for ${undescribed.join(', ')}; regenerate the descriptor set (nx run proto:generate)`);
-  }
   return [...files.values()];
 }

@@ -1,7 +1,7 @@
-import { createFileRegistry, fromBinary, ScalarType, type DescMessage, type Registry } from '@bufbuild/protobuf';
-import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import { fromBinary, ScalarType, type DescMessage } from '@bufbuild/protobuf';
 import { descriptorSetBase64 } from '@switchyard/proto';
 import { InvalidArgumentError, type FieldViolation } from '../errors/domain-errors';
+import { descriptorRegistry } from '../reflection/descriptor-registry';
 import type { MethodDefinitionLike } from './service-handlers';
 
 /**
@@ -42,10 +42,8 @@ export function deferDecodingErrors<Definition extends Record<string, MethodDefi
   return wrapped as Definition;
 }
 
-let registry: Registry | undefined;
-
 function requestType(path: string): DescMessage | undefined {
-  registry ??= createFileRegistry(fromBinary(FileDescriptorSetSchema, Buffer.from(descriptorSetBase64, 'base64')));
+  const registry = descriptorRegistry(descriptorSetBase64);
   const [, serviceName, methodName] = path.split('/');
   const service = registry.getService(serviceName ?? '');
   return service?.methods.find((method) => method.name === methodName)?.input;
