@@ -16,7 +16,7 @@ runMain(async () => {
   const tokenRules = tokenAccess({ fleetToken: config.registryToken, serviceTokens: settings.serviceTokens, readAccess: settings.readAccess });
   const anyToken = config.registryToken !== undefined || Object.keys(settings.serviceTokens).length > 0;
   const access = config.tls ? withCertificateIdentity(tokenRules, settings.readAccess ?? (anyToken ? 'token' : 'mtls')) : tokenRules;
-  const opened = openRegistryStore(settings, app.metrics?.registry, logger);
+  const opened = await openRegistryStore(settings, app.metrics?.registry, logger);
   const dashboard = settings.dashboard
     ? await startRegistryDashboard({
         ...settings.dashboard,

@@ -1,7 +1,5 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { connectEtcd } from './etcd-client';
-import { EtcdStore } from './etcd-store';
 import { startEvictionSweep } from './eviction-sweep';
 import { LeaseTable } from './lease-table';
 import type { RegistrySettings } from './registry-config';
@@ -20,8 +18,11 @@ export interface OpenedRegistryStore {
   close(): void;
 }
 
-/** The store REGISTRY_STORE asks for, with its metrics when `metrics` is given. */
-export function openRegistryStore(settings: RegistrySettings, metrics: Registry | undefined, logger: Logger): OpenedRegistryStore {
+/**
+ * The store REGISTRY_STORE asks for, with its metrics when `metrics` is given. The etcd client
+ * (a tenth of a registry's start) is loaded only when the store is etcd.
+ */
+export async function openRegistryStore(settings: RegistrySettings, metrics: Registry | undefined, logger: Logger): Promise<OpenedRegistryStore> {
   const common = {
     leaseTtlMs: settings.leaseTtlMs,
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
@@ -29,6 +30,7 @@ export function openRegistryStore(settings: RegistrySettings, metrics: Registry 
     maxInstancesPerService: settings.limits.maxInstancesPerService,
   };
   if (settings.store.kind === 'etcd') {
+    const [{ connectEtcd }, { EtcdStore }] = await Promise.all([import('./etcd-client'), import('./etcd-store')]);
     const client = connectEtcd(settings.store.endpoints);
     const etcdStore = new EtcdStore({ ...common, client, memberCount: settings.store.endpoints.length, prefix: settings.store.prefix, logger });
     logger.info({ endpoints: settings.store.endpoints, prefix: settings.store.prefix }, 'registry store: etcd (leases expire in etcd; no eviction sweep)');
