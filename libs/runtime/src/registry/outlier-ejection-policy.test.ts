@@ -186,10 +186,13 @@ describe('switchyard_outlier_ejection', () => {
     await call(client, 4);
     stalling = true;
     const reached = () => stalled.calls + healthy.calls;
-    const [reachedBefore, stalledBefore] = [reached(), stalled.calls];
+    const [reachedBefore, stalledBefore, healthyBefore] = [reached(), stalled.calls, healthy.calls];
     // First attempts: round robin sends about every other one to the stalled instance, where they wait.
-    const waiting = Promise.all(Array.from({ length: 6 }, () => call(client, 1, 30_000)));
-    while (reached() < reachedBefore + 6) await sleep(10);
+    let answered = 0;
+    const waiting = Promise.all(Array.from({ length: 6 }, () => call(client, 1, 30_000).then((codes) => ((answered += 1), codes))));
+    // Every first attempt has reached an instance, and the healthy one's answers are back: until
+    // then the client counts those calls in flight too.
+    while (reached() < reachedBefore + 6 || answered < healthy.calls - healthyBefore) await sleep(10);
     const before = stalled.calls;
     expect(before - stalledBefore).toBeGreaterThanOrEqual(2);
     const later = new Metadata();
