@@ -18,7 +18,7 @@ export { faultInjectionMiddleware, seededRandom, type FaultInjectionOptions } fr
 export { startService, type RunningService, type StartServiceOptions } from './server/start-service';
 export { runMain } from './server/run-main';
 export { createAppContext, type AppContext } from './server/app-context';
-export { addReflection, type ReflectionOptions } from './server/reflection';
+export { addReflection, type ReflectionOptions, type ServedReflection } from './server/reflection';
 export { descriptorRegistry } from './reflection/descriptor-registry';
 export { connectReflection, type DescribedSymbol, type InvokeOptions, type InvokeResult, type ReflectionConnection, type ReflectionVersion } from './reflection/reflection-client';
 export { isStatusError, statusError, toStatusError, type StatusError } from './errors/status-mapping';

@@ -46,6 +46,8 @@ function rawSetFiles(): Map<string, Buffer> {
   return files;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 let server: grpc.Server;
 let address: string;
 const clients: grpc.Client[] = [];
@@ -185,6 +187,37 @@ describe('addReflection', () => {
       expect(indexed).toHaveBeenCalledTimes(1);
     } finally {
       indexed.mockRestore();
+      own.forceShutdown();
+    }
+  });
+
+  it('ends the streams clients keep open, so a stop does not wait for them', async () => {
+    const own = new grpc.Server();
+    try {
+      const reflection = addReflection(own, { descriptorSetBase64, services: SERVICES });
+      const port = await new Promise<number>((resolve, reject) =>
+        own.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+      );
+      const client = new loaded.grpc.reflection.v1.ServerReflection(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+      clients.push(client);
+      // A stream kept open after its answer, as grpcurl and connectReflection keep one.
+      const call = (client as unknown as { ServerReflectionInfo(): grpc.ClientDuplexStream<object, ReflectionResponse> }).ServerReflectionInfo();
+      const ended = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+      call.on('error', () => undefined);
+      const answered = new Promise<ReflectionResponse>((resolve) => call.once('data', resolve));
+      call.write({ listServices: '' });
+      expect((await answered).listServicesResponse?.service).toHaveLength(SERVICES.length);
+
+      // tryShutdown waits for every call, this stream too, until the stream ends.
+      let stopped = false;
+      const stopping = new Promise<void>((resolve) => own.tryShutdown(() => resolve())).then(() => (stopped = true));
+      await sleep(200);
+      expect(stopped).toBe(false);
+      reflection.endStreams();
+      expect((await ended).code).toBe(grpc.status.OK);
+      await stopping;
+    } finally {
+      // Left running only when the test failed: the stream held the stop.
       own.forceShutdown();
     }
   });

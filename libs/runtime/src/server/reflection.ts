@@ -32,8 +32,9 @@ export interface ReflectionOptions {
  * re-encodes each file once per version), and most processes are never asked: the index is built
  * at the first reflection call. What could make it fail is checked here.
  */
-export function addReflection(server: Server, options: ReflectionOptions): void {
+export function addReflection(server: Server, options: ReflectionOptions): ServedReflection {
   checkDescribed(options.descriptorSetBase64, options.services);
+  const open = new Set<ServerDuplexStream<unknown, unknown>>();
   let versions: Map<string, CapturedService> | undefined;
   const version = (path: string) => {
     versions ??= indexedVersions(options);
@@ -55,9 +56,36 @@ export function addReflection(server: Server, options: ReflectionOptions): void 
           responseDeserialize: (bytes: Buffer) => version(path).method.responseDeserialize(bytes),
         },
       },
-      { ServerReflectionInfo: (stream: ServerDuplexStream<unknown, unknown>) => version(path).handler(stream) },
+      {
+        ServerReflectionInfo: (stream: ServerDuplexStream<unknown, unknown>) => {
+          open.add(stream);
+          const forget = () => open.delete(stream);
+          for (const event of ['finish', 'cancelled', 'error', 'close']) stream.once(event, forget);
+          version(path).handler(stream);
+        },
+      },
     );
   }
+  return {
+    endStreams() {
+      for (const stream of open) {
+        if (stream.writableEnded) continue;
+        // Requests that arrive from here on go unanswered: the stream is closing.
+        stream.removeAllListeners('data');
+        stream.end();
+      }
+      open.clear();
+    },
+  };
+}
+
+export interface ServedReflection {
+  /**
+   * Ends the reflection streams clients keep open (grpcurl and reflection UIs keep one for their
+   * next request), so that a stop does not wait its whole shutdown timeout for them. A client
+   * opens a new stream for its next request.
+   */
+  endStreams(): void;
 }
 
 const REFLECTION_METHOD_PATHS = ['/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo'];

@@ -13,7 +13,7 @@ import { logSpanCounts } from '../telemetry/log-span-counts';
 import type { Telemetry } from '../telemetry/start-telemetry';
 import { faultInjectionMiddleware } from './fault-injection-middleware';
 import { loggingMiddleware } from './logging-middleware';
-import { addReflection } from './reflection';
+import { addReflection, type ServedReflection } from './reflection';
 import { serve } from './serve';
 import type { ServerMiddleware } from './server-middleware';
 import type { ServiceRegistration } from './service-handlers';
@@ -90,6 +90,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   const serviceNames = options.services.map((service) => service.name);
   const quietMethods = new Set(options.quietMethods);
   const health = new HealthImplementation(Object.fromEntries(['', ...serviceNames].map((name) => [name, 'NOT_SERVING' as const])));
+  let reflection: ServedReflection | undefined;
   const { server, port } = await serve(options.services, {
     host: config.grpcHost,
     port: config.grpcPort,
@@ -105,7 +106,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     ],
     configure: (server) => {
       health.addToServer(server);
-      addReflection(server, { descriptorSetBase64, services: [...serviceNames, HEALTH_SERVICE, ...REFLECTION_SERVICES] });
+      reflection = addReflection(server, { descriptorSetBase64, services: [...serviceNames, HEALTH_SERVICE, ...REFLECTION_SERVICES] });
     },
   });
   let address: string;
@@ -156,6 +157,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
       }
       options.endStreams?.();
+      reflection?.endStreams();
       await shutdownWithin(server, config.shutdownTimeoutMs, logger);
       await registration?.stop();
       await metricsServer?.close();
