@@ -22,24 +22,29 @@ export function descriptorRegistry(descriptorSetBase64: string): FileRegistry {
 const SET_FILE = 1;
 const FILE_SOURCE_CODE_INFO = 9;
 
-/** The set's bytes with source_code_info dropped from each file, copying every other field as it is. */
-function withoutSourceInfo(setBytes: Uint8Array): Uint8Array {
+/** Each file of a FileDescriptorSet (field 1, repeated) as the bytes it was written with. */
+export function filesOfSet(setBytes: Uint8Array): Uint8Array[] {
   const set = new BinaryReader(setBytes);
-  const out = new BinaryWriter();
+  const files: Uint8Array[] = [];
   while (set.pos < set.len) {
     const [fieldNo, wireType] = set.tag();
-    if (fieldNo !== SET_FILE || wireType !== WireType.LengthDelimited) {
-      set.skip(wireType, fieldNo);
-      continue;
-    }
-    const fileBytes = set.bytes();
+    if (fieldNo === SET_FILE && wireType === WireType.LengthDelimited) files.push(set.bytes());
+    else set.skip(wireType, fieldNo);
+  }
+  return files;
+}
+
+/** The set's bytes with source_code_info dropped from each file, copying every other field as it is. */
+function withoutSourceInfo(setBytes: Uint8Array): Uint8Array {
+  const out = new BinaryWriter();
+  for (const fileBytes of filesOfSet(setBytes)) {
     const file = new BinaryReader(fileBytes);
     const kept = new BinaryWriter();
     while (file.pos < file.len) {
       const fieldStart = file.pos;
-      const [fileFieldNo, fileWireType] = file.tag();
-      file.skip(fileWireType, fileFieldNo);
-      if (fileFieldNo !== FILE_SOURCE_CODE_INFO) kept.raw(fileBytes.subarray(fieldStart, file.pos));
+      const [fieldNo, wireType] = file.tag();
+      file.skip(wireType, fieldNo);
+      if (fieldNo !== FILE_SOURCE_CODE_INFO) kept.raw(fileBytes.subarray(fieldStart, file.pos));
     }
     out.tag(SET_FILE, WireType.LengthDelimited).bytes(kept.finish());
   }

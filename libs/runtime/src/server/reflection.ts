@@ -1,9 +1,8 @@
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
-import { FileDescriptorProtoSchema, FileDescriptorSetSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
+import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import type { MethodDefinition, Server, ServerDuplexStream, ServiceDefinition } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { descriptorRegistry } from '../reflection/descriptor-registry';
+import { descriptorRegistry, filesOfSet } from '../reflection/descriptor-registry';
 import { grpcFileDescriptors } from './reflection-grpc-files';
 
 export interface ReflectionOptions {
@@ -99,12 +98,17 @@ interface CapturedService {
 }
 
 function indexedVersions(options: ReflectionOptions): Map<string, CapturedService> {
-  const fileDescriptorProtos = servedFiles(options.descriptorSetBase64).map((file) => Buffer.from(toBinary(FileDescriptorProtoSchema, file)));
+  const raw = rawFilesOf(options.descriptorSetBase64);
+  // The set's files as buf wrote them (real names and dependency lists, google/protobuf imports
+  // included), then health's and reflection's.
+  const grpcFiles = grpcFileDescriptors()
+    .filter((file) => !raw.has(file.name))
+    .map((file) => Buffer.from(toBinary(FileDescriptorProtoSchema, file)));
   // The package definition only carries fileDescriptorProtos: @grpc/reflection indexes the files
   // of every entry.
-  const carrier = { format: 'Protocol Buffer 3 DescriptorProto' as const, type: {}, fileDescriptorProtos };
+  const carrier = { format: 'Protocol Buffer 3 DescriptorProto' as const, type: {}, fileDescriptorProtos: [...raw.values(), ...grpcFiles] };
   const reflection = new ReflectionService({ 'switchyard.descriptor_set': carrier }, { services: options.services });
-  linkDeclaredImports(reflection, rawFilesOf(options.descriptorSetBase64));
+  linkDeclaredImports(reflection, raw);
   const captured = new Map<string, CapturedService>();
   const capturing = {
     addService(definition: ServiceDefinition, implementation: Record<string, unknown>) {
@@ -166,26 +170,11 @@ function linkDeclaredImports(reflection: ReflectionService, raw: ReadonlyMap<str
   }
 }
 
-/** Each file of a FileDescriptorSet (field 1, repeated) as the bytes it was written with, by name. */
+/** Each file of the set as the bytes it was written with, by name. */
 function rawFilesOf(descriptorSetBase64: string): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
-  const reader = new BinaryReader(Buffer.from(descriptorSetBase64, 'base64'));
-  while (reader.pos < reader.len) {
-    const [fieldNo, wireType] = reader.tag();
-    if (fieldNo !== 1 || wireType !== WireType.LengthDelimited) {
-      reader.skip(wireType);
-      continue;
-    }
-    const bytes = Buffer.from(reader.bytes());
-    files.set(fromBinary(FileDescriptorProtoSchema, bytes).name, bytes);
+  for (const bytes of filesOfSet(Buffer.from(descriptorSetBase64, 'base64'))) {
+    files.set(fromBinary(FileDescriptorProtoSchema, bytes).name, Buffer.from(bytes));
   }
   return files;
-}
-
-/** The set's files as buf wrote them (real names and dependency lists, google/protobuf imports included), then health's and reflection's. */
-function servedFiles(descriptorSetBase64: string): FileDescriptorProto[] {
-  const set = fromBinary(FileDescriptorSetSchema, Buffer.from(descriptorSetBase64, 'base64'));
-  const files = new Map<string, FileDescriptorProto>(set.file.map((file) => [file.name, file]));
-  for (const file of grpcFileDescriptors()) if (!files.has(file.name)) files.set(file.name, file);
-  return [...files.values()];
 }
