@@ -1,4 +1,11 @@
-import { Metadata, status as Status, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { EventEmitter } from 'node:events';
+import { credentials, Metadata, status as Status, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { userV1 } from '@switchyard/proto';
+import { runInCallContext } from '../server/call-context';
+import { closeAfterEach } from '../server/close-after-each.test-support';
+import { IncomingCallContext } from '../server/incoming-call-context';
+import { serve } from '../server/serve';
+import { defineService } from '../server/service-handlers';
 import { callUnary } from './call-unary';
 
 type Callback = (error: ServiceError | null, response: string) => void;
@@ -58,3 +65,89 @@ describe('callUnary', () => {
     expect(settledFirst.cancelled).toBe(0);
   });
 });
+
+describe('callUnary inside a handler', () => {
+  const opened = closeAfterEach();
+  const unused = async () => {
+    throw new Error('not used');
+  };
+  const user = (id: string) => ({ id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0), orderCount: 0, totalSpentCents: 0 });
+
+  /** A UserService whose 'slow' answers when its caller has gone or after `slowMs`, telling which. */
+  async function startBackend(slowMs: number) {
+    const ended: string[] = [];
+    const service = defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
+      async getUser(request, ctx) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => (ended.push('answered'), resolve()), slowMs);
+          ctx.signal.addEventListener('abort', () => (clearTimeout(timer), ended.push('cancelled'), resolve()), { once: true });
+        });
+        return { user: user(request.id) };
+      },
+      createUser: unused,
+      batchGetUsers: unused,
+      listUsers: unused,
+    });
+    const serving = await serve([service], { host: '127.0.0.1', port: 0 });
+    opened.server(serving.server);
+    const client = opened.client(new userV1.UserServiceClient(`127.0.0.1:${serving.port}`, credentials.createInsecure()));
+    return { ended, getUser: client.getUser.bind(client) };
+  }
+
+  /** A UserService in front that asks the backend: awaiting its answer, or leaving it running and answering at once. */
+  async function startFront(backend: Awaited<ReturnType<typeof startBackend>>, mode: 'await' | 'leave running') {
+    const leftRunning: Array<Promise<unknown>> = [];
+    const service = defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
+      async getUser(request) {
+        const asked = callUnary(backend.getUser, { id: request.id });
+        if (mode === 'await') return asked;
+        leftRunning.push(asked.then(() => 'answered', (error: ServiceError) => Status[error.code]));
+        return { user: user(request.id) };
+      },
+      createUser: unused,
+      batchGetUsers: unused,
+      listUsers: unused,
+    });
+    const serving = await serve([service], { host: '127.0.0.1', port: 0 });
+    opened.server(serving.server);
+    const client = opened.client(new userV1.UserServiceClient(`127.0.0.1:${serving.port}`, credentials.createInsecure()));
+    return { leftRunning, getUser: client.getUser.bind(client) };
+  }
+
+  it("cancels the handler's calls when its own caller goes away", async () => {
+    const backend = await startBackend(10_000);
+    const front = await startFront(backend, 'await');
+    const controller = new AbortController();
+    const call = callUnary(front.getUser, { id: 'u1' }, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    await expect(call).rejects.toMatchObject({ code: Status.CANCELLED });
+    await waitFor(() => backend.ended.length > 0, 3_000);
+    expect(backend.ended).toEqual(['cancelled']);
+  });
+
+  it('cancels at once a call made after its caller went away', async () => {
+    let cancels = 0;
+    const incoming = Object.assign(new EventEmitter(), { metadata: new Metadata(), cancelled: true, getPeer: () => 'ipv4:127.0.0.1:1', getDeadline: () => Infinity });
+    const context = new IncomingCallContext(incoming as never, '/switchyard.user.v1.UserService/GetUser');
+    const method = (_request: string, _metadata: Metadata, _options: unknown, _callback: Callback) => ({ cancel: () => (cancels += 1) }) as unknown as ClientUnaryCall;
+    void runInCallContext(context, () => callUnary(method, 'x'));
+    expect(cancels).toBe(1);
+  });
+
+  it('leaves running a call the handler did not wait for, after the handler answered', async () => {
+    const backend = await startBackend(300);
+    const front = await startFront(backend, 'leave running');
+    await callUnary(front.getUser, { id: 'u1' });
+    // grpc-js ends the answered call with a 'cancelled' event of its own, which is not the caller leaving.
+    await expect(Promise.all(front.leftRunning)).resolves.toEqual(['answered']);
+    expect(backend.ended).toEqual(['answered']);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

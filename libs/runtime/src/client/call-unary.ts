@@ -1,5 +1,6 @@
 import { Metadata, status, type CallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
-import { activeCallContext } from '../server/call-context';
+import { activeCallContext, type CallContext } from '../server/call-context';
+import { IncomingCallContext } from '../server/incoming-call-context';
 
 type UnaryMethod<Req, Res> = (
   request: Req,
@@ -22,21 +23,35 @@ function thrownAsServiceError(error: unknown): ServiceError {
   return Object.assign(new Error(`${status.INTERNAL} INTERNAL: ${message}`), { code: status.INTERNAL, details: message, metadata: new Metadata() });
 }
 
+/** Makes `cancel` run when `signal` aborts, or else when the incoming call being handled is cancelled; returns what undoes that. */
+function linkCancellation(signal: AbortSignal | undefined, caller: CallContext | undefined, cancel: () => void): (() => void) | undefined {
+  // The incoming call's own listener, without the AbortController its signal would make.
+  if (!signal && caller instanceof IncomingCallContext) return caller.onCancel(cancel);
+  signal ??= caller?.signal;
+  if (!signal) return undefined;
+  if (signal.aborted) {
+    cancel();
+    return undefined;
+  }
+  signal.addEventListener('abort', cancel, { once: true });
+  return () => signal.removeEventListener('abort', cancel);
+}
+
 /**
  * Promise form of a generated client's unary method: `callUnary(users.getUser.bind(users), { id })`.
  * Inside a handler the call is cancelled when the handler's own caller goes away. It settles once
  * and never throws: grpc-js may call back before the method returns, or call back and then throw.
  */
 export function callUnary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, options: UnaryCallOptions = {}): Promise<Res> {
-  const signal = options.signal ?? activeCallContext()?.signal;
+  const caller = options.signal ? undefined : activeCallContext();
   return new Promise<Res>((resolve, reject) => {
     let call: ClientUnaryCall | undefined;
     let settled = false;
-    const cancel = () => call?.cancel();
+    let unlink: (() => void) | undefined;
     const settle = (error: ServiceError | null, response?: Res) => {
       if (settled) return;
       settled = true;
-      signal?.removeEventListener('abort', cancel);
+      unlink?.();
       if (error) reject(error);
       else resolve(response as Res);
     };
@@ -47,8 +62,6 @@ export function callUnary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req,
       settle(thrownAsServiceError(error));
       return;
     }
-    if (settled) return;
-    if (signal?.aborted) cancel();
-    else signal?.addEventListener('abort', cancel, { once: true });
+    if (!settled) unlink = linkCancellation(options.signal, caller, () => call?.cancel());
   });
 }

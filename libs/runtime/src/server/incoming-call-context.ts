@@ -2,6 +2,8 @@ import type { Deadline, Metadata, ServerUnaryCall, ServerWritableStream } from '
 import { peerIdentityOf, type PeerIdentity } from '../security/peer-identity';
 import type { CallContext } from './call-context';
 
+const noLink = () => undefined;
+
 export type IncomingCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
 function deadlineMillis(deadline: Deadline): number | undefined {
@@ -52,6 +54,24 @@ export class IncomingCallContext implements CallContext {
       else this.call.once('cancelled', (this.onCancelled = onCancelled));
     }
     return this.controller.signal;
+  }
+
+  /**
+   * Calls `listener` once if the client cancels or the deadline passes before the call is
+   * answered, at once if that has already happened; returns a function that stops listening.
+   * callUnary links the calls a handler makes to its own this way: one listener on the grpc-js
+   * call, where `signal` needs an AbortController and its event listeners.
+   */
+  onCancel(listener: () => void): () => void {
+    if (this.released) return noLink;
+    if (this.call.cancelled) {
+      listener();
+      return noLink;
+    }
+    // grpc-js also emits 'cancelled' after a call it answered: only a cancel before then counts.
+    const onCancelled = () => void (this.released || listener());
+    this.call.once('cancelled', onCancelled);
+    return () => void this.call.removeListener('cancelled', onCancelled);
   }
 
   /** The call has been answered: stop listening for its cancellation (grpc-js emits one after every call). */
