@@ -10,6 +10,7 @@ import { loggingInterceptor } from './logging-interceptor';
 import { retryInterceptor, type RetryPolicy } from './retry-interceptor';
 import type { RetryPolicyConfig } from './retry-policy-config';
 import { DEFAULT_RETRY_THROTTLING, RetryThrottle } from './retry-throttle';
+import { StreamResetPacing, type StreamResetPacingOptions } from './stream-reset-pacing';
 import { tracingInterceptorBeforeRetries } from './tracing-interceptor';
 
 export interface ClientFactoryOptions {
@@ -41,6 +42,8 @@ export interface ClientFactoryOptions {
   interceptors?: Interceptor[];
   /** Counts attempts beyond each call's first (rpc_client_retries_total). */
   metrics?: RpcMetrics;
+  /** How many outrun attempts each target may have cancelled (StreamResetPacing). Default DEFAULT_STREAM_RESET_PACING. */
+  streamResetPacing?: StreamResetPacingOptions;
 }
 
 /** An idempotency key makes a create safe to send twice: the server returns the first result. */
@@ -77,6 +80,8 @@ export function createClientFactory(options: ClientFactoryOptions) {
         // A backup for a call stuck on a hung instance, within one budget per target.
         onExtraAttempt: options.metrics ? (path) => options.metrics!.countRetry(path) : undefined,
         backups: backupAttempts ? { budget: new BackupBudget({ ...DEFAULT_BACKUP_BUDGET, ...backupAttempts.budget }), delay: backupAttempts.delay } : undefined,
+        // So that the servers behind it never take its cancelled backups for a rapid-reset attack.
+        resets: new StreamResetPacing(options.streamResetPacing),
       });
       chains.set(target, (chain = [tracingInterceptorBeforeRetries, deadline, ...(options.interceptors ?? []), retry, logging]));
     }

@@ -4,6 +4,7 @@ import { OUTRUN_DETAILS } from '../registry/outlier-ejection-policy';
 import { metadataSetter } from '../telemetry/metadata-carrier';
 import { startAttemptSpan, type AttemptSpan } from './attempt-span';
 import type { RetryThrottle } from './retry-throttle';
+import type { StreamResetPacing } from './stream-reset-pacing';
 
 type InterceptingCallInterface = ConstructorParameters<typeof InterceptingCall>[0];
 type InterceptorOptions = Parameters<Interceptor>[0];
@@ -26,6 +27,8 @@ export interface CallSetup {
   throttle: RetryThrottle | undefined;
   /** Told of every attempt beyond the first (retry, hedge, backup), e.g. to count it. */
   onExtraAttempt?: (path: string) => void;
+  /** The target's budget of cancels for attempts another one outran. Default: every such attempt is cancelled. */
+  resets?: StreamResetPacing;
 }
 
 export interface AttemptResult {
@@ -174,7 +177,8 @@ export abstract class MultiAttemptCall implements InterceptingCallInterface {
   /**
    * Gives `result` to the caller, and cancels every other attempt still in flight. When `winner`
    * answered OK, the attempts started before it are cancelled as outrun (OUTRUN_DETAILS), which
-   * tells the load balancer that their instance was slower than one asked later.
+   * tells the load balancer that their instance was slower than one asked later. Beyond the
+   * target's `resets` budget an attempt is not cancelled: it finishes, and its answer is dropped.
    */
   protected finish(result: AttemptResult, winner?: Attempt): void {
     if (this.finished) return;
@@ -183,6 +187,7 @@ export abstract class MultiAttemptCall implements InterceptingCallInterface {
     const outrunBefore = winner && result.status.code === Status.OK ? winner.number : 0;
     for (const attempt of this.inFlight) {
       attempt.abandoned = true;
+      if (this.setup.resets && !this.setup.resets.tryReset()) continue;
       attempt.call.cancelWithStatus(Status.CANCELLED, attempt.number < outrunBefore ? OUTRUN_DETAILS : 'another attempt answered the call');
     }
     if (result.metadata) this.listener?.onReceiveMetadata?.(result.metadata);

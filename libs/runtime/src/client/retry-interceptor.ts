@@ -8,6 +8,7 @@ import type { CallSetup } from './multi-attempt-call';
 import { RetryingCall, type RetryingCallPolicy } from './retrying-call';
 import { DEFAULT_METHOD_RETRY_POLICY, resolveMethodPolicy, type HedgingPolicy, type RetryPolicyTable } from './retry-policy';
 import type { RetryThrottle } from './retry-throttle';
+import type { StreamResetPacing } from './stream-reset-pacing';
 
 export { backoffDelayMs } from './retry-policy';
 
@@ -50,6 +51,11 @@ export interface RetryInterceptorOptions extends Partial<RetryPolicy> {
   backups?: { budget: BackupBudget; delay?: Partial<BackupDelayOptions> };
   /** Told of every attempt beyond a call's first (retries, hedges, backups), by method path. */
   onExtraAttempt?: (path: string) => void;
+  /**
+   * The target's budget of cancels for attempts outrun by another (StreamResetPacing). Default:
+   * none, every such attempt is cancelled. The client factory gives each target one.
+   */
+  resets?: StreamResetPacing;
 }
 
 /** How the calls of one method are made: hedged, or retried after failures. */
@@ -67,7 +73,7 @@ function deadlineMillis(deadline: Deadline | undefined): number {
  * messages cannot be replayed safely.
  */
 export function retryInterceptor(options: RetryInterceptorOptions = {}): Interceptor {
-  const { policies = {}, throttle, mayHedge = () => true, backups, onExtraAttempt, ...overrides } = options;
+  const { policies = {}, throttle, mayHedge = () => true, backups, onExtraAttempt, resets, ...overrides } = options;
   const definedOverrides = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
   const base: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...definedOverrides };
   // Worked out once per method: what its calls start from.
@@ -97,6 +103,7 @@ export function retryInterceptor(options: RetryInterceptorOptions = {}): Interce
       deadline: deadlineMillis(callOptions.deadline),
       throttle,
       onExtraAttempt,
+      resets,
     };
     const calls = policyFor(path);
     return asInterceptorResult(calls.hedging ? new HedgingCall(setup, calls.hedging) : new RetryingCall(setup, calls.retry));
