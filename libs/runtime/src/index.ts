@@ -43,6 +43,7 @@ export { retryInterceptor, backoffDelayMs, DEFAULT_RETRY_POLICY, type RetryPolic
 export { MAX_ATTEMPTS_CAP, type HedgingPolicy, type MethodPolicyOverride, type MethodRetryPolicy, type RetryPolicyTable } from './client/retry-policy';
 export { parseRetryPolicy, type RetryPolicyConfig } from './client/retry-policy-config';
 export { DEFAULT_RETRY_THROTTLING, RetryThrottle, type RetryThrottleOptions } from './client/retry-throttle';
+export { DEFAULT_STREAM_RESET_PACING, StreamResetPacing, type StreamResetPacingOptions } from './client/stream-reset-pacing';
 export { tracingInterceptor } from './client/tracing-interceptor';
 export { loggingInterceptor } from './client/logging-interceptor';
 export { idempotentMethodPaths } from './client/method-idempotency';
