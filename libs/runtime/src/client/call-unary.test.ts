@@ -5,7 +5,7 @@ import { runInCallContext } from '../server/call-context';
 import { closeAfterEach } from '../server/close-after-each.test-support';
 import { IncomingCallContext } from '../server/incoming-call-context';
 import { serve } from '../server/serve';
-import { defineService } from '../server/service-handlers';
+import { defineService, type UnaryHandler } from '../server/service-handlers';
 import { callUnary } from './call-unary';
 
 type Callback = (error: ServiceError | null, response: string) => void;
@@ -73,45 +73,38 @@ describe('callUnary inside a handler', () => {
   };
   const user = (id: string) => ({ id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0), orderCount: 0, totalSpentCents: 0 });
 
-  /** A UserService whose 'slow' answers when its caller has gone or after `slowMs`, telling which. */
-  async function startBackend(slowMs: number) {
-    const ended: string[] = [];
-    const service = defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
-      async getUser(request, ctx) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => (ended.push('answered'), resolve()), slowMs);
-          ctx.signal.addEventListener('abort', () => (clearTimeout(timer), ended.push('cancelled'), resolve()), { once: true });
-        });
-        return { user: user(request.id) };
-      },
-      createUser: unused,
-      batchGetUsers: unused,
-      listUsers: unused,
-    });
+  /** A UserService server whose GetUser is `getUser`, and a client of it. */
+  async function startUsers(getUser: UnaryHandler<userV1.GetUserRequest, userV1.GetUserResponse>) {
+    const service = defineService('switchyard.user.v1.UserService', userV1.UserServiceService, { getUser, createUser: unused, batchGetUsers: unused, listUsers: unused });
     const serving = await serve([service], { host: '127.0.0.1', port: 0 });
     opened.server(serving.server);
     const client = opened.client(new userV1.UserServiceClient(`127.0.0.1:${serving.port}`, credentials.createInsecure()));
-    return { ended, getUser: client.getUser.bind(client) };
+    return client.getUser.bind(client);
+  }
+
+  /** A UserService whose GetUser answers when its caller has gone or after `slowMs`, telling which. */
+  async function startBackend(slowMs: number) {
+    const ended: string[] = [];
+    const getUser = await startUsers(async (request, ctx) => {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => (ended.push('answered'), resolve()), slowMs);
+        ctx.signal.addEventListener('abort', () => (clearTimeout(timer), ended.push('cancelled'), resolve()), { once: true });
+      });
+      return { user: user(request.id) };
+    });
+    return { ended, getUser };
   }
 
   /** A UserService in front that asks the backend: awaiting its answer, or leaving it running and answering at once. */
   async function startFront(backend: Awaited<ReturnType<typeof startBackend>>, mode: 'await' | 'leave running') {
     const leftRunning: Array<Promise<unknown>> = [];
-    const service = defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
-      async getUser(request) {
-        const asked = callUnary(backend.getUser, { id: request.id });
-        if (mode === 'await') return asked;
-        leftRunning.push(asked.then(() => 'answered', (error: ServiceError) => Status[error.code]));
-        return { user: user(request.id) };
-      },
-      createUser: unused,
-      batchGetUsers: unused,
-      listUsers: unused,
+    const getUser = await startUsers(async (request) => {
+      const asked = callUnary(backend.getUser, { id: request.id });
+      if (mode === 'await') return asked;
+      leftRunning.push(asked.then(() => 'answered', (error: ServiceError) => Status[error.code]));
+      return { user: user(request.id) };
     });
-    const serving = await serve([service], { host: '127.0.0.1', port: 0 });
-    opened.server(serving.server);
-    const client = opened.client(new userV1.UserServiceClient(`127.0.0.1:${serving.port}`, credentials.createInsecure()));
-    return { leftRunning, getUser: client.getUser.bind(client) };
+    return { leftRunning, getUser };
   }
 
   it("cancels the handler's calls when its own caller goes away", async () => {
