@@ -7,12 +7,24 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+// How grpc-js (1.14) words the end of a call whose connection the server closed with an HTTP/2
+// error (a GOAWAY: Node's rapid-reset defence, a server stopping hard), which it reports INTERNAL.
+const SESSION_CLOSED = /triggered by internal client error: Session closed with error code \d+$/;
+
+/**
+ * A lost connection is UNAVAILABLE, as gRPC's C core and grpc-js itself (for a reset or timed-out
+ * socket) report it: retries then treat it as the transient failure it is.
+ */
+function asTransportStatus(status: StatusObject): StatusObject {
+  return status.code === Status.INTERNAL && SESSION_CLOSED.test(status.details) ? { ...status, code: Status.UNAVAILABLE } : status;
+}
+
 /**
  * The innermost call of a unary chain: one call on the channel, its request serialized and its
  * answer deserialized, as grpc-js's own bottom call does, with the same INTERNAL statuses when
  * either fails. It passes at most one message up, fails the call UNIMPLEMENTED on a second,
  * and does not stand in a null for a missing one: the caller's layer turns an OK without a
- * message into UNIMPLEMENTED.
+ * message into UNIMPLEMENTED. A call lost with its connection ends UNAVAILABLE, not INTERNAL.
  */
 export class ChannelCall implements InterceptingCallInterface {
   private readonly call: ReturnType<ChannelInterface['createCall']>;
@@ -48,7 +60,7 @@ export class ChannelCall implements InterceptingCallInterface {
         // Read on, so that a second message fails the call instead of holding its status back.
         this.call.startRead();
       },
-      onReceiveStatus: (status: StatusObject) => listener?.onReceiveStatus?.(readError ?? status),
+      onReceiveStatus: (status: StatusObject) => listener?.onReceiveStatus?.(readError ?? asTransportStatus(status)),
     });
     this.call.startRead();
   }

@@ -1,7 +1,9 @@
 import { InterceptingCall, Metadata, Server, makeGenericClientConstructor, ServerCredentials, status as Status, type Interceptor, type ServerUnaryCall, type ServerWritableStream, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
 import { descriptorSetBase64, userV1 } from '@switchyard/proto';
 import pino from 'pino';
+import { constants } from 'node:http2';
 import { closeAfterEach } from '../server/close-after-each.test-support';
+import { http2ServersOf } from '../server/grpc-http2-servers';
 import { createClientFactory } from './client-factory';
 import { idempotentMethodPaths } from './method-idempotency';
 
@@ -170,5 +172,28 @@ describe('unary calls of factory clients', () => {
     // Interceptors of the call take the place of the client's, as grpc-js has it.
     expect((await getUser(users, { interceptors: [named('call')] })).error).toBeNull();
     expect(ran).toEqual([`call ${GET_USER}`]);
+  });
+
+  it('end UNAVAILABLE, not INTERNAL as grpc-js says, when the server closes their connection with an HTTP/2 error', async () => {
+    // What Node's HTTP/2 server does to a client it takes for a rapid-reset attacker.
+    const server = new Server();
+    server.register(GET_USER, () => undefined, (bytes: Buffer) => bytes, (bytes: Buffer) => bytes, 'unary');
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    );
+    opened.server(server);
+    for (const http2Server of http2ServersOf(server)) {
+      http2Server.prependListener('stream', (stream) => {
+        setTimeout(() => {
+          stream.session?.goaway(constants.NGHTTP2_INTERNAL_ERROR);
+          stream.session?.destroy();
+        }, 50);
+      });
+    }
+    // No retries here: the status itself is under test.
+    const factory = createClientFactory({ logger, defaultDeadlineMs: 5_000, idempotentMethods: new Set(), retryPolicy: { backupAttempts: false } });
+    opened.client(factory);
+    const { error } = await getUser(factory.get(userV1.UserServiceClient, `127.0.0.1:${port}`));
+    expect(error).toMatchObject({ code: Status.UNAVAILABLE, details: expect.stringMatching(/Session closed with error code 2$/) });
   });
 });
