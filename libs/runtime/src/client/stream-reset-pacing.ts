@@ -14,7 +14,7 @@ export const DEFAULT_STREAM_RESET_PACING: StreamResetPacingOptions = Object.free
  * answered. Each such cancel is an HTTP/2 RST_STREAM, and a server on Node's HTTP/2 (nghttp2 1.57
  * and later, so every grpc-js server) takes a client that resets more than 1,000 streams at once,
  * or 33 a second over time, for a "rapid reset" attack: it closes the connection, and every call
- * in flight on it fails INTERNAL. Beyond this budget a losing attempt is left to finish on its own
+ * in flight on it fails (UNAVAILABLE, see channel-call.ts). Beyond this budget a losing attempt is left to finish on its own
  * and its answer is dropped. A caller's own cancel and a deadline are not paced: they end the call.
  */
 export class StreamResetPacing {
