@@ -196,47 +196,71 @@ describe('chaos: no call is lost', () => {
 
   it('2. two user instances, SIGSTOP one (hung, not dead): under 0.1% failed calls, traffic fully on the healthy instance within 2 s', async () => {
     const movedWithinMs = 2000;
-    const hung = await startExtra('user');
-    const gateway = await debugGateway();
-    // Through the gateway that logs every attempt, with both instances: the load the scenario adds a fault to.
-    await recheckRate(gateway.address);
-    const healthy = stack.advertisedAddress('user');
-    const running = load(STOPPED_LOAD_MS, gateway.address);
-    await sleep(RAMP_MS + STOP_AFTER_MS);
-    const stoppedAt = Date.now();
-    hung.process.child.kill('SIGSTOP');
-    try {
-      const result = await running;
-      // Each GetUser attempt the gateway sent after the stop, with the instance it went to.
-      const allAttempts = attemptsOf(gateway.process, 'UserService/GetUser');
-      const attempts = allAttempts.filter((a) => a.startedAt >= stoppedAt);
-      // Before the stop both instances should share the load; when one got none, this says so.
-      const before = allAttempts.filter((a) => a.startedAt < stoppedAt);
-      const beforeToHung = before.filter((a) => a.peer === hung.address).length;
-      const toHung = attempts.filter((a) => a.peer === hung.address);
-      const lastToHungMs = toHung.length === 0 ? 0 : Math.round(Math.max(...toHung.map((a) => a.startedAt)) - stoppedAt);
-      const late = attempts.filter((a) => a.startedAt >= stoppedAt + movedWithinMs);
-      const lateToHealthy = late.filter((a) => a.peer === healthy);
-      const unrouted = attempts.length - attempts.filter((a) => a.peer === hung.address || a.peer === healthy).length;
-      report(
-        'SIGSTOP one of two user instances',
-        result,
-        `before SIGSTOP ${beforeToHung} of ${before.length} GetUser attempts to the instance stopped; last attempt to the hung instance ${lastToHungMs} ms after SIGSTOP (${toHung.length} of ${attempts.length} GetUser attempts after it); from ${movedWithinMs} ms on, ${lateToHealthy.length}/${late.length} to the healthy instance` +
-          (unrouted > 0 ? `; ${unrouted} attempts reached no instance` : '') +
-          (result.problemsAtMs.length > 0 ? `; problems at ${result.problemsAtMs.map((at) => result.startedAt + at - stoppedAt).join(', ')} ms after SIGSTOP` : ''),
-      );
-      expect(result.calls).toBe(Math.round((rate * STOPPED_LOAD_MS) / 1000));
-      expect((result.failed + result.partial) / result.calls).toBeLessThan(0.001);
-      expect(toHung.length).toBeGreaterThan(0);
-      expect(lastToHungMs).toBeLessThan(movedWithinMs);
-      expect(late.length).toBeGreaterThan(50);
-      expect(lateToHealthy.length).toBe(late.length);
-    } finally {
-      hung.process.child.kill('SIGCONT');
-      await hung.process.stop('SIGKILL');
-      await gateway.process.stop('SIGTERM');
+    /** One run of the scenario at the current rate; the hung instance and the gateway are gone after it. */
+    const run = async () => {
+      const hung = await startExtra('user');
+      const gateway = await debugGateway();
+      // Through the gateway that logs every attempt, with both instances: the load the scenario adds a fault to.
+      await recheckRate(gateway.address);
+      const healthy = stack.advertisedAddress('user');
+      const running = load(STOPPED_LOAD_MS, gateway.address);
+      await sleep(RAMP_MS + STOP_AFTER_MS);
+      const stoppedAt = Date.now();
+      hung.process.child.kill('SIGSTOP');
+      let stopped = false;
+      const stopBoth = async () => {
+        if (stopped) return;
+        stopped = true;
+        hung.process.child.kill('SIGCONT');
+        await hung.process.stop('SIGKILL');
+        await gateway.process.stop('SIGTERM');
+      };
+      try {
+        const result = await running;
+        // Each GetUser attempt the gateway sent after the stop, with the instance it went to.
+        const allAttempts = attemptsOf(gateway.process, 'UserService/GetUser');
+        const attempts = allAttempts.filter((a) => a.startedAt >= stoppedAt);
+        // Before the stop both instances should share the load; when one got none, this says so.
+        const before = allAttempts.filter((a) => a.startedAt < stoppedAt);
+        const beforeToHung = before.filter((a) => a.peer === hung.address).length;
+        const toHung = attempts.filter((a) => a.peer === hung.address);
+        const lastToHungMs = toHung.length === 0 ? 0 : Math.round(Math.max(...toHung.map((a) => a.startedAt)) - stoppedAt);
+        const late = attempts.filter((a) => a.startedAt >= stoppedAt + movedWithinMs);
+        const lateToHealthy = late.filter((a) => a.peer === healthy);
+        const unrouted = attempts.length - attempts.filter((a) => a.peer === hung.address || a.peer === healthy).length;
+        const problemsAfterStopMs = result.problemsAtMs.map((at) => result.startedAt + at - stoppedAt);
+        // A call sent more than a carried load's p99 before the stop would have answered before it
+        // on a machine that carries the load: its failure measures the machine, not the fault.
+        const failedBeforeFault = problemsAfterStopMs.filter((at) => at < -CARRIED_P99_MS).length;
+        report(
+          'SIGSTOP one of two user instances',
+          result,
+          `before SIGSTOP ${beforeToHung} of ${before.length} GetUser attempts to the instance stopped; last attempt to the hung instance ${lastToHungMs} ms after SIGSTOP (${toHung.length} of ${attempts.length} GetUser attempts after it); from ${movedWithinMs} ms on, ${lateToHealthy.length}/${late.length} to the healthy instance` +
+            (unrouted > 0 ? `; ${unrouted} attempts reached no instance` : '') +
+            (problemsAfterStopMs.length > 0 ? `; problems at ${problemsAfterStopMs.join(', ')} ms after SIGSTOP` : ''),
+        );
+        await stopBoth();
+        await eventually(async () => (await addresses('user')).length === 1, 10_000, 'stopped user evicted');
+        return { result, toHung, lastToHungMs, late, lateToHealthy, failedBeforeFault };
+      } finally {
+        await stopBoth();
+      }
+    };
+    let outcome = await run();
+    if (outcome.failedBeforeFault > 0 && process.env.CHAOS_RATE === undefined && rate > LOWEST_RATE) {
+      // The machine got busier after the rate was checked: once more at half the rate, as
+      // sustainableRate would have chosen.
+      rate = Math.max(LOWEST_RATE, Math.floor(rate / 2));
+      process.stdout.write(`chaos | ${outcome.failedBeforeFault} calls failed before the SIGSTOP: the load was not carried without the fault; again at ${rate}/s\n`);
+      outcome = await run();
     }
-    await eventually(async () => (await addresses('user')).length === 1, 10_000, 'stopped user evicted');
+    const { result, toHung, lastToHungMs, late, lateToHealthy } = outcome;
+    expect(result.calls).toBe(Math.round((rate * STOPPED_LOAD_MS) / 1000));
+    expect((result.failed + result.partial) / result.calls).toBeLessThan(0.001);
+    expect(toHung.length).toBeGreaterThan(0);
+    expect(lastToHungMs).toBeLessThan(movedWithinMs);
+    expect(late.length).toBeGreaterThan(50);
+    expect(lateToHealthy.length).toBe(late.length);
   });
 
   it('2b. both user instances SIGSTOPped: backups add at most 10% of the calls plus a reserve to the attempts reaching them (counted)', async () => {
