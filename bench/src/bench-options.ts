@@ -19,7 +19,7 @@ export interface BenchOptions {
 export class UsageError extends Error {}
 
 export const USAGE = `usage: node dist/bench/main.js [options]
-  --scenario <name>     a scenario (unary, fanout, http, tracing, peers, apps-user, apps-order,
+  --scenario <name>     a scenario (unary, client, fanout, http, tracing, peers, apps-user, apps-order,
                         events-sqlite, events-postgres, server, registry),
                         a group (apps: every apps-*; events: every events-*), or all (default)
   --duration <s>        measured seconds per variant (default 6)

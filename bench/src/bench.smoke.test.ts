@@ -42,7 +42,7 @@ describe('bench --smoke', () => {
     });
     expect(report.load).toMatchObject({ smoke: true, mode: { kind: 'closed' } });
     expect(report.pinning).toEqual(expect.any(String));
-    expect(report.scenarios.map((s) => s.scenario)).toEqual(expect.arrayContaining(['unary', 'fanout', 'http', 'tracing', 'peers', 'apps-user', 'apps-order', 'events-sqlite']));
+    expect(report.scenarios.map((s) => s.scenario)).toEqual(expect.arrayContaining(['unary', 'client', 'fanout', 'http', 'tracing', 'peers', 'apps-user', 'apps-order', 'events-sqlite']));
     // Every row of events-postgres needs PostgreSQL, an outside service: none in a smoke run.
     expect(report.scenarios.map((s) => s.scenario)).not.toContain('events-postgres');
     expect(report.rowScenarios.map((s) => s.scenario)).toEqual(['registry']);

@@ -12,6 +12,7 @@ import { ProgressLine } from './progress-line';
 import { runVariant } from './run-variant';
 import type { Scenario } from './scenarios/scenario';
 import { appsOrderScenario, appsUserScenario } from './scenarios/apps-scenario';
+import { clientScenario } from './scenarios/client-scenario';
 import { eventsPostgresScenario, eventsSqliteScenario } from './scenarios/events-scenario';
 import { fanoutScenario } from './scenarios/fanout-scenario';
 import { httpScenario } from './scenarios/http-scenario';
@@ -24,6 +25,7 @@ import { unaryScenario } from './scenarios/unary-scenario';
 
 const SCENARIOS: readonly Scenario[] = [
   unaryScenario,
+  clientScenario,
   fanoutScenario,
   httpScenario,
   tracingScenario,
