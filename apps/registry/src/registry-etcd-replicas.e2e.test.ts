@@ -122,11 +122,13 @@ describeWithEtcd('registry replicas on etcd (built app, child processes)', (etcd
     }
     // Longer than a lease without a heartbeat: etcd expires no lease while it has no leader.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, lostAt + LEASE_TTL_MS + 1000 - Date.now())));
-    await Promise.all([cluster.restart(1), cluster.restart(2)]);
-    // The new leader renewed every lease for a full TTL: the instance that could not heartbeat is
-    // still there, and its first heartbeat once etcd answers keeps it (a slow Register first could
-    // let that TTL run out on a busy machine).
+    const restarted = Promise.all([cluster.restart(1), cluster.restart(2)]);
+    // The new leader renews every lease for a full TTL from its election: the instance that could
+    // not heartbeat is still there, and its first heartbeat once etcd answers keeps it. It keeps
+    // trying while the members restart, as an instance would: waiting for both to be up (or a
+    // slow Register first) could let that TTL run out on a busy machine.
     await eventually(() => a.heartbeat({ instanceId: kept.instance!.instanceId, leaseSecret: kept.leaseSecret }), 20_000, 'a heartbeat once etcd has a quorum again');
+    await restarted;
     const { instance } = await eventually(() => b.register({ serviceName: 'audit', address: '10.0.0.5:50060', version: '1.0.0' }), 20_000, 'a Register once etcd has a quorum again');
     await eventually(() => responses.some((r) => r.type === WATCH_EVENT_TYPE_UPSERT && r.instances[0].instanceId === instance!.instanceId), 20_000, "A's Watch, opened before the outage, to show B's registration");
     expect(await idsOn(a, 'audit')).toEqual([kept.instance!.instanceId, instance!.instanceId].sort());
