@@ -207,14 +207,7 @@ describe('chaos: no call is lost', () => {
       await sleep(RAMP_MS + STOP_AFTER_MS);
       const stoppedAt = Date.now();
       hung.process.child.kill('SIGSTOP');
-      let stopped = false;
-      const stopBoth = async () => {
-        if (stopped) return;
-        stopped = true;
-        hung.process.child.kill('SIGCONT');
-        await hung.process.stop('SIGKILL');
-        await gateway.process.stop('SIGTERM');
-      };
+      let measured;
       try {
         const result = await running;
         // Each GetUser attempt the gateway sent after the stop, with the instance it went to.
@@ -239,12 +232,14 @@ describe('chaos: no call is lost', () => {
             (unrouted > 0 ? `; ${unrouted} attempts reached no instance` : '') +
             (problemsAfterStopMs.length > 0 ? `; problems at ${problemsAfterStopMs.join(', ')} ms after SIGSTOP` : ''),
         );
-        await stopBoth();
-        await eventually(async () => (await addresses('user')).length === 1, 10_000, 'stopped user evicted');
-        return { result, toHung, lastToHungMs, late, lateToHealthy, failedBeforeFault };
+        measured = { result, toHung, lastToHungMs, late, lateToHealthy, failedBeforeFault };
       } finally {
-        await stopBoth();
+        hung.process.child.kill('SIGCONT');
+        await hung.process.stop('SIGKILL');
+        await gateway.process.stop('SIGTERM');
       }
+      await eventually(async () => (await addresses('user')).length === 1, 10_000, 'stopped user evicted');
+      return measured;
     };
     let outcome = await run();
     if (outcome.failedBeforeFault > 0 && process.env.CHAOS_RATE === undefined && rate > LOWEST_RATE) {

@@ -25,10 +25,13 @@ interface Instance {
   calls: number;
   /** createUser attempts that reached it. */
   creates: number;
+  /** The HTTP/2 connections clients opened to it. */
+  connections: number;
 }
 
-async function startInstance(): Promise<Instance> {
-  const instance: Instance = { address: '', hung: false, calls: 0, creates: 0 };
+/** `firstAttemptHeldMs`: a GetUser that is a call's first attempt answers only after that long (or when its caller leaves). */
+async function startInstance({ firstAttemptHeldMs = 0 } = {}): Promise<Instance> {
+  const instance: Instance = { address: '', hung: false, calls: 0, creates: 0, connections: 0 };
   const neverWhileHung = (ctx: CallContext) =>
     new Promise<never>((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('caller left')), { once: true }));
   const user = (id: string): userV1.User => ({ id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0), orderCount: 0, totalSpentCents: 0 });
@@ -36,6 +39,12 @@ async function startInstance(): Promise<Instance> {
     async getUser(request, ctx) {
       instance.calls += 1;
       if (instance.hung) await neverWhileHung(ctx);
+      if (firstAttemptHeldMs > 0 && ctx.metadata.get('grpc-previous-rpc-attempts').length === 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, firstAttemptHeldMs);
+          ctx.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+        });
+      }
       return { user: user(request.id) };
     },
     async createUser(_request, ctx) {
@@ -52,6 +61,7 @@ async function startInstance(): Promise<Instance> {
   });
   const serving = await serve([service], { host: '127.0.0.1', port: 0 });
   opened.server(serving.server);
+  for (const http2Server of http2ServersOf(serving.server)) http2Server.on('session', () => (instance.connections += 1));
   instance.address = `127.0.0.1:${serving.port}`;
   return instance;
 }
@@ -171,27 +181,7 @@ describe('backup attempts (on by default for idempotent methods)', () => {
    * the server saw.
    */
   async function everyCallOutrunsItsFirstAttempt(streamResetPacing: StreamResetPacingOptions): Promise<{ codes: Status[]; connections: number }> {
-    const service = defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
-      async getUser(request, ctx) {
-        if (ctx.metadata.get('grpc-previous-rpc-attempts').length === 0) {
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, 40);
-            ctx.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-          });
-        }
-        return { user: { id: request.id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0), orderCount: 0, totalSpentCents: 0 } };
-      },
-      createUser: async () => {
-        throw new Error('not used');
-      },
-      batchGetUsers: async () => ({ users: [] }),
-      listUsers: async () => ({ users: [], nextPageToken: '' }),
-    });
-    const serving = await serve([service], { host: '127.0.0.1', port: 0 });
-    opened.server(serving.server);
-    let connections = 0;
-    for (const http2Server of http2ServersOf(serving.server)) http2Server.on('session', () => (connections += 1));
-    const instance: Instance = { address: `127.0.0.1:${serving.port}`, hung: false, calls: 0, creates: 0 };
+    const instance = await startInstance({ firstAttemptHeldMs: 40 });
     const users = usersOf([instance], {
       retryPolicy: { backupAttempts: { delay: { minSamples: 1, minDelayMs: 2, maxDelayMs: 2 }, budget: { ratio: 1, reserve: 5000 } } },
       streamResetPacing,
@@ -203,7 +193,7 @@ describe('backup attempts (on by default for idempotent methods)', () => {
       }
     };
     await Promise.all(Array.from({ length: 50 }, caller));
-    return { codes, connections };
+    return { codes, connections: instance.connections };
   }
 
   it('without pacing, cancelling every outrun attempt makes the server close the connection (Node\'s rapid-reset defence)', async () => {
