@@ -1,6 +1,7 @@
 // End to end: the BUILT apps as child processes (SQLite), a second user instance at version
 // 0.2.0, and the gateway splitting HTTP calls between the versions by ROUTING_RULES_FILE.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,6 +18,13 @@ const GET_USER = '/switchyard.user.v1.UserService/GetUser';
 // Answered OK: a backup attempt the gateway cancelled, on a loaded machine, logs CANCELLED.
 function getUserCalls(instance: AppProcess): number {
   return instance.lines.filter((line) => line.includes('"msg":"rpc"') && line.includes(GET_USER) && line.includes('"status":"OK"')).length;
+}
+
+/** The trace id of each GetUser call an instance answered OK. */
+function answeredTraceIds(instance: AppProcess): string[] {
+  return instance.lines
+    .filter((line) => line.includes('"msg":"rpc"') && line.includes(GET_USER) && line.includes('"status":"OK"'))
+    .map((line) => (JSON.parse(line) as { trace_id?: string }).trace_id ?? '');
 }
 
 /** getUserCalls once no new line has arrived for 500 ms: the count of every call answered so far. */
@@ -147,18 +155,26 @@ describe('sticky canary routing behind the gateway auth', () => {
 
     const port = await freePort();
     const canary = await stack.startApp('user', { GRPC_PORT: String(port), ADVERTISE_ADDRESS: `127.0.0.1:${port}`, SERVICE_VERSION: '0.2.0' });
-    const get = (subject: string) =>
-      fetch(`${http}/v1/users/${userId}`, { headers: { authorization: `Bearer ${tokens[subject]}`, 'x-switchyard-subject': `spoofed-${Math.random()}` } }).then((r) => r.status);
+    // Each call carries a trace id of its own, which the canary's log line repeats: the call it
+    // answered is told by its trace id, not by when its line arrived.
+    const subjectOfTrace = new Map<string, string>();
+    const get = (subject: string) => {
+      const traceId = randomBytes(16).toString('hex');
+      subjectOfTrace.set(traceId, subject);
+      const headers = { authorization: `Bearer ${tokens[subject]}`, 'x-switchyard-subject': `spoofed-${Math.random()}`, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-00` };
+      return fetch(`${http}/v1/users/${userId}`, { headers }).then((r) => r.status);
+    };
     // Some subjects' calls reach the canary once the gateway has seen it and connected.
     await eventually(async () => (await Promise.all(subjects.map(get))).every((status) => status === 200) && getUserCalls(canary) > 0, 15_000, 'the canary serving');
 
-    const onCanary = new Map<string, number>();
-    for (const subject of subjects) {
-      const before = getUserCalls(canary);
-      for (let i = 0; i < 10; i += 1) expect(await get(subject)).toBe(200);
-      // The canary logs a call as it answers, and its line reaches us a little later: read the
-      // count once it has stopped changing, so no line is counted for the next subject.
-      onCanary.set(subject, (await settledGetUserCalls(canary)) - before);
+    subjectOfTrace.clear();
+    for (const subject of subjects) for (let i = 0; i < 10; i += 1) expect(await get(subject)).toBe(200);
+    // The canary logs a call as it answers, and its line reaches us a little later.
+    await settledGetUserCalls(canary);
+    const onCanary = new Map(subjects.map((subject) => [subject, 0]));
+    for (const traceId of answeredTraceIds(canary)) {
+      const subject = subjectOfTrace.get(traceId);
+      if (subject) onCanary.set(subject, onCanary.get(subject)! + 1);
     }
     // All 10 or none of each subject's calls, in spite of a spoofed subject header on each.
     for (const [subject, calls] of onCanary) expect([subject, calls === 0 || calls === 10]).toEqual([subject, true]);
