@@ -127,11 +127,25 @@ describeWithEtcd('registry replicas on etcd (built app, child processes)', (etcd
     // not heartbeat is still there, and its first heartbeat once etcd answers keeps it. It keeps
     // trying while the members restart, as an instance would: waiting for both to be up (or a
     // slow Register first) could let that TTL run out on a busy machine.
-    await eventually(() => a.heartbeat({ instanceId: kept.instance!.instanceId, leaseSecret: kept.leaseSecret }), 20_000, 'a heartbeat once etcd has a quorum again');
-    await restarted;
-    const { instance } = await eventually(() => b.register({ serviceName: 'audit', address: '10.0.0.5:50060', version: '1.0.0' }), 20_000, 'a Register once etcd has a quorum again');
-    await eventually(() => responses.some((r) => r.type === WATCH_EVENT_TYPE_UPSERT && r.instances[0].instanceId === instance!.instanceId), 20_000, "A's Watch, opened before the outage, to show B's registration");
-    expect(await idsOn(a, 'audit')).toEqual([kept.instance!.instanceId, instance!.instanceId].sort());
+    const heartbeat = () => a.heartbeat({ instanceId: kept.instance!.instanceId, leaseSecret: kept.leaseSecret });
+    await eventually(heartbeat, 20_000, 'a heartbeat once etcd has a quorum again');
+    // From then on it heartbeats every interval, as an instance does, while the rest is checked.
+    let beating = true;
+    const heartbeats = (async () => {
+      while (beating) {
+        await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_INTERVAL_MS));
+        await heartbeat().catch(() => undefined);
+      }
+    })();
+    try {
+      await restarted;
+      const { instance } = await eventually(() => b.register({ serviceName: 'audit', address: '10.0.0.5:50060', version: '1.0.0' }), 20_000, 'a Register once etcd has a quorum again');
+      await eventually(() => responses.some((r) => r.type === WATCH_EVENT_TYPE_UPSERT && r.instances[0].instanceId === instance!.instanceId), 20_000, "A's Watch, opened before the outage, to show B's registration");
+      expect(await idsOn(a, 'audit')).toEqual([kept.instance!.instanceId, instance!.instanceId].sort());
+    } finally {
+      beating = false;
+      await heartbeats;
+    }
   });
 
   it('starts a replica while etcd is down, answering UNAVAILABLE, and serves the fleet once etcd is back', async () => {
