@@ -6,6 +6,7 @@ import type { CorePinning } from '../core-pinning';
 import type {
   FleetSpec,
   FleetToHarness,
+  GcPauses,
   HarnessToFleet,
   HarnessToHost,
   HarnessToProbe,
@@ -43,6 +44,8 @@ export interface HeartbeatWindow {
   registryCpuUs: number;
   /** The registry's event-loop delay over the window. */
   registryLoopDelay: LoopDelay;
+  /** The registry's GC pauses over the window. */
+  registryGc: GcPauses;
 }
 
 /** Everything measured at one instance count. */
@@ -90,7 +93,13 @@ async function heartbeatWindow(host: Host, fleet: Fleet, durationMs: number, mod
   const before = await ask(host, 'usage');
   const { result, mode: ranUnder } = await ended;
   const after = await ask(host, 'usage');
-  return { result, mode: ranUnder, registryCpuUs: cpuOf(after) - cpuOf(before), registryLoopDelay: { loopDelayP99Ms: after.loopDelayP99Ms, loopDelayMaxMs: after.loopDelayMaxMs } };
+  return {
+    result,
+    mode: ranUnder,
+    registryCpuUs: cpuOf(after) - cpuOf(before),
+    registryLoopDelay: { loopDelayP99Ms: after.loopDelayP99Ms, loopDelayMaxMs: after.loopDelayMaxMs },
+    registryGc: { gcPauses: after.gcPauses, gcPauseTotalMs: after.gcPauseTotalMs, gcPauseMaxMs: after.gcPauseMaxMs },
+  };
 }
 
 /**

@@ -1,12 +1,12 @@
 // The built registry app (dist/apps/registry/main.js, its own env) in a host process:
 // `node --expose-gc dist/bench/registry-load/registry-host.js '<json RegistryHostSpec>'`. The host only loads
 // the app, as server-child.ts does, and answers over IPC: `usage` (CPU time, RSS, event-loop
-// delay since the last usage) and `memory`
+// delay and GC pauses since the last usage) and `memory`
 // (the heap right after two full GCs, so growth per registered instance is the retained
 // size, not garbage waiting for a collection). `stop` sends the app its own SIGTERM.
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { loadBuiltApp } from '../servers/load-built-app';
-import type { HarnessToHost, HostToHarness, RegistryHostSpec } from './registry-messages';
+import type { GcPauses, HarnessToHost, HostToHarness, RegistryHostSpec } from './registry-messages';
 
 function tell(message: HostToHarness): void {
   process.send?.(message);
@@ -25,12 +25,20 @@ async function main(): Promise<void> {
   await loadBuiltApp(spec.main, spec.port);
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
+  let gc: GcPauses = { gcPauses: 0, gcPauseTotalMs: 0, gcPauseMaxMs: 0 };
+  new PerformanceObserver((entries) => {
+    for (const { duration } of entries.getEntries()) {
+      gc = { gcPauses: gc.gcPauses + 1, gcPauseTotalMs: gc.gcPauseTotalMs + duration, gcPauseMaxMs: Math.max(gc.gcPauseMaxMs, duration) };
+    }
+  }).observe({ entryTypes: ['gc'] });
   process.on('message', (message: HarnessToHost) => {
     if (message.type === 'usage') {
       const cpu = process.cpuUsage();
       const [loopDelayP99Ms, loopDelayMaxMs] = [loopDelay.percentile(99), loopDelay.max].map((ns) => Math.round(ns / 1e4) / 100);
       loopDelay.reset();
-      tell({ type: 'usage', userUs: cpu.user, systemUs: cpu.system, rssBytes: process.memoryUsage.rss(), loopDelayP99Ms, loopDelayMaxMs });
+      const gcPauses = { gcPauses: gc.gcPauses, gcPauseTotalMs: Math.round(gc.gcPauseTotalMs), gcPauseMaxMs: Math.round(gc.gcPauseMaxMs * 10) / 10 };
+      gc = { gcPauses: 0, gcPauseTotalMs: 0, gcPauseMaxMs: 0 };
+      tell({ type: 'usage', userUs: cpu.user, systemUs: cpu.system, rssBytes: process.memoryUsage.rss(), loopDelayP99Ms, loopDelayMaxMs, ...gcPauses });
     } else if (message.type === 'memory') {
       collectGarbage();
       const memory = process.memoryUsage();

@@ -25,11 +25,18 @@ export interface LoopDelay {
   loopDelayMaxMs: number;
 }
 
+/** The registry's garbage-collection pauses since the last `usage` (perf_hooks 'gc' entries), which its event-loop delay includes. */
+export interface GcPauses {
+  gcPauses: number;
+  gcPauseTotalMs: number;
+  gcPauseMaxMs: number;
+}
+
 export type HarnessToHost = { type: 'usage' } | { type: 'memory' } | { type: 'stop' };
 
 export type HostToHarness =
   | { type: 'ready'; port: number }
-  | ({ type: 'usage' } & ProcessUsage & LoopDelay)
+  | ({ type: 'usage' } & ProcessUsage & LoopDelay & GcPauses)
   | ({ type: 'memory' } & RegistryMemory)
   | { type: 'failed'; message: string };
 

@@ -55,10 +55,11 @@ function heartbeatValues(m: RegistryMeasurement, window: HeartbeatWindow): Recor
 }
 
 /** What failed, by status, and (open loop) heartbeats due but never sent. */
-function windowNotes({ result, registryLoopDelay }: HeartbeatWindow): string[] {
+function windowNotes({ result, registryLoopDelay, registryGc }: HeartbeatWindow): string[] {
   const loop = `registry event-loop delay p99 ${registryLoopDelay.loopDelayP99Ms} ms, max ${registryLoopDelay.loopDelayMaxMs} ms`;
+  const gc = `registry GC ${count(registryGc.gcPauses)} pauses, ${count(registryGc.gcPauseTotalMs)} ms in all, longest ${registryGc.gcPauseMaxMs} ms`;
   const failures = Object.entries(result.errorsByStatus).map(([status, n]) => `${count(n)} ${status}`);
-  return [loop, ...(failures.length > 0 ? [`errors: ${failures.join(', ')}`] : []), ...(result.behind ? [`${count(result.behind)} heartbeats due but not sent in the window`] : [])];
+  return [loop, gc, ...(failures.length > 0 ? [`errors: ${failures.join(', ')}`] : []), ...(result.behind ? [`${count(result.behind)} heartbeats due but not sent in the window`] : [])];
 }
 
 function latencyValues(m: RegistryMeasurement, summary: LatencySummary): Record<string, number> {
