@@ -1,5 +1,6 @@
 import { measureRegistry, type HeartbeatWindow, type RegistryMeasurement } from '../registry-load/measure-registry';
 import type { LatencySummary } from '../registry-load/registry-messages';
+import { composeNodeOptions } from '../servers/compose-node-options';
 import type { MeasuredRow, RowColumn, RowScenario, RowScenarioSettings } from './row-scenario';
 import { SWITCHYARD_SERVER_ENV, TRACING_10_PERCENT } from './switchyard-environment';
 
@@ -134,6 +135,7 @@ export const registryScenario: RowScenario = {
     const watchers = WATCHERS[size];
     const expiring = EXPIRING[size];
     const rounds = PROPAGATION_ROUNDS[size];
+    const nodeOptions = composeNodeOptions(settings.workspaceRoot, 'registry');
     const rows: MeasuredRow[] = [];
     for (const instances of INSTANCE_COUNTS[size]) {
       const measured = await measureRegistry({
@@ -143,6 +145,7 @@ export const registryScenario: RowScenario = {
         env: {
           ...SWITCHYARD_SERVER_ENV,
           ...TRACING_10_PERCENT,
+          ...nodeOptions,
           REGISTRY_TOKEN: TOKEN,
           // The fleet is larger than the default caps, and every watcher comes from this one host.
           REGISTRY_MAX_INSTANCES: String(2 * Math.max(...INSTANCE_COUNTS.full)),
@@ -177,7 +180,8 @@ export const registryScenario: RowScenario = {
       rows,
       notes: [
         `the registry is the built app (dist/apps/registry/main.js) with its normal environment: token, LOG_LEVEL=info, tracing sampled at 10% without an exporter, ` +
-          `LEASE_TTL_MS=${leases.LEASE_TTL_MS}, HEARTBEAT_INTERVAL_MS=${leases.HEARTBEAT_INTERVAL_MS}, EVICTION_SWEEP_MS=${leases.EVICTION_SWEEP_MS}; a fresh one for each instance count`,
+          `LEASE_TTL_MS=${leases.LEASE_TTL_MS}, HEARTBEAT_INTERVAL_MS=${leases.HEARTBEAT_INTERVAL_MS}, EVICTION_SWEEP_MS=${leases.EVICTION_SWEEP_MS}` +
+          `${nodeOptions.NODE_OPTIONS ? `, NODE_OPTIONS=${nodeOptions.NODE_OPTIONS} (docker-compose.yml's)` : ''}; a fresh one for each instance count`,
         `the simulated instances (${SERVICES} services, sharing ${CONNECTIONS} connections; Register through grpc-js, heartbeats through a lean http2 gRPC client so one core keeps up) and the ${watchers} watchers run in two processes of their own, on the load generator's CPUs`,
         'memory per instance: the registry runs in a host process started with --expose-gc, which reads process.memoryUsage() after two full GCs before and after registering the instances ' +
           '(connections open, code paths warmed up by 50 instances registered and deregistered first); heap growth is what the store keeps per instance, RSS growth also holds freed space the heap has not returned',

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { composeNodeOptions } from '../servers/compose-node-options';
 import type { StackLauncher } from './scenario';
 
 /** No exporter (spans are made, sampled and dropped), 10% of traces sampled: the setting the targets are stated for. */
@@ -24,7 +25,7 @@ export async function startRegistryChild(launcher: StackLauncher, env: Record<st
   await launcher.startServer(
     'registry',
     { kind: 'app', main: join(launcher.workspaceRoot, 'dist', 'apps', 'registry', 'main.js'), port },
-    { env: { ...SWITCHYARD_SERVER_ENV, ...env, GRPC_PORT: String(port) } },
+    { env: { ...SWITCHYARD_SERVER_ENV, ...composeNodeOptions(launcher.workspaceRoot, 'registry'), ...env, GRPC_PORT: String(port) } },
   );
   return `127.0.0.1:${port}`;
 }

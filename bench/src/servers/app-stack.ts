@@ -5,6 +5,7 @@ import { credentials } from '@grpc/grpc-js';
 import { orderV1, userV1 } from '@switchyard/proto';
 import { createScratchStorage } from '@switchyard/storage/testing';
 import { unary } from '../clients/grpc-unary';
+import { composeNodeOptions } from './compose-node-options';
 import type { StackLauncher } from '../scenarios/scenario';
 
 /** The built apps, each in a server child (so its CPU and RSS are sampled like any server's). */
@@ -30,8 +31,8 @@ export interface AppStack {
 }
 
 /**
- * registry, user, order and gateway from dist/apps, as docker-compose runs them but on 127.0.0.1:
- * SQLite in a fresh temporary DATA_DIR (removed when the variant stops) unless `databaseUrl` is
+ * registry, user, order and gateway from dist/apps, as docker-compose runs them (its NODE_OPTIONS
+ * included) but on 127.0.0.1: SQLite in a fresh temporary DATA_DIR (removed when the variant stops) unless `databaseUrl` is
  * set, logs at info as JSON to the server child's stdout (/dev/null), no drain delay.
  */
 export async function startAppStack(launcher: StackLauncher, options: AppStackOptions): Promise<AppStack> {
@@ -63,6 +64,7 @@ export async function startAppStack(launcher: StackLauncher, options: AppStackOp
           EVENTS_URL: '',
           // The gateway's HTTP/JSON face is not benchmarked here: a free loopback port, never 8080.
           ...(app === 'gateway' ? { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0' } : {}),
+          ...composeNodeOptions(launcher.workspaceRoot, app),
           ...options.env,
           ...options.envByApp?.[app],
         },

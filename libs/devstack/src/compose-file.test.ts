@@ -1,4 +1,5 @@
 // docker-compose.yml's promises that no app test exercises: what it publishes, and the stop order.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -21,6 +22,15 @@ const compose = parse(readFileSync(join(workspaceRoot, 'docker-compose.yml'), 'u
 const withDefaults = (value: string) => value.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
 
 describe('docker-compose.yml', () => {
+  it('gives the apps only NODE_OPTIONS that node starts with (a bad one would crash-loop the app)', () => {
+    const given = APPS.map((app) => [app, compose.services[app].environment?.NODE_OPTIONS] as const).filter(([, options]) => options !== undefined);
+    expect(given.map(([app]) => app)).toContain('registry');
+    for (const [app, options] of given) {
+      const started = spawnSync(process.execPath, ['-e', ''], { env: { PATH: process.env.PATH, NODE_OPTIONS: options }, encoding: 'utf8' });
+      expect([app, started.status, started.stderr]).toEqual([app, 0, '']);
+    }
+  });
+
   it('publishes every port on 127.0.0.1 unless SWITCHYARD_BIND says otherwise', () => {
     const published = Object.entries(compose.services).flatMap(([name, service]) => (service.ports ?? []).map((port) => [name, withDefaults(port)]));
     expect(published.length).toBeGreaterThan(0);

@@ -125,6 +125,10 @@ withKubectl.each(['local', 'production'])('deploy/k8s/overlays/%s, rendered by k
     for (const { app, container } of apps.apps) expect([app, container.command]).toEqual([app, composeCommands[app].command]);
   });
 
+  it("runs each app with docker-compose.yml's NODE_OPTIONS (V8 settings such as the registry's young generation)", () => {
+    for (const { app, environment } of apps.apps) expect([app, environment.values.NODE_OPTIONS]).toEqual([app, composeEnvironment[app].NODE_OPTIONS]);
+  });
+
   if (overlay === 'production') {
     it('runs released image tags, never latest', () => {
       expect(imageTagProblems(objects)).toEqual([]);
