@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { eventually, freePort } from '@switchyard/testing';
+import { composeNodeOptions, eventually, freePort } from '@switchyard/testing';
 import { registryCaller, type RegistryCaller } from './registry-calls.test-support';
 
 const workspaceRoot = resolve(__dirname, '../../..');
@@ -20,7 +20,8 @@ export interface RegistryProcess {
 }
 
 /**
- * Starts the built registry with `env` (and PATH) on a free port; resolves once `ready` says so
+ * Starts the built registry with `env` (and PATH, and docker-compose.yml's NODE_OPTIONS: its
+ * memory is the shipped process's) on a free port; resolves once `ready` says so
  * (default: once ListServices answers `token`'s call).
  */
 export async function startRegistryProcess(
@@ -31,7 +32,7 @@ export async function startRegistryProcess(
   const port = await freePort();
   const child = spawn(process.execPath, [join(workspaceRoot, 'dist', 'apps', 'registry', 'main.js')], {
     cwd: workspaceRoot,
-    env: { PATH: process.env.PATH ?? '', GRPC_HOST: '127.0.0.1', GRPC_PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH ?? '', ...composeNodeOptions(workspaceRoot, 'registry'), GRPC_HOST: '127.0.0.1', GRPC_PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

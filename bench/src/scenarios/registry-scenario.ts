@@ -1,6 +1,6 @@
+import { composeNodeOptions } from '@switchyard/testing';
 import { measureRegistry, type HeartbeatWindow, type RegistryMeasurement } from '../registry-load/measure-registry';
 import type { LatencySummary } from '../registry-load/registry-messages';
-import { composeNodeOptions } from '../servers/compose-node-options';
 import type { MeasuredRow, RowColumn, RowScenario, RowScenarioSettings } from './row-scenario';
 import { SWITCHYARD_SERVER_ENV, TRACING_10_PERCENT } from './switchyard-environment';
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { composeNodeOptions } from '../servers/compose-node-options';
+import { composeNodeOptions } from '@switchyard/testing';
 import type { StackLauncher } from './scenario';
 
 /** No exporter (spans are made, sampled and dropped), 10% of traces sampled: the setting the targets are stated for. */

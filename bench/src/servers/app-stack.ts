@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { orderV1, userV1 } from '@switchyard/proto';
 import { createScratchStorage } from '@switchyard/storage/testing';
+import { composeNodeOptions } from '@switchyard/testing';
 import { unary } from '../clients/grpc-unary';
-import { composeNodeOptions } from './compose-node-options';
 import type { StackLauncher } from '../scenarios/scenario';
 
 /** The built apps, each in a server child (so its CPU and RSS are sampled like any server's). */

@@ -8,7 +8,8 @@ interface ComposeFile {
 
 /**
  * The NODE_OPTIONS docker-compose.yml runs `app` with, as an environment to add to its process
- * (empty when it sets none): the bench measures the apps with the V8 settings they ship with.
+ * (empty when it sets none): tests and the bench run the built apps with the V8 settings they
+ * ship with.
  */
 export function composeNodeOptions(workspaceRoot: string, app: string): Record<string, string> {
   const compose = parse(readFileSync(join(workspaceRoot, 'docker-compose.yml'), 'utf8')) as ComposeFile;
