@@ -172,12 +172,14 @@ describe('sticky canary routing behind the gateway auth', () => {
     // The canary logs a call as it answers, and its line reaches us a little later.
     await settledGetUserCalls(canary);
     const onCanary = new Map(subjects.map((subject) => [subject, 0]));
-    for (const traceId of answeredTraceIds(canary)) {
+    // A call the canary answered twice (its first attempt and a backup sent while the first was
+    // slow, both answered before either was cancelled) is one call on the canary.
+    for (const traceId of new Set(answeredTraceIds(canary))) {
       const subject = subjectOfTrace.get(traceId);
       if (subject) onCanary.set(subject, onCanary.get(subject)! + 1);
     }
     // All 10 or none of each subject's calls, in spite of a spoofed subject header on each.
-    for (const [subject, calls] of onCanary) expect([subject, calls === 0 || calls === 10]).toEqual([subject, true]);
+    for (const [subject, calls] of onCanary) expect([subject, calls === 0 || calls === 10 ? 'all or none' : `${calls} of 10`]).toEqual([subject, 'all or none']);
     const canarySubjects = [...onCanary.values()].filter((calls) => calls === 10).length;
     process.stdout.write(`canary | sticky 50%: ${canarySubjects} of ${subjects.length} subjects on 0.2.0\n`);
     expect(canarySubjects).toBeGreaterThan(2);
