@@ -24,6 +24,12 @@ function metricsPortOf(instance: AppProcess): number {
   throw new Error(`${instance.name} logged no 'metrics serving' line:\n${instance.lines.slice(-10).join('\n')}`);
 }
 
+/** Instances the gateway's outlier detection has ejected so far, by its rpc_client_outlier_ejections_total. */
+async function ejectionsBy(gateway: AppProcess): Promise<number> {
+  const samples = await scrapeMetrics(metricsPortOf(gateway));
+  return samples.filter((sample) => sample.name === 'rpc_client_outlier_ejections_total').reduce((sum, sample) => sum + sample.value, 0);
+}
+
 /** Successful GetUser calls an instance has served, by its own rpc_server_duration_seconds count. */
 async function getUserServed(instance: AppProcess): Promise<number> {
   return sampleValue(await scrapeMetrics(metricsPortOf(instance)), 'rpc_server_duration_seconds_count', GET_USER) ?? 0;
@@ -68,43 +74,61 @@ describe('three user replicas behind the gateway', () => {
       new Promise<userV1.GetUserResponse>((done, fail) =>
         gateway.getUser({ id }, new Metadata(), { deadline: Date.now() + 10_000 }, (error, response) => (error ? fail(error) : done(response!))),
       );
+    /** Whether every replica answers some of a few calls: the gateway knows it, is connected to it and has not ejected it. */
+    const everyReplicaAnswers = async () => {
+      const before = await Promise.all(users.map(getUserServed));
+      await Promise.all(Array.from({ length: 9 }, getUser));
+      return (await Promise.all(users.map(getUserServed))).every((served, i) => served > before[i]);
+    };
     // Every replica shares the one SQLite file, so any of them finds the user; the gateway has
     // learned of all three from the registry and connected to each once every one has served.
-    await eventually(
-      async () => {
-        await Promise.all(Array.from({ length: 6 }, getUser));
-        return (await Promise.all(users.map(getUserServed))).every((served) => served > 0);
-      },
-      20_000,
-      'every replica serving GetUser through the gateway',
-    );
+    await eventually(everyReplicaAnswers, 20_000, 'every replica serving GetUser through the gateway');
 
-    const before = await Promise.all(users.map(getUserServed));
-    let next = 0;
-    const worker = async () => {
-      while (next < CALLS) {
-        next += 1;
-        await getUser();
-      }
+    const gatewayProcess = stack.processes.find((p) => p.options.app === 'gateway')!;
+    /** CALLS calls, CONCURRENCY at a time: what each replica served, and how many instances the gateway ejected meanwhile. */
+    const spread = async () => {
+      const before = await Promise.all(users.map(getUserServed));
+      const ejectionsBefore = await ejectionsBy(gatewayProcess);
+      let next = 0;
+      const worker = async () => {
+        while (next < CALLS) {
+          next += 1;
+          await getUser();
+        }
+      };
+      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+      // A replica counts a call as it answers; the last answers may still be on their way.
+      let served: number[] = [];
+      await eventually(
+        async () => {
+          served = (await Promise.all(users.map(getUserServed))).map((after, i) => after - before[i]);
+          return served.reduce((sum, n) => sum + n, 0) >= CALLS;
+        },
+        10_000,
+        `${CALLS} calls counted by the replicas`,
+      );
+      const total = served.reduce((sum, n) => sum + n, 0);
+      const shares = served.map((n) => n / total);
+      const ejections = (await ejectionsBy(gatewayProcess)) - ejectionsBefore;
+      process.stdout.write(
+        `replicas | ${CALLS} GetUser through the gateway: ${users.map((u, i) => `${u.name} ${served[i]} (${(shares[i] * 100).toFixed(1)}%)`).join(', ')}; instances the gateway ejected meanwhile: ${ejections}\n`,
+      );
+      return { total, shares, ejections };
     };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    // A replica counts a call as it answers; the last answers may still be on their way.
-    let served: number[] = [];
-    await eventually(
-      async () => {
-        served = (await Promise.all(users.map(getUserServed))).map((after, i) => after - before[i]);
-        return served.reduce((sum, n) => sum + n, 0) >= CALLS;
-      },
-      10_000,
-      `${CALLS} calls counted by the replicas`,
-    );
-    const total = served.reduce((sum, n) => sum + n, 0);
-    const shares = served.map((n) => n / total);
-    process.stdout.write(`replicas | ${CALLS} GetUser through the gateway: ${users.map((u, i) => `${u.name} ${served[i]} (${(shares[i] * 100).toFixed(1)}%)`).join(', ')}\n`);
+    const even = (shares: number[]) => shares.every((share) => share >= 1 / 3 - 0.05 && share <= 1 / 3 + 0.05);
+
+    let window = await spread();
+    // A replica starved of CPU for long enough is outrun by backups like a hung one and ejected
+    // for 5 s (docs/resilience-hung-peers.md, Limits), and the others take its share: such a window
+    // measured the machine, not the spreading, and is run once more when every replica is back.
+    if (window.ejections > 0 && !even(window.shares)) {
+      await eventually(everyReplicaAnswers, 30_000, 'every replica back in rotation');
+      window = await spread();
+    }
     // Backup attempts of slow calls may add a few calls beyond CALLS, never many.
-    expect(total).toBeLessThan(CALLS * 1.05);
+    expect(window.total).toBeLessThan(CALLS * 1.05);
     // 33% ± 5% each (the line above shows which replica is off).
-    for (const share of shares) {
+    for (const share of window.shares) {
       expect(share).toBeGreaterThanOrEqual(1 / 3 - 0.05);
       expect(share).toBeLessThanOrEqual(1 / 3 + 0.05);
     }
