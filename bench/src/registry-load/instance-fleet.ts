@@ -9,6 +9,7 @@
 import { status as Status } from '@grpc/grpc-js';
 import type { LoadMode } from '../bench-messages';
 import { runLoadWindow, type SendCall } from '../load-loop';
+import { GcPauseMeter } from './gc-pause-meter';
 import { Http2Heartbeats } from './http2-heartbeats';
 import { connectRegistryClients, durationToMs, RegistryCalls, simulatedAddress } from './registry-connections';
 import type { FleetSpec, FleetToHarness, HarnessToFleet } from './registry-messages';
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
     }
   };
   const everyInterval: LoadMode = { kind: 'open', ratePerSecond: (ids.length * 1000) / heartbeatIntervalMs, maxInFlight: MAX_IN_FLIGHT };
+  const gcPauses = new GcPauseMeter();
   let asked: Extract<HarnessToFleet, { type: 'window' }> | undefined;
   let stopping = false;
   process.on('message', (message: HarnessToFleet) => {
@@ -110,8 +112,9 @@ async function main(): Promise<void> {
       const { durationMs, mode = everyInterval } = asked;
       asked = undefined;
       tell({ type: 'window-start' });
+      gcPauses.take();
       const result = await runLoadWindow(heartbeat, mode, { durationMs, onProgress: (progress) => tell({ type: 'progress', ...progress }) });
-      tell({ type: 'window-end', result, mode });
+      tell({ type: 'window-end', result, mode, gc: gcPauses.take() });
     }
   })();
 

@@ -46,6 +46,8 @@ export interface HeartbeatWindow {
   registryLoopDelay: LoopDelay;
   /** The registry's GC pauses over the window. */
   registryGc: GcPauses;
+  /** The instance fleet's own GC pauses over the window: a heartbeat due during one is sent late. */
+  fleetGc: GcPauses;
 }
 
 /** Everything measured at one instance count. */
@@ -91,7 +93,7 @@ async function heartbeatWindow(host: Host, fleet: Fleet, durationMs: number, mod
   fleet.send({ type: 'window', durationMs, mode });
   await started;
   const before = await ask(host, 'usage');
-  const { result, mode: ranUnder } = await ended;
+  const { result, mode: ranUnder, gc: fleetGc } = await ended;
   const after = await ask(host, 'usage');
   return {
     result,
@@ -99,6 +101,7 @@ async function heartbeatWindow(host: Host, fleet: Fleet, durationMs: number, mod
     registryCpuUs: cpuOf(after) - cpuOf(before),
     registryLoopDelay: { loopDelayP99Ms: after.loopDelayP99Ms, loopDelayMaxMs: after.loopDelayMaxMs },
     registryGc: { gcPauses: after.gcPauses, gcPauseTotalMs: after.gcPauseTotalMs, gcPauseMaxMs: after.gcPauseMaxMs },
+    fleetGc,
   };
 }
 

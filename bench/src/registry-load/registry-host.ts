@@ -4,9 +4,10 @@
 // delay and GC pauses since the last usage) and `memory`
 // (the heap right after two full GCs, so growth per registered instance is the retained
 // size, not garbage waiting for a collection). `stop` sends the app its own SIGTERM.
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadBuiltApp } from '../servers/load-built-app';
-import type { GcPauses, HarnessToHost, HostToHarness, RegistryHostSpec } from './registry-messages';
+import { GcPauseMeter } from './gc-pause-meter';
+import type { HarnessToHost, HostToHarness, RegistryHostSpec } from './registry-messages';
 
 function tell(message: HostToHarness): void {
   process.send?.(message);
@@ -25,20 +26,13 @@ async function main(): Promise<void> {
   await loadBuiltApp(spec.main, spec.port);
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
-  let gc: GcPauses = { gcPauses: 0, gcPauseTotalMs: 0, gcPauseMaxMs: 0 };
-  new PerformanceObserver((entries) => {
-    for (const { duration } of entries.getEntries()) {
-      gc = { gcPauses: gc.gcPauses + 1, gcPauseTotalMs: gc.gcPauseTotalMs + duration, gcPauseMaxMs: Math.max(gc.gcPauseMaxMs, duration) };
-    }
-  }).observe({ entryTypes: ['gc'] });
+  const gcPauses = new GcPauseMeter();
   process.on('message', (message: HarnessToHost) => {
     if (message.type === 'usage') {
       const cpu = process.cpuUsage();
       const [loopDelayP99Ms, loopDelayMaxMs] = [loopDelay.percentile(99), loopDelay.max].map((ns) => Math.round(ns / 1e4) / 100);
       loopDelay.reset();
-      const gcPauses = { gcPauses: gc.gcPauses, gcPauseTotalMs: Math.round(gc.gcPauseTotalMs), gcPauseMaxMs: Math.round(gc.gcPauseMaxMs * 10) / 10 };
-      gc = { gcPauses: 0, gcPauseTotalMs: 0, gcPauseMaxMs: 0 };
-      tell({ type: 'usage', userUs: cpu.user, systemUs: cpu.system, rssBytes: process.memoryUsage.rss(), loopDelayP99Ms, loopDelayMaxMs, ...gcPauses });
+      tell({ type: 'usage', userUs: cpu.user, systemUs: cpu.system, rssBytes: process.memoryUsage.rss(), loopDelayP99Ms, loopDelayMaxMs, ...gcPauses.take() });
     } else if (message.type === 'memory') {
       collectGarbage();
       const memory = process.memoryUsage();

@@ -67,7 +67,8 @@ export type FleetToHarness =
   | { type: 'registered'; elapsedMs: number; heartbeatIntervalMs: number }
   | { type: 'window-start' }
   | { type: 'progress'; elapsedMs: number; calls: number; errors: number }
-  | { type: 'window-end'; result: WindowResult; mode: LoadMode }
+  /** `gc`: the fleet's own GC pauses over the window, which delay the heartbeats due meanwhile as the registry's would. */
+  | { type: 'window-end'; result: WindowResult; mode: LoadMode; gc: GcPauses }
   | { type: 'failed'; message: string };
 
 export interface ProbeSpec {

@@ -1,6 +1,6 @@
 import { composeNodeOptions } from '@switchyard/testing';
 import { measureRegistry, type HeartbeatWindow, type RegistryMeasurement } from '../registry-load/measure-registry';
-import type { LatencySummary } from '../registry-load/registry-messages';
+import type { GcPauses, LatencySummary } from '../registry-load/registry-messages';
 import type { MeasuredRow, RowColumn, RowScenario, RowScenarioSettings } from './row-scenario';
 import { SWITCHYARD_SERVER_ENV, TRACING_10_PERCENT } from './switchyard-environment';
 
@@ -56,9 +56,12 @@ function heartbeatValues(m: RegistryMeasurement, window: HeartbeatWindow): Recor
 }
 
 /** What failed, by status, and (open loop) heartbeats due but never sent. */
-function windowNotes({ result, registryLoopDelay, registryGc }: HeartbeatWindow): string[] {
+const gcNote = (whose: string, gc: GcPauses) =>
+  `${whose} GC ${count(gc.gcPauses)} ${gc.gcPauses === 1 ? 'pause' : 'pauses'}, ${count(gc.gcPauseTotalMs)} ms in all, longest ${gc.gcPauseMaxMs} ms`;
+
+function windowNotes({ result, registryLoopDelay, registryGc, fleetGc }: HeartbeatWindow): string[] {
   const loop = `registry event-loop delay p99 ${registryLoopDelay.loopDelayP99Ms} ms, max ${registryLoopDelay.loopDelayMaxMs} ms`;
-  const gc = `registry GC ${count(registryGc.gcPauses)} pauses, ${count(registryGc.gcPauseTotalMs)} ms in all, longest ${registryGc.gcPauseMaxMs} ms`;
+  const gc = `${gcNote('registry', registryGc)}; ${gcNote("the simulated instances' process", fleetGc)}`;
   const failures = Object.entries(result.errorsByStatus).map(([status, n]) => `${count(n)} ${status}`);
   return [loop, gc, ...(failures.length > 0 ? [`errors: ${failures.join(', ')}`] : []), ...(result.behind ? [`${count(result.behind)} heartbeats due but not sent in the window`] : [])];
 }
