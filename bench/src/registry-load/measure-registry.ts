@@ -100,7 +100,7 @@ async function heartbeatWindow(host: Host, fleet: Fleet, durationMs: number, mod
     mode: ranUnder,
     registryCpuUs: cpuOf(after) - cpuOf(before),
     registryLoopDelay: { loopDelayP99Ms: after.loopDelayP99Ms, loopDelayMaxMs: after.loopDelayMaxMs },
-    registryGc: { gcPauses: after.gcPauses, gcPauseTotalMs: after.gcPauseTotalMs, gcPauseMaxMs: after.gcPauseMaxMs },
+    registryGc: after.gc,
     fleetGc,
   };
 }

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
       const cpu = process.cpuUsage();
       const [loopDelayP99Ms, loopDelayMaxMs] = [loopDelay.percentile(99), loopDelay.max].map((ns) => Math.round(ns / 1e4) / 100);
       loopDelay.reset();
-      tell({ type: 'usage', userUs: cpu.user, systemUs: cpu.system, rssBytes: process.memoryUsage.rss(), loopDelayP99Ms, loopDelayMaxMs, ...gcPauses.take() });
+      tell({ type: 'usage', userUs: cpu.user, systemUs: cpu.system, rssBytes: process.memoryUsage.rss(), loopDelayP99Ms, loopDelayMaxMs, gc: gcPauses.take() });
     } else if (message.type === 'memory') {
       collectGarbage();
       const memory = process.memoryUsage();

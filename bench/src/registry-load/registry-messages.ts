@@ -36,7 +36,7 @@ export type HarnessToHost = { type: 'usage' } | { type: 'memory' } | { type: 'st
 
 export type HostToHarness =
   | { type: 'ready'; port: number }
-  | ({ type: 'usage' } & ProcessUsage & LoopDelay & GcPauses)
+  | ({ type: 'usage'; gc: GcPauses } & ProcessUsage & LoopDelay)
   | ({ type: 'memory' } & RegistryMemory)
   | { type: 'failed'; message: string };
 

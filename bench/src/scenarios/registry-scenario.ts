@@ -55,10 +55,10 @@ function heartbeatValues(m: RegistryMeasurement, window: HeartbeatWindow): Recor
   };
 }
 
-/** What failed, by status, and (open loop) heartbeats due but never sent. */
 const gcNote = (whose: string, gc: GcPauses) =>
   `${whose} GC ${count(gc.gcPauses)} ${gc.gcPauses === 1 ? 'pause' : 'pauses'}, ${count(gc.gcPauseTotalMs)} ms in all, longest ${gc.gcPauseMaxMs} ms`;
 
+/** The registry's event-loop delay, both processes' GC pauses, what failed by status, and (open loop) heartbeats due but never sent. */
 function windowNotes({ result, registryLoopDelay, registryGc, fleetGc }: HeartbeatWindow): string[] {
   const loop = `registry event-loop delay p99 ${registryLoopDelay.loopDelayP99Ms} ms, max ${registryLoopDelay.loopDelayMaxMs} ms`;
   const gc = `${gcNote('registry', registryGc)}; ${gcNote("the simulated instances' process", fleetGc)}`;
