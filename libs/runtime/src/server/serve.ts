@@ -1,5 +1,6 @@
-import { Server, ServerCredentials, type ServerOptions } from '@grpc/grpc-js';
+import { ServerCredentials, type Server, type ServerOptions } from '@grpc/grpc-js';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from '../config/server-limits-config';
+import { GrpcServer } from './grpc-server';
 import { http2ServersOf } from './grpc-http2-servers';
 import { toGrpcImplementation } from './handler-adapter';
 import { guardPingRateOf } from './ping-rate-guard';
@@ -15,7 +16,7 @@ export interface ServeOptions {
   middleware?: ServerMiddleware[];
   /** What one peer may cost the server (GRPC_MAX_*, GRPC_KEEPALIVE_*). Default DEFAULT_SERVER_LIMITS. */
   limits?: ServerLimits;
-  /** Added to the options that enforce `limits`, winning over them; interceptors run after the limits' own. */
+  /** Added to the options that enforce `limits`, winning over them. */
   serverOptions?: ServerOptions;
   /** How the server listens (see serverCredentials). Default: plaintext. */
   credentials?: ServerCredentials;
@@ -30,9 +31,8 @@ export interface Serving {
 
 /** Creates a grpc-js server with the given services behind `middleware` and binds it. */
 export async function serve(services: ServiceRegistration[], options: ServeOptions): Promise<Serving> {
-  // Channelz stays on: with it off, grpc-js 1.14.7's forceShutdown leaves open sessions serving.
   const limits = options.limits ?? DEFAULT_SERVER_LIMITS;
-  const server = new Server(serverOptionsFor(limits, options.serverOptions));
+  const server = new GrpcServer(serverOptionsFor(limits, options.serverOptions), limits.maxMetadataBytes);
   options.configure?.(server);
   for (const service of services) {
     // Requests that fail to decode reach the middleware as INVALID_ARGUMENT (request-decoding.ts).

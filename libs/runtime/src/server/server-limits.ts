@@ -1,15 +1,15 @@
 import type { ServerOptions } from '@grpc/grpc-js';
 import type { ServerLimits } from '../config/server-limits-config';
-import { metadataSizeInterceptor } from './metadata-size-interceptor';
 
 /** How often the server pings a connection that has been silent, to find clients that vanished. */
 const SERVER_KEEPALIVE_TIME_MS = 60_000;
 const SERVER_KEEPALIVE_TIMEOUT_MS = 20_000;
 
 /**
- * grpc-js server options enforcing `limits`, with `extra` options added (winning over them; its
- * interceptors run after the limits' own). The ping interval is not among them: grpc-js does not
- * enforce one, so serve() guards each connection itself (ping-rate-guard.ts).
+ * grpc-js server options enforcing `limits`, with `extra` options added (winning over them). The
+ * request metadata size and the ping interval are not among them: grpc-js enforces neither, so
+ * serve()'s server wraps each handler (metadata-size-limit.ts) and guards each connection
+ * (ping-rate-guard.ts) itself.
  */
 export function serverOptionsFor(limits: ServerLimits, extra: ServerOptions = {}): ServerOptions {
   return {
@@ -24,7 +24,6 @@ export function serverOptionsFor(limits: ServerLimits, extra: ServerOptions = {}
     'grpc.keepalive_time_ms': SERVER_KEEPALIVE_TIME_MS,
     'grpc.keepalive_timeout_ms': SERVER_KEEPALIVE_TIMEOUT_MS,
     ...extra,
-    interceptors: [metadataSizeInterceptor(limits.maxMetadataBytes), ...(extra.interceptors ?? [])],
   };
 }
 
