@@ -31,11 +31,18 @@ export function createPeerClients({ config, logger, metrics }: AppContext, optio
     interceptors: [...(metrics ? [clientMetricsInterceptor(metrics)] : []), ...(options.interceptors ?? [])],
     metrics,
   });
-  const stopCountingEjections = metrics ? onOutlierEjection((address) => metrics.countEjection(address)) : undefined;
+  // A warn line as well as the counter: an instance out of rotation changes where calls go.
+  const stopReportingEjections = onOutlierEjection((ejection) => {
+    metrics?.countEjection(ejection.address);
+    logger.warn(
+      { address: ejection.address, ejection_ms: ejection.ejectionMs, consecutive_failures: ejection.consecutiveFailures, last_failure: ejection.lastFailure },
+      'instance ejected from rotation by outlier detection',
+    );
+  });
   return {
     ...clients,
     close() {
-      stopCountingEjections?.();
+      stopReportingEjections();
       clients.close();
       routingRules.close();
     },

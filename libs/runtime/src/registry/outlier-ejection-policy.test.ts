@@ -5,7 +5,7 @@ import { closeAfterEach } from '../server/close-after-each.test-support';
 import { serve } from '../server/serve';
 import { defineService } from '../server/service-handlers';
 import { ManualClock } from '../time/manual-clock';
-import { onOutlierEjection } from './outlier-ejection-events';
+import { onOutlierEjection, type OutlierEjection } from './outlier-ejection-events';
 import { OUTLIER_EJECTION_POLICY, registerOutlierEjectionPolicy, type OutlierEjectionOptions } from './outlier-ejection-policy';
 
 // Ejections last exactly as long as the test says, however long its calls take.
@@ -122,15 +122,15 @@ describe('switchyard_outlier_ejection', () => {
     expect(sick.calls - sickAfter).toBeGreaterThanOrEqual(9);
   });
 
-  it('reports each ejection with the address of the instance, once (what rpc_client_outlier_ejections_total counts)', async () => {
-    const ejected: string[] = [];
-    const stop = onOutlierEjection((address) => ejected.push(address));
+  it('reports each ejection once, with the address of the instance, how long it is out and why (what rpc_client_outlier_ejections_total counts and the warn line says)', async () => {
+    const ejected: OutlierEjection[] = [];
+    const stop = onOutlierEjection((ejection) => ejected.push(ejection));
     try {
       const sick = await startInstance(unavailable);
       const healthy = await startInstance();
       const client = clientFor([sick, healthy], { consecutiveFailures: 3, baseEjectionMs: 500 });
       await call(client, 30);
-      expect(ejected).toEqual([`127.0.0.1:${sick.port}`]);
+      expect(ejected).toEqual([{ address: `127.0.0.1:${sick.port}`, ejectionMs: 500, consecutiveFailures: 3, lastFailure: 'UNAVAILABLE' }]);
       clock.advance(500);
     } finally {
       stop();

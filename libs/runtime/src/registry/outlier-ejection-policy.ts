@@ -258,7 +258,7 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
       return;
     }
     record.consecutiveFailures += 1;
-    if (record.consecutiveFailures >= this.options.consecutiveFailures) this.eject(record);
+    if (record.consecutiveFailures >= this.options.consecutiveFailures) this.eject(record, outrun ? 'outrun' : (Status[code] ?? String(code)));
   }
 
   /** Instances and ejected ones, of this balancer or of its whole pool. */
@@ -272,7 +272,7 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
     return { instances, ejected };
   }
 
-  private eject(record: InstanceRecord): void {
+  private eject(record: InstanceRecord, lastFailure: string): void {
     const { instances, ejected } = this.ejectionCounts();
     if (((ejected + 1) * 100) / instances > this.options.maxEjectionPercent) return;
     const now = this.clock.now();
@@ -282,7 +282,7 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
     record.setHealthy(false);
     const ejectionMs = Math.min(this.options.baseEjectionMs * record.ejections, this.options.maxEjectionMs);
     record.cancelReturn = this.clock.schedule(ejectionMs, () => this.restore(record));
-    reportOutlierEjection(record.address);
+    reportOutlierEjection({ address: record.address, ejectionMs, consecutiveFailures: record.consecutiveFailures, lastFailure });
   }
 
   /**
