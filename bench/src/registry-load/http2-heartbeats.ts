@@ -37,12 +37,18 @@ export class Http2Heartbeats {
     };
   }
 
-  heartbeat(instanceId: string, leaseSecret: string): Promise<void> {
+  /** An instance's heartbeat as sent: the same bytes every interval, so they are made once per lease. */
+  static frame(instanceId: string, leaseSecret: string): Buffer {
     const message = registryV1.HeartbeatRequest.encode({ instanceId, leaseSecret, state: registryV1.InstanceState.INSTANCE_STATE_SERVING }).finish();
     const frame = Buffer.allocUnsafe(5 + message.length);
     frame.writeUInt8(0, 0);
     frame.writeUInt32BE(message.length, 1);
     frame.set(message, 5);
+    return frame;
+  }
+
+  /** Sends one heartbeat, `frame` as made by Http2Heartbeats.frame. */
+  heartbeat(frame: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
       const stream = this.session.request(this.headers, { endStream: false });
       let grpcStatus: string | undefined;

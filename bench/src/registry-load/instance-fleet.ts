@@ -20,8 +20,8 @@ const WARM_UP_INSTANCES = 50;
 const KEEP_ALIVE_WINDOW_MS = 250;
 const MAX_IN_FLIGHT = 1000;
 const REGISTER_ATTEMPTS = 3;
-/** Each registered instance's lease secret, by instance id: heartbeats need it. */
-const secrets = new Map<string, string>();
+/** Each registered instance's heartbeat (its id and lease secret, encoded), by instance id. */
+const heartbeatFrames = new Map<string, Buffer>();
 
 function tell(message: FleetToHarness): void {
   process.send?.(message);
@@ -55,7 +55,7 @@ async function register(spec: FleetSpec, calls: RegistryCalls[], ids: Array<stri
     try {
       const response = await calls[n % calls.length].register({ serviceName: `fleet-${n % spec.services}`, address: simulatedAddress(1, n) });
       ids[n] = response.instance!.instanceId;
-      secrets.set(response.instance!.instanceId, response.leaseSecret);
+      heartbeatFrames.set(response.instance!.instanceId, Http2Heartbeats.frame(response.instance!.instanceId, response.leaseSecret));
       return durationToMs(response.heartbeatInterval);
     } catch (error) {
       if (attempt === REGISTER_ATTEMPTS) throw error;
@@ -85,10 +85,11 @@ async function main(): Promise<void> {
     const id = ids[n];
     if (id === undefined) return;
     try {
-      await beaters[n % beaters.length].heartbeat(id, secrets.get(id) ?? '');
+      await beaters[n % beaters.length].heartbeat(heartbeatFrames.get(id)!);
     } catch (error) {
       if ((error as { code?: number }).code === Status.NOT_FOUND && ids[n] === id) {
         ids[n] = undefined;
+        heartbeatFrames.delete(id);
         void register(spec, calls, ids, n).catch(() => undefined);
       }
       throw error;
