@@ -30,6 +30,9 @@ export interface GcPauses {
   gcPauses: number;
   gcPauseTotalMs: number;
   gcPauseMaxMs: number;
+  /** Of those, the full (mark-compact) collections. */
+  fullGcPauses: number;
+  fullGcPauseMaxMs: number;
 }
 
 export type HarnessToHost = { type: 'usage' } | { type: 'memory' } | { type: 'stop' };

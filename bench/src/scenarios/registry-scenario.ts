@@ -56,7 +56,8 @@ function heartbeatValues(m: RegistryMeasurement, window: HeartbeatWindow): Recor
 }
 
 const gcNote = (whose: string, gc: GcPauses) =>
-  `${whose} GC ${count(gc.gcPauses)} ${gc.gcPauses === 1 ? 'pause' : 'pauses'}, ${count(gc.gcPauseTotalMs)} ms in all, longest ${gc.gcPauseMaxMs} ms`;
+  `${whose} GC ${count(gc.gcPauses)} ${gc.gcPauses === 1 ? 'pause' : 'pauses'}, ${count(gc.gcPauseTotalMs)} ms in all, longest ${gc.gcPauseMaxMs} ms` +
+  (gc.fullGcPauses > 0 ? ` (${count(gc.fullGcPauses)} full, longest ${gc.fullGcPauseMaxMs} ms)` : ' (none full)');
 
 /** The registry's event-loop delay, both processes' GC pauses, what failed by status, and (open loop) heartbeats due but never sent. */
 function windowNotes({ result, registryLoopDelay, registryGc, fleetGc }: HeartbeatWindow): string[] {
