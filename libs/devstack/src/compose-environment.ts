@@ -1,35 +1,17 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { AUTO_ADVERTISE_ADDRESS } from '@switchyard/runtime';
-import { parse } from 'yaml';
+import { readComposeEnvironment as readComposeServices } from '@switchyard/testing';
 
 export const APPS = ['registry', 'user', 'order', 'gateway'] as const;
 export type App = (typeof APPS)[number];
 
-interface ComposeFile {
-  services: Record<string, { environment?: Record<string, string | number> | string[] }>;
-}
-
-/**
- * A value as compose reads it with no variables set: `${NAME:-default}` takes its default. The
- * caller's own variables are layered on later (appEnvironment), as the shell wins in compose.
- */
-const withDefaults = (value: string) => value.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*:-([^}]*)\}/g, '$1');
-
-/**
- * The `environment:` docker-compose.yml gives each app, as strings, with `${NAME:-default}`
- * read as its default; a variable left empty is left out, as the apps treat empty as unset.
- */
+/** The `environment:` docker-compose.yml gives each app (see readComposeEnvironment in @switchyard/testing). */
 export function readComposeEnvironment(workspaceRoot: string): Record<App, Record<string, string>> {
-  const compose = parse(readFileSync(join(workspaceRoot, 'docker-compose.yml'), 'utf8')) as ComposeFile;
+  const services = readComposeServices(workspaceRoot);
   const result = {} as Record<App, Record<string, string>>;
   for (const app of APPS) {
-    const environment = compose.services[app]?.environment;
-    if (!environment) throw new Error(`docker-compose.yml has no environment for service "${app}"`);
-    const entries: [string, string][] = Array.isArray(environment)
-      ? environment.map((entry) => entry.split(/=(.*)/s).slice(0, 2) as [string, string])
-      : Object.entries(environment).map(([key, value]) => [key, String(value)]);
-    result[app] = Object.fromEntries(entries.map(([key, value]) => [key, withDefaults(value ?? '')]).filter(([, value]) => value !== ''));
+    const environment = services[app];
+    if (!environment) throw new Error(`docker-compose.yml has no service "${app}"`);
+    result[app] = environment;
   }
   return result;
 }

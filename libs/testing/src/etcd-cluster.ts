@@ -34,7 +34,7 @@ export function describeWithEtcd(name: string, body: (etcd: string) => void): vo
     });
     return;
   }
-  // eslint-disable-next-line no-console -- the one place a skipped suite can say why
+  // The one place a skipped suite can say why.
   console.warn(`skipping "${name}": ${missing}, or set SWITCHYARD_REQUIRE_ETCD=1 to make this a failure`);
   describe.skip(name, () => body(''));
 }
