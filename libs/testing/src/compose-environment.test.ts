@@ -3,19 +3,22 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { composeNodeOptions, readComposeEnvironment } from './compose-environment';
 
-describe('readComposeEnvironment', () => {
-  let root: string;
+/** A workspace holding only a docker-compose.yml of `lines`, for each test of the block, removed after it. */
+function composeWorkspace(lines: string[]): { root: string } {
+  const workspace = { root: '' };
   beforeEach(() => {
-    root = mkdtempSync(join(tmpdir(), 'compose-environment-'));
-    writeFileSync(
-      join(root, 'docker-compose.yml'),
-      ['services:', '  user:', '    environment:', '      GRPC_PORT: 50052', '      LOG_LEVEL: ${LOG_LEVEL:-info}', '      AUTH_JWT_SECRET: ${AUTH_JWT_SECRET:-}', '  order:', '    environment:', '      - GRPC_PORT=50053', '      - NOTE=a=b', '  nats: {}', ''].join('\n'),
-    );
+    workspace.root = mkdtempSync(join(tmpdir(), 'compose-environment-'));
+    writeFileSync(join(workspace.root, 'docker-compose.yml'), [...lines, ''].join('\n'));
   });
-  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  afterEach(() => rmSync(workspace.root, { recursive: true, force: true }));
+  return workspace;
+}
+
+describe('readComposeEnvironment', () => {
+  const workspace = composeWorkspace(['services:', '  user:', '    environment:', '      GRPC_PORT: 50052', '      LOG_LEVEL: ${LOG_LEVEL:-info}', '      AUTH_JWT_SECRET: ${AUTH_JWT_SECRET:-}', '  order:', '    environment:', '      - GRPC_PORT=50053', '      - NOTE=a=b', '  nats: {}']);
 
   it('reads both forms of environment as strings, ${NAME:-default} as its default, and leaves empty values out', () => {
-    expect(readComposeEnvironment(root)).toEqual({
+    expect(readComposeEnvironment(workspace.root)).toEqual({
       user: { GRPC_PORT: '50052', LOG_LEVEL: 'info' },
       order: { GRPC_PORT: '50053', NOTE: 'a=b' },
       nats: {},
@@ -24,41 +27,32 @@ describe('readComposeEnvironment', () => {
 });
 
 describe('composeNodeOptions', () => {
-  let root: string;
-  beforeEach(() => {
-    root = mkdtempSync(join(tmpdir(), 'compose-node-options-'));
-    writeFileSync(
-      join(root, 'docker-compose.yml'),
-      [
-        'services:',
-        '  registry:',
-        '    environment:',
-        '      NODE_OPTIONS: --max-semi-space-size=32',
-        '  user:',
-        '    environment:',
-        '      GRPC_PORT: "50052"',
-        '      LOG_LEVEL: ${LOG_LEVEL:-info}',
-        '      AUTH_JWT_SECRET: ${AUTH_JWT_SECRET:-}',
-        '  order: {}',
-        '  gateway:',
-        '    environment:',
-        '      - GRPC_PORT=50050',
-        '      - NODE_OPTIONS=--max-old-space-size=256',
-        '',
-      ].join('\n'),
-    );
-  });
-  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  const workspace = composeWorkspace([
+    'services:',
+    '  registry:',
+    '    environment:',
+    '      NODE_OPTIONS: --max-semi-space-size=32',
+    '  user:',
+    '    environment:',
+    '      GRPC_PORT: "50052"',
+    '      LOG_LEVEL: ${LOG_LEVEL:-info}',
+    '      AUTH_JWT_SECRET: ${AUTH_JWT_SECRET:-}',
+    '  order: {}',
+    '  gateway:',
+    '    environment:',
+    '      - GRPC_PORT=50050',
+    '      - NODE_OPTIONS=--max-old-space-size=256',
+  ]);
 
   it('gives an app the NODE_OPTIONS its compose service sets, and nothing to one that sets none', () => {
-    expect(composeNodeOptions(root, 'registry')).toEqual({ NODE_OPTIONS: '--max-semi-space-size=32' });
-    expect(composeNodeOptions(root, 'user')).toEqual({});
-    expect(composeNodeOptions(root, 'order')).toEqual({});
-    expect(composeNodeOptions(root, 'gateway')).toEqual({ NODE_OPTIONS: '--max-old-space-size=256' });
+    expect(composeNodeOptions(workspace.root, 'registry')).toEqual({ NODE_OPTIONS: '--max-semi-space-size=32' });
+    expect(composeNodeOptions(workspace.root, 'user')).toEqual({});
+    expect(composeNodeOptions(workspace.root, 'order')).toEqual({});
+    expect(composeNodeOptions(workspace.root, 'gateway')).toEqual({ NODE_OPTIONS: '--max-old-space-size=256' });
   });
 
   it('names a service the compose file lacks', () => {
-    expect(() => composeNodeOptions(root, 'billing')).toThrow('docker-compose.yml has no service "billing"');
+    expect(() => composeNodeOptions(workspace.root, 'billing')).toThrow('docker-compose.yml has no service "billing"');
   });
 
   it("reads the repository's own docker-compose.yml for every app", () => {
