@@ -27,22 +27,26 @@ interface Instance {
   creates: number;
   /** The HTTP/2 connections clients opened to it. */
   connections: number;
+  /** A GetUser that is a call's first attempt answers only after this long (or when its caller leaves). */
+  firstAttemptHeldMs: number;
+  /** Attempts whose caller left while it held them. */
+  left: number;
 }
 
 /** `firstAttemptHeldMs`: a GetUser that is a call's first attempt answers only after that long (or when its caller leaves). */
 async function startInstance({ firstAttemptHeldMs = 0 } = {}): Promise<Instance> {
-  const instance: Instance = { address: '', hung: false, calls: 0, creates: 0, connections: 0 };
+  const instance: Instance = { address: '', hung: false, calls: 0, creates: 0, connections: 0, firstAttemptHeldMs, left: 0 };
   const neverWhileHung = (ctx: CallContext) =>
-    new Promise<never>((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('caller left')), { once: true }));
+    new Promise<never>((_resolve, reject) => ctx.signal.addEventListener('abort', () => (instance.left++, reject(new Error('caller left'))), { once: true }));
   const user = (id: string): userV1.User => ({ id, name: 'Ada', email: 'ada@example.com', createTime: new Date(0), orderCount: 0, totalSpentCents: 0 });
   const service = defineService('switchyard.user.v1.UserService', userV1.UserServiceService, {
     async getUser(request, ctx) {
       instance.calls += 1;
       if (instance.hung) await neverWhileHung(ctx);
-      if (firstAttemptHeldMs > 0 && ctx.metadata.get('grpc-previous-rpc-attempts').length === 0) {
+      if (instance.firstAttemptHeldMs > 0 && ctx.metadata.get('grpc-previous-rpc-attempts').length === 0) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, firstAttemptHeldMs);
-          ctx.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+          const timer = setTimeout(resolve, instance.firstAttemptHeldMs);
+          ctx.signal.addEventListener('abort', () => (clearTimeout(timer), instance.left++, resolve()), { once: true });
         });
       }
       return { user: user(request.id) };
@@ -81,6 +85,11 @@ function usersOf(instances: Instance[], overrides: Partial<ClientFactoryOptions>
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `condition` holds, for 2 s at most (the test's own expectation then says what failed). */
+async function until(condition: () => boolean): Promise<void> {
+  for (const started = Date.now(); !condition() && Date.now() - started < 2_000; ) await sleep(10);
+}
 
 /** Status of each of `count` GetUser calls sent every `intervalMs` without waiting for answers (open loop). */
 async function openLoop(users: userV1.UserServiceClient, count: number, intervalMs: number, deadlineMs: number): Promise<Status[]> {
@@ -201,6 +210,38 @@ describe('backup attempts (on by default for idempotent methods)', () => {
     // The calls in flight on the closed connection fail UNAVAILABLE, and most are retried.
     const { connections } = await everyCallOutrunsItsFirstAttempt({ perSecond: 1_000_000, burst: 1_000_000 });
     expect(connections).toBeGreaterThan(1);
+  });
+
+  it('spends none of that budget on the attempts of a call its caller cancelled', async () => {
+    const instance = await startInstance();
+    const users = usersOf([instance], {
+      retryPolicy: { backupAttempts: { delay: { minSamples: 1, minDelayMs: 2, maxDelayMs: 2 }, budget: { ratio: 1, reserve: 5000 } } },
+      // One reset, never refilled.
+      streamResetPacing: { perSecond: 0, burst: 1 },
+    });
+    await callUnary(users.getUser.bind(users), { id: 'u1' });
+
+    // Both attempts of a call hang, and its caller cancels it: the cancel reaches both, unpaced.
+    instance.hung = true;
+    const [before, leftBeforeCancel] = [instance.calls, instance.left];
+    const cancelled = new Promise<Status>((resolve) => {
+      const call = users.getUser({ id: 'u1' }, (error) => resolve(error?.code ?? Status.OK));
+      const cancelWhenBothArrived = () => (instance.calls - before >= 2 ? call.cancel() : setTimeout(cancelWhenBothArrived, 5));
+      cancelWhenBothArrived();
+    });
+    expect(await cancelled).toBe(Status.CANCELLED);
+    // Every attempt that reached the server (two or three) has seen its caller leave.
+    await until(() => instance.left - leftBeforeCancel === instance.calls - before);
+    expect(instance.left - leftBeforeCancel).toBe(instance.calls - before);
+    instance.hung = false;
+
+    // The one reset is still there for an outrun attempt: the server sees its caller leave long
+    // before the 5 s it would hold it.
+    instance.firstAttemptHeldMs = 5_000;
+    const leftBefore = instance.left;
+    await callUnary(users.getUser.bind(users), { id: 'u2' });
+    await until(() => instance.left > leftBefore);
+    expect(instance.left).toBe(leftBefore + 1);
   });
 
   it("cancels outrun attempts within the target's pacing, and the connection and every call survive", async () => {

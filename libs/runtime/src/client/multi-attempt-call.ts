@@ -187,6 +187,8 @@ export abstract class MultiAttemptCall implements InterceptingCallInterface {
     const outrunBefore = winner && result.status.code === Status.OK ? winner.number : 0;
     for (const attempt of this.inFlight) {
       attempt.abandoned = true;
+      // The caller's cancel has already reached every attempt: no reset of the budget is owed.
+      if (this.cancelledByCaller) continue;
       if (this.setup.resets && !this.setup.resets.tryReset()) continue;
       attempt.call.cancelWithStatus(Status.CANCELLED, attempt.number < outrunBefore ? OUTRUN_DETAILS : 'another attempt answered the call');
     }
