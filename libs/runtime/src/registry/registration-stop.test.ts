@@ -6,7 +6,12 @@ import { defineService } from '../server/service-handlers';
 import { startRegistration } from './registration';
 
 const opened = closeAfterEach();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    // A call its client gave up on, or the server's shutdown, ends the wait: no timer outlives the test.
+    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
 
 /**
  * A registry that grants the lease at once and answers the Register only after `answerAfterMs`,
@@ -19,10 +24,10 @@ async function slowRegistry(answerAfterMs: number) {
     throw new Error('not used');
   };
   const service = defineService('switchyard.registry.v1.RegistryService', registryV1.RegistryServiceService, {
-    async register(request) {
+    async register(request, ctx) {
       const instanceId = `instance-${granted.length + 1}`;
       granted.push(instanceId);
-      await sleep(answerAfterMs);
+      await sleep(answerAfterMs, ctx.signal);
       return {
         instance: { instanceId, serviceName: request.serviceName, address: request.address, version: request.version, metadata: {}, state: request.state, zone: '', registerTime: new Date(), leaseExpireTime: new Date(Date.now() + 10_000) },
         leaseTtl: { seconds: 10, nanos: 0 },
