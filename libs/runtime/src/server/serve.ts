@@ -1,11 +1,8 @@
 import { ServerCredentials, type Server, type ServerOptions } from '@grpc/grpc-js';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from '../config/server-limits-config';
 import { GrpcServer } from './grpc-server';
-import { http2ServersOf } from './grpc-http2-servers';
 import { toGrpcImplementation } from './handler-adapter';
-import { guardPingRateOf } from './ping-rate-guard';
 import { deferDecodingErrors } from './request-decoding';
-import { serverOptionsFor } from './server-limits';
 import type { ServerMiddleware } from './server-middleware';
 import type { ServiceRegistration } from './service-handlers';
 
@@ -31,8 +28,7 @@ export interface Serving {
 
 /** Creates a grpc-js server with the given services behind `middleware` and binds it. */
 export async function serve(services: ServiceRegistration[], options: ServeOptions): Promise<Serving> {
-  const limits = options.limits ?? DEFAULT_SERVER_LIMITS;
-  const server = new GrpcServer(serverOptionsFor(limits, options.serverOptions), limits.maxMetadataBytes);
+  const server = new GrpcServer(options.limits ?? DEFAULT_SERVER_LIMITS, options.serverOptions);
   options.configure?.(server);
   for (const service of services) {
     // Requests that fail to decode reach the middleware as INVALID_ARGUMENT (request-decoding.ts).
@@ -45,6 +41,5 @@ export async function serve(services: ServiceRegistration[], options: ServeOptio
       reject(new Error(`cannot listen on ${options.host}:${options.port} (${error.message}); set GRPC_PORT to a free port or GRPC_HOST to a local address`));
     }),
   );
-  for (const http2Server of http2ServersOf(server)) guardPingRateOf(http2Server, { minIntervalMs: limits.keepaliveMinPingIntervalMs });
   return { server, port };
 }

@@ -8,7 +8,7 @@ const SERVER_KEEPALIVE_TIMEOUT_MS = 20_000;
 /**
  * grpc-js server options enforcing `limits`, with `extra` options added (winning over them). The
  * request metadata size and the ping interval are not among them: grpc-js enforces neither, so
- * serve()'s server wraps each handler (metadata-size-limit.ts) and guards each connection
+ * GrpcServer wraps each handler (metadata-size-limit.ts) and guards each connection
  * (ping-rate-guard.ts) itself.
  */
 export function serverOptionsFor(limits: ServerLimits, extra: ServerOptions = {}): ServerOptions {
