@@ -20,8 +20,11 @@ const WARM_UP_INSTANCES = 50;
 const KEEP_ALIVE_WINDOW_MS = 250;
 const MAX_IN_FLIGHT = 1000;
 const REGISTER_ATTEMPTS = 3;
-/** Each registered instance's heartbeat (its id and lease secret, encoded), by instance id. */
-const heartbeatFrames = new Map<string, Buffer>();
+/** A registered instance: its id, and its heartbeat as sent (id and lease secret, encoded once per lease). */
+interface Lease {
+  instanceId: string;
+  heartbeat: Buffer;
+}
 
 function tell(message: FleetToHarness): void {
   process.send?.(message);
@@ -49,13 +52,13 @@ async function warmUp(calls: RegistryCalls[]): Promise<void> {
   );
 }
 
-/** Registers instance `n` (a few attempts); its id goes into `ids[n]`, and the heartbeat interval it was asked for is returned. */
-async function register(spec: FleetSpec, calls: RegistryCalls[], ids: Array<string | undefined>, n: number): Promise<number> {
+/** Registers instance `n` (a few attempts); its lease goes into `leases[n]`, and the heartbeat interval it was asked for is returned. */
+async function register(spec: FleetSpec, calls: RegistryCalls[], leases: Array<Lease | undefined>, n: number): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     try {
       const response = await calls[n % calls.length].register({ serviceName: `fleet-${n % spec.services}`, address: simulatedAddress(1, n) });
-      ids[n] = response.instance!.instanceId;
-      heartbeatFrames.set(response.instance!.instanceId, Http2Heartbeats.frame(response.instance!.instanceId, response.leaseSecret));
+      const instanceId = response.instance!.instanceId;
+      leases[n] = { instanceId, heartbeat: Http2Heartbeats.frame(instanceId, response.leaseSecret) };
       return durationToMs(response.heartbeatInterval);
     } catch (error) {
       if (attempt === REGISTER_ATTEMPTS) throw error;
@@ -70,8 +73,8 @@ async function main(): Promise<void> {
   tell({ type: 'warmed' });
   await nextCommand('register');
   const started = performance.now();
-  const ids = new Array<string | undefined>(spec.instances);
-  const heartbeatIntervalMs = await register(spec, calls, ids, 0);
+  const leases = new Array<Lease | undefined>(spec.instances);
+  const heartbeatIntervalMs = await register(spec, calls, leases, 0);
 
   // Heartbeat k goes to instance k mod N, so every instance beats once per interval. They start
   // while the rest register, as real instances would: a fleet of 10,000 takes longer to register
@@ -81,21 +84,20 @@ async function main(): Promise<void> {
   // A NOT_FOUND (the lease lapsed) counts as an error, and the instance registers again, as the
   // runtime's registration does; it skips its turns until then.
   const heartbeat: SendCall = async () => {
-    const n = cursor++ % ids.length;
-    const id = ids[n];
-    if (id === undefined) return;
+    const n = cursor++ % leases.length;
+    const lease = leases[n];
+    if (lease === undefined) return;
     try {
-      await beaters[n % beaters.length].heartbeat(heartbeatFrames.get(id)!);
+      await beaters[n % beaters.length].heartbeat(lease.heartbeat);
     } catch (error) {
-      if ((error as { code?: number }).code === Status.NOT_FOUND && ids[n] === id) {
-        ids[n] = undefined;
-        heartbeatFrames.delete(id);
-        void register(spec, calls, ids, n).catch(() => undefined);
+      if ((error as { code?: number }).code === Status.NOT_FOUND && leases[n] === lease) {
+        leases[n] = undefined;
+        void register(spec, calls, leases, n).catch(() => undefined);
       }
       throw error;
     }
   };
-  const everyInterval: LoadMode = { kind: 'open', ratePerSecond: (ids.length * 1000) / heartbeatIntervalMs, maxInFlight: MAX_IN_FLIGHT };
+  const everyInterval: LoadMode = { kind: 'open', ratePerSecond: (leases.length * 1000) / heartbeatIntervalMs, maxInFlight: MAX_IN_FLIGHT };
   const gcPauses = new GcPauseMeter();
   let asked: Extract<HarnessToFleet, { type: 'window' }> | undefined;
   let stopping = false;
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
   let next = 1;
   await Promise.all(
     Array.from({ length: spec.registerConcurrency }, async () => {
-      while (next < spec.instances) await register(spec, calls, ids, next++);
+      while (next < spec.instances) await register(spec, calls, leases, next++);
     }),
   );
   tell({ type: 'registered', elapsedMs: performance.now() - started, heartbeatIntervalMs });
