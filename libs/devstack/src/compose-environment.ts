@@ -1,12 +1,12 @@
 import { AUTO_ADVERTISE_ADDRESS } from '@switchyard/runtime';
-import { readComposeEnvironment as readComposeServices } from '@switchyard/testing';
+import { composeServiceEnvironments } from '@switchyard/testing';
 
 export const APPS = ['registry', 'user', 'order', 'gateway'] as const;
 export type App = (typeof APPS)[number];
 
-/** The `environment:` docker-compose.yml gives each app (see readComposeEnvironment in @switchyard/testing). */
+/** The `environment:` docker-compose.yml gives each app, as composeServiceEnvironments reads it. */
 export function readComposeEnvironment(workspaceRoot: string): Record<App, Record<string, string>> {
-  const services = readComposeServices(workspaceRoot);
+  const services = composeServiceEnvironments(workspaceRoot);
   const result = {} as Record<App, Record<string, string>>;
   for (const app of APPS) {
     const environment = services[app];

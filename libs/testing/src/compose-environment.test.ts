@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { composeNodeOptions, readComposeEnvironment } from './compose-environment';
+import { composeNodeOptions, composeServiceEnvironments } from './compose-environment';
 
 /** A workspace holding only a docker-compose.yml of `lines`, for each test of the block, removed after it. */
 function composeWorkspace(lines: string[]): { root: string } {
@@ -14,11 +14,11 @@ function composeWorkspace(lines: string[]): { root: string } {
   return workspace;
 }
 
-describe('readComposeEnvironment', () => {
+describe('composeServiceEnvironments', () => {
   const workspace = composeWorkspace(['services:', '  user:', '    environment:', '      GRPC_PORT: 50052', '      LOG_LEVEL: ${LOG_LEVEL:-info}', '      AUTH_JWT_SECRET: ${AUTH_JWT_SECRET:-}', '  order:', '    environment:', '      - GRPC_PORT=50053', '      - NOTE=a=b', '  nats: {}']);
 
   it('reads both forms of environment as strings, ${NAME:-default} as its default, and leaves empty values out', () => {
-    expect(readComposeEnvironment(workspace.root)).toEqual({
+    expect(composeServiceEnvironments(workspace.root)).toEqual({
       user: { GRPC_PORT: '50052', LOG_LEVEL: 'info' },
       order: { GRPC_PORT: '50053', NOTE: 'a=b' },
       nats: {},

@@ -17,7 +17,7 @@ const withDefaults = (value: string) => value.replace(/\$\{[A-Za-z_][A-Za-z0-9_]
  * `${NAME:-default}` read as its default; a variable left empty is left out, as the apps treat
  * empty as unset. The one reader of the compose file for the local stack, the tests and the bench.
  */
-export function readComposeEnvironment(workspaceRoot: string): Record<string, Record<string, string>> {
+export function composeServiceEnvironments(workspaceRoot: string): Record<string, Record<string, string>> {
   const compose = parse(readFileSync(join(workspaceRoot, 'docker-compose.yml'), 'utf8')) as ComposeFile;
   const result: Record<string, Record<string, string>> = {};
   for (const [service, definition] of Object.entries(compose.services)) {
@@ -36,7 +36,7 @@ export function readComposeEnvironment(workspaceRoot: string): Record<string, Re
  * ship with.
  */
 export function composeNodeOptions(workspaceRoot: string, app: string): Record<string, string> {
-  const environment = readComposeEnvironment(workspaceRoot)[app];
+  const environment = composeServiceEnvironments(workspaceRoot)[app];
   if (!environment) throw new Error(`docker-compose.yml has no service "${app}"`);
   return environment.NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS: environment.NODE_OPTIONS };
 }

@@ -5,7 +5,7 @@ export * from './otlp-receiver';
 export * from './grpcurl';
 export { eventually } from './eventually';
 export { freePort } from './free-port';
-export { composeNodeOptions, readComposeEnvironment } from './compose-environment';
+export { composeNodeOptions, composeServiceEnvironments } from './compose-environment';
 export { describeWithEtcd, findEtcd, startEtcdCluster, type EtcdCluster } from './etcd-cluster';
 export * from './http2-attacks';
 export { badRequestFields } from './bad-request-fields';
