@@ -61,6 +61,8 @@ export interface ProcessUsage {
   userUs: number;
   systemUs: number;
   rssBytes: number;
+  /** V8 heap bytes allocated since the process started measuring (HeapAllocationMeter). */
+  heapAllocatedBytes: number;
 }
 
 export interface WindowResult {

@@ -62,12 +62,15 @@ describe('bench --smoke', () => {
         p99Us: expect.any(Number),
         p999Us: expect.any(Number),
         serverCpuUsPerCall: expect.any(Number),
+        serverHeapBytesPerCall: expect.any(Number),
         clientCpuUsPerCall: expect.any(Number),
         serverRssMb: expect.any(Number),
         histogram: expect.any(String),
         vsBaseline: { throughput: expect.any(Number), serverCpuPerCall: expect.any(Number), clientCpuPerCall: expect.any(Number), p50: expect.any(Number), p99: expect.any(Number) },
       });
       expect(variant.processes.filter((p) => p.answersCalls)).toHaveLength(1);
+      // Every gRPC call a server answers allocates kilobytes (HTTP/2 stream, call objects, headers): zero would mean the meter counts nothing.
+      expect(variant.serverHeapBytesPerCall).toBeGreaterThan(1000);
     }
     for (const scenario of report.scenarios) {
       expect(scenario.variants[0].variant).toBe(scenario.baseline);
@@ -196,7 +199,11 @@ describe('bench --smoke', () => {
       }
     }
     const [heartbeats, capacity, propagation, expiry, memory] = registry.rows;
-    for (const row of [heartbeats, capacity]) expect(row.values).toMatchObject({ samples: expect.any(Number), perSecond: expect.any(Number), p99Ms: expect.any(Number), cpuUsPerOp: expect.any(Number) });
+    for (const row of [heartbeats, capacity]) {
+      expect(row.values).toMatchObject({ samples: expect.any(Number), perSecond: expect.any(Number), p99Ms: expect.any(Number), cpuUsPerOp: expect.any(Number) });
+      // A heartbeat the registry answers allocates kilobytes on its heap; zero would mean the meter counts nothing.
+      expect(row.values.heapKbPerOp).toBeGreaterThan(1);
+    }
     expect(heartbeats.values.samples).toBeGreaterThan(0);
     expect(capacity.values.samples).toBeGreaterThan(0);
     // Every one of the 20 watchers saw each probe instance arrive, and each expiring one leave.

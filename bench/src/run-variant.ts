@@ -25,6 +25,8 @@ export interface ProcessMeasurement {
   answersCalls: boolean;
   /** CPU time (user + system) over the measured window, microseconds. */
   cpuUs: number;
+  /** V8 heap bytes allocated over the measured window. */
+  heapAllocatedBytes: number;
   rssMb: number;
 }
 
@@ -37,6 +39,8 @@ export interface VariantMeasurement extends Omit<WindowResult, 'clientCpuUs'> {
   throughput: number;
   /** CPU of every server process of the variant over the window, per call answered. */
   serverCpuUsPerCall: number;
+  /** V8 heap bytes every server process of the variant allocated over the window, per call answered: what its young-generation collections work through. */
+  serverHeapBytesPerCall: number;
   /** CPU of the load generator (the client stack) per call. */
   clientCpuUsPerCall: number;
   /** RSS of the process the calls land on, at the end of the window. */
@@ -142,6 +146,7 @@ export async function runVariant(scenario: Scenario, variant: Variant, settings:
       pid: server.child.pid,
       answersCalls: server.answersCalls,
       cpuUs: after[i].userUs + after[i].systemUs - (before[i].userUs + before[i].systemUs),
+      heapAllocatedBytes: after[i].heapAllocatedBytes - before[i].heapAllocatedBytes,
       rssMb: round(after[i].rssBytes / 2 ** 20, 1),
     }));
     const calls = Math.max(result.calls, 1);
@@ -155,6 +160,7 @@ export async function runVariant(scenario: Scenario, variant: Variant, settings:
       ...window,
       throughput: round(result.calls / (settings.durationMs / 1000), 1),
       serverCpuUsPerCall: round(serverCpuUs / calls, 1),
+      serverHeapBytesPerCall: round(processes.reduce((sum, p) => sum + p.heapAllocatedBytes, 0) / calls, 0),
       clientCpuUsPerCall: round(clientCpuUs / calls, 1),
       serverRssMb: processes.find((p) => p.answersCalls)?.rssMb ?? 0,
       processes,

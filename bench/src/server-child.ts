@@ -1,6 +1,7 @@
 // A server under load, in its own process: `node dist/bench/server-child.js '<json ServerSpec>'`.
 // Reports `ready` with its port, answers `usage` with its own CPU time and RSS, stops on `stop`.
 import type { HarnessToServer, ServerSpec, ServerToHarness, SpanReport } from './bench-messages';
+import { HeapAllocationMeter } from './heap-allocation-meter';
 import { loadBuiltApp } from './servers/load-built-app';
 
 function tell(message: ServerToHarness): void {
@@ -23,6 +24,7 @@ interface RunningServer {
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as ServerSpec;
+  const allocation = new HeapAllocationMeter();
   // Imported on demand, so the baseline process loads no Switchyard code (RSS, start-up).
   const server: RunningServer =
     spec.kind === 'baseline-user'
@@ -35,7 +37,7 @@ async function main(): Promise<void> {
   process.on('message', (message: HarnessToServer) => {
     if (message.type === 'usage') {
       const cpu = process.cpuUsage();
-      tell({ type: 'usage', userUs: cpu.user, systemUs: cpu.system, rssBytes: process.memoryUsage.rss() });
+      tell({ type: 'usage', userUs: cpu.user, systemUs: cpu.system, rssBytes: process.memoryUsage.rss(), heapAllocatedBytes: allocation.allocatedBytes() });
     } else if (message.type === 'stop') {
       void server.stop().then(() => {
         const spans = server.spanReport?.();

@@ -42,6 +42,8 @@ export interface HeartbeatWindow {
   result: WindowResult;
   mode: LoadMode;
   registryCpuUs: number;
+  /** V8 heap bytes the registry allocated over the window. */
+  registryHeapAllocatedBytes: number;
   /** The registry's event-loop delay over the window. */
   registryLoopDelay: LoopDelay;
   /** The registry's GC pauses over the window. */
@@ -99,6 +101,7 @@ async function heartbeatWindow(host: Host, fleet: Fleet, durationMs: number, mod
     result,
     mode: ranUnder,
     registryCpuUs: cpuOf(after) - cpuOf(before),
+    registryHeapAllocatedBytes: after.heapAllocatedBytes - before.heapAllocatedBytes,
     registryLoopDelay: { loopDelayP99Ms: after.loopDelayP99Ms, loopDelayMaxMs: after.loopDelayMaxMs },
     registryGc: after.gc,
     fleetGc,

@@ -5,6 +5,7 @@
 // (the heap right after two full GCs, so growth per registered instance is the retained
 // size, not garbage waiting for a collection). `stop` sends the app its own SIGTERM.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { HeapAllocationMeter } from '../heap-allocation-meter';
 import { loadBuiltApp } from '../servers/load-built-app';
 import { GcPauseMeter } from './gc-pause-meter';
 import type { HarnessToHost, HostToHarness, RegistryHostSpec } from './registry-messages';
@@ -27,12 +28,13 @@ async function main(): Promise<void> {
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
   const gcPauses = new GcPauseMeter();
+  const allocation = new HeapAllocationMeter();
   process.on('message', (message: HarnessToHost) => {
     if (message.type === 'usage') {
       const cpu = process.cpuUsage();
       const [loopDelayP99Ms, loopDelayMaxMs] = [loopDelay.percentile(99), loopDelay.max].map((ns) => Math.round(ns / 1e4) / 100);
       loopDelay.reset();
-      tell({ type: 'usage', userUs: cpu.user, systemUs: cpu.system, rssBytes: process.memoryUsage.rss(), loopDelayP99Ms, loopDelayMaxMs, gc: gcPauses.take() });
+      tell({ type: 'usage', userUs: cpu.user, systemUs: cpu.system, rssBytes: process.memoryUsage.rss(), heapAllocatedBytes: allocation.allocatedBytes(), loopDelayP99Ms, loopDelayMaxMs, gc: gcPauses.take() });
     } else if (message.type === 'memory') {
       collectGarbage();
       const memory = process.memoryUsage();

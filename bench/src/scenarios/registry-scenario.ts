@@ -33,6 +33,7 @@ const COLUMNS: RowColumn[] = [
   { key: 'p99Ms', label: 'p99 ms', digits: 2 },
   { key: 'maxMs', label: 'max ms', digits: 1 },
   { key: 'cpuUsPerOp', label: 'registry CPU us/heartbeat' },
+  { key: 'heapKbPerOp', label: 'registry heap KB/heartbeat', digits: 1 },
   { key: 'heapBytesPerInstance', label: 'heap B/instance' },
   { key: 'rssBytesPerInstance', label: 'RSS B/instance' },
 ];
@@ -52,6 +53,7 @@ function heartbeatValues(m: RegistryMeasurement, window: HeartbeatWindow): Recor
     p99Ms: result.p99Us / 1000,
     maxMs: result.maxUs / 1000,
     cpuUsPerOp: round(window.registryCpuUs / calls, 1),
+    heapKbPerOp: window.registryHeapAllocatedBytes / calls / 1024,
   };
 }
 
@@ -189,7 +191,7 @@ export const registryScenario: RowScenario = {
         `the simulated instances (${SERVICES} services, sharing ${CONNECTIONS} connections; Register through grpc-js, heartbeats through a lean http2 gRPC client so one core keeps up) and the ${watchers} watchers run in two processes of their own, on the load generator's CPUs`,
         'memory per instance: the registry runs in a host process started with --expose-gc, which reads process.memoryUsage() after two full GCs before and after registering the instances ' +
           '(connections open, code paths warmed up by 50 instances registered and deregistered first); heap growth is what the store keeps per instance, RSS growth also holds freed space the heap has not returned',
-        `registry CPU us/heartbeat: the registry process's CPU time over the window, per heartbeat answered`,
+        `registry CPU us/heartbeat: the registry process's CPU time over the window, per heartbeat answered; registry heap KB/heartbeat: what the registry allocated on the V8 heap over the window (the heap now, plus what each garbage collection freed), per heartbeat answered`,
       ],
     };
   },
