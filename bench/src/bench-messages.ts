@@ -81,6 +81,8 @@ export interface WindowResult {
   maxUs: number;
   /** CPU time of the load generator over the window. */
   clientCpuUs: number;
+  /** V8 heap bytes the load generator allocated over the window; a Node load generator's only (h2load is none). */
+  clientHeapAllocatedBytes?: number;
   /** Open loop only: calls that were due but not sent before the window ended. */
   behind?: number;
 }

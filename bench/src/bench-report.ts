@@ -179,15 +179,15 @@ export function renderMarkdown(report: BenchReport): string {
   const lines = [
     ...header,
     '',
-    '| scenario | variant | calls | errors | calls/s | p50 ms | p90 ms | p99 ms | p99.9 ms | server CPU us/call | server heap KB/call | client CPU us/call | server RSS MB | vs baseline: calls/s | CPU/call | p99 | targets |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
+    '| scenario | variant | calls | errors | calls/s | p50 ms | p90 ms | p99 ms | p99.9 ms | server CPU us/call | server heap KB/call | client CPU us/call | client heap KB/call | server RSS MB | vs baseline: calls/s | CPU/call | p99 | targets |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
   ];
   for (const s of report.scenarios) {
     for (const v of s.variants) {
       const r = v.vsBaseline;
       lines.push(
         `| ${s.scenario} | ${v.variant} | ${count(v.calls)} | ${count(v.errors)} | ${count(v.throughput)} | ${ms(v.p50Us)} | ${ms(v.p90Us)} | ${ms(v.p99Us)} | ${ms(v.p999Us)} | ` +
-          `${v.serverCpuUsPerCall.toFixed(0)} | ${(v.serverHeapBytesPerCall / 1024).toFixed(1)} | ${v.clientCpuUsPerCall.toFixed(0)} | ${v.serverRssMb.toFixed(0)} | ${times(r.throughput)} | ${times(r.serverCpuPerCall)} | ${times(r.p99)} | ` +
+          `${v.serverCpuUsPerCall.toFixed(0)} | ${(v.serverHeapBytesPerCall / 1024).toFixed(1)} | ${v.clientCpuUsPerCall.toFixed(0)} | ${v.clientHeapBytesPerCall === undefined ? '-' : (v.clientHeapBytesPerCall / 1024).toFixed(1)} | ${v.serverRssMb.toFixed(0)} | ${times(r.throughput)} | ${times(r.serverCpuPerCall)} | ${times(r.p99)} | ` +
           `${v.targets.map(describeTarget).join('; ') || (v.variant === s.baseline ? 'baseline' : '')} |`,
       );
     }
@@ -198,7 +198,7 @@ export function renderMarkdown(report: BenchReport): string {
   }
   lines.push(
     "- server CPU us/call: CPU time (user + system) of all the variant's server processes over the window, per call; server heap KB/call: what those processes allocated on the V8 heap over the window, per call " +
-      '(the heap now, plus what each garbage collection freed), which moves far less with the machine than CPU time; server RSS: the process answering the calls.',
+      '(the heap now, plus what each garbage collection freed), which moves far less with the machine than CPU time; client heap KB/call: the same for the load generator (not measured for h2load); server RSS: the process answering the calls.',
   );
   lines.push(...rowTables);
   return `${lines.join('\n')}\n`;

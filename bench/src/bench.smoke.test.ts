@@ -72,6 +72,13 @@ describe('bench --smoke', () => {
       // Every gRPC call a server answers allocates kilobytes (HTTP/2 stream, call objects, headers): zero would mean the meter counts nothing.
       expect(variant.serverHeapBytesPerCall).toBeGreaterThan(1000);
     }
+    // The same for the Node load generators' calls; h2load, the server scenario's client, has no V8 heap to measure.
+    for (const scenario of report.scenarios) {
+      for (const variant of scenario.variants) {
+        if (scenario.scenario === 'server') expect(variant.clientHeapBytesPerCall).toBeUndefined();
+        else expect(variant.clientHeapBytesPerCall).toBeGreaterThan(1000);
+      }
+    }
     for (const scenario of report.scenarios) {
       expect(scenario.variants[0].variant).toBe(scenario.baseline);
       expect(scenario.variants[0].vsBaseline.throughput).toBe(1);

@@ -1,6 +1,7 @@
 import { status as Status } from '@grpc/grpc-js';
 import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import type { LoadMode, WindowResult } from './bench-messages';
+import { HeapAllocationMeter } from './heap-allocation-meter';
 
 /** One call of the workload; resolves when answered, rejects with the call's error. */
 export type SendCall = (sequence: number) => Promise<unknown>;
@@ -110,6 +111,8 @@ export async function runLoadWindow(send: SendCall, mode: LoadMode, window: Load
   const recorder = new WindowRecorder();
   const started = performance.now();
   const cpuAtStart = process.cpuUsage();
+  const allocation = HeapAllocationMeter.ofProcess();
+  const allocatedAtStart = allocation.allocatedBytes();
   const progress = window.onProgress
     ? setInterval(() => window.onProgress?.({ elapsedMs: performance.now() - started, calls: recorder.calls, errors: recorder.errors }), 1000)
     : undefined;
@@ -132,6 +135,7 @@ export async function runLoadWindow(send: SendCall, mode: LoadMode, window: Load
       p999Us: h.getValueAtPercentile(99.9),
       maxUs: h.maxValue,
       clientCpuUs: cpu.user + cpu.system,
+      clientHeapAllocatedBytes: allocation.allocatedBytes() - allocatedAtStart,
       ...(mode.kind === 'open' ? { behind } : {}),
     };
   } finally {

@@ -31,7 +31,7 @@ export interface ProcessMeasurement {
 }
 
 /** One variant's measured window. */
-export interface VariantMeasurement extends Omit<WindowResult, 'clientCpuUs'> {
+export interface VariantMeasurement extends Omit<WindowResult, 'clientCpuUs' | 'clientHeapAllocatedBytes'> {
   scenario: string;
   variant: string;
   description: string;
@@ -43,6 +43,8 @@ export interface VariantMeasurement extends Omit<WindowResult, 'clientCpuUs'> {
   serverHeapBytesPerCall: number;
   /** CPU of the load generator (the client stack) per call. */
   clientCpuUsPerCall: number;
+  /** V8 heap bytes the load generator allocated per call; absent for h2load. */
+  clientHeapBytesPerCall?: number;
   /** RSS of the process the calls land on, at the end of the window. */
   serverRssMb: number;
   processes: ProcessMeasurement[];
@@ -151,7 +153,7 @@ export async function runVariant(scenario: Scenario, variant: Variant, settings:
     }));
     const calls = Math.max(result.calls, 1);
     const serverCpuUs = processes.reduce((sum, p) => sum + p.cpuUs, 0);
-    const { clientCpuUs, ...window } = result;
+    const { clientCpuUs, clientHeapAllocatedBytes, ...window } = result;
     measurement = {
       scenario: scenario.name,
       variant: variant.name,
@@ -162,6 +164,7 @@ export async function runVariant(scenario: Scenario, variant: Variant, settings:
       serverCpuUsPerCall: round(serverCpuUs / calls, 1),
       serverHeapBytesPerCall: round(processes.reduce((sum, p) => sum + p.heapAllocatedBytes, 0) / calls, 0),
       clientCpuUsPerCall: round(clientCpuUs / calls, 1),
+      ...(clientHeapAllocatedBytes !== undefined ? { clientHeapBytesPerCall: round(clientHeapAllocatedBytes / calls, 0) } : {}),
       serverRssMb: processes.find((p) => p.answersCalls)?.rssMb ?? 0,
       processes,
       mode,
