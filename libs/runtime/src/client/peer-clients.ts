@@ -1,7 +1,7 @@
 import type { Interceptor } from '@grpc/grpc-js';
 import { descriptorSetBase64 } from '@switchyard/proto';
 import { clientMetricsInterceptor } from '../metrics/client-metrics-interceptor';
-import { onOutlierEjection } from '../registry/outlier-ejection-events';
+import { EJECTION_LISTENER_OPTION, type EjectionListener } from '../registry/outlier-ejection-events';
 import { registerRegistryResolver } from '../registry/registry-resolver';
 import { routingRulesSource } from '../registry/routing-rules-source';
 import { channelCredentials } from '../security/transport-credentials';
@@ -20,6 +20,16 @@ export function createPeerClients({ config, logger, metrics }: AppContext, optio
   const credentials = channelCredentials(config.tls);
   const routingRules = routingRulesSource(config.routingRules, logger);
   registerRegistryResolver({ registryAddresses: config.registryAddresses, token: config.registryToken, credentials, logger, routingRules });
+  // A warn line as well as the counter: an instance out of rotation changes where calls go.
+  let closed = false;
+  const onEjection: EjectionListener = (ejection) => {
+    if (closed) return;
+    metrics?.countEjection(ejection.address);
+    logger.warn(
+      { address: ejection.address, ejection_ms: ejection.ejectionMs, consecutive_failures: ejection.consecutiveFailures, last_failure: ejection.lastFailure },
+      'instance ejected from rotation by outlier detection',
+    );
+  };
   const clients = createClientFactory({
     credentials,
     logger,
@@ -30,19 +40,13 @@ export function createPeerClients({ config, logger, metrics }: AppContext, optio
     // Metrics outermost of the app's own: the duration and code the caller sees.
     interceptors: [...(metrics ? [clientMetricsInterceptor(metrics)] : []), ...(options.interceptors ?? [])],
     metrics,
-  });
-  // A warn line as well as the counter: an instance out of rotation changes where calls go.
-  const stopReportingEjections = onOutlierEjection((ejection) => {
-    metrics?.countEjection(ejection.address);
-    logger.warn(
-      { address: ejection.address, ejection_ms: ejection.ejectionMs, consecutive_failures: ejection.consecutiveFailures, last_failure: ejection.lastFailure },
-      'instance ejected from rotation by outlier detection',
-    );
+    // Ejections by these clients' balancers, and no one else's.
+    channelOptions: { [EJECTION_LISTENER_OPTION]: onEjection },
   });
   return {
     ...clients,
     close() {
-      stopReportingEjections();
+      closed = true;
       clients.close();
       routingRules.close();
     },

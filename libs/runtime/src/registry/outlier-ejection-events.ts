@@ -9,20 +9,18 @@ export interface OutlierEjection {
   lastFailure: string;
 }
 
+export type EjectionListener = (ejection: OutlierEjection) => void;
+
 /**
- * Ejections as they happen, for metrics and logs. Process-wide because grpc-js creates the
- * balancers itself from the service config, with no way to hand one a callback.
+ * A channel option (left out of subchannel arguments by its prefix) carrying the EjectionListener
+ * of whoever made the channel: grpc-js creates the balancers itself from the service config, and
+ * channel options are the one thing it hands them. Each client factory hears its own channels'
+ * ejections, so two factories in one process never count one ejection twice.
  */
-type EjectionListener = (ejection: OutlierEjection) => void;
+export const EJECTION_LISTENER_OPTION = 'grpc.internal.no_subchannel.switchyard.ejection_listener';
 
-const listeners = new Set<EjectionListener>();
-
-/** Calls `listener` with every instance ejected from now on; returns the unsubscribe. */
-export function onOutlierEjection(listener: EjectionListener): () => void {
-  listeners.add(listener);
-  return () => listeners.delete(listener);
-}
-
-export function reportOutlierEjection(ejection: OutlierEjection): void {
-  for (const listener of listeners) listener(ejection);
+/** The listener a channel's options carry, if any. */
+export function ejectionListenerOf(channelOptions: Record<string, unknown>): EjectionListener | undefined {
+  const listener = channelOptions[EJECTION_LISTENER_OPTION];
+  return typeof listener === 'function' ? (listener as EjectionListener) : undefined;
 }

@@ -1,11 +1,11 @@
-import { credentials, experimental, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, experimental, Metadata, status as Status, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import { userV1 } from '@switchyard/proto';
 import { statusError } from '../errors/status-mapping';
 import { closeAfterEach } from '../server/close-after-each.test-support';
 import { serve } from '../server/serve';
 import { defineService } from '../server/service-handlers';
 import { ManualClock } from '../time/manual-clock';
-import { onOutlierEjection, type OutlierEjection } from './outlier-ejection-events';
+import { EJECTION_LISTENER_OPTION, type OutlierEjection } from './outlier-ejection-events';
 import { OUTLIER_EJECTION_POLICY, registerOutlierEjectionPolicy, type OutlierEjectionOptions } from './outlier-ejection-policy';
 
 // Ejections last exactly as long as the test says, however long its calls take.
@@ -44,10 +44,10 @@ async function startInstance(behaviour: Instance['behaviour'] = () => {}): Promi
 }
 
 /** A plain client (no retries) round-robining over `instances` under the ejection policy. */
-function clientFor(instances: Instance[], options: Partial<OutlierEjectionOptions>): userV1.UserServiceClient {
+function clientFor(instances: Instance[], options: Partial<OutlierEjectionOptions>, channelOptions: ChannelOptions = {}): userV1.UserServiceClient {
   const target = `ipv4:${instances.map((i) => `127.0.0.1:${i.port}`).join(',')}`;
   const serviceConfig = { loadBalancingConfig: [{ [OUTLIER_EJECTION_POLICY]: { ...options, child_policy: [{ round_robin: {} }] } }] };
-  return opened.client(new userV1.UserServiceClient(target, credentials.createInsecure(), { 'grpc.service_config': JSON.stringify(serviceConfig) }));
+  return opened.client(new userV1.UserServiceClient(target, credentials.createInsecure(), { ...channelOptions, 'grpc.service_config': JSON.stringify(serviceConfig) }));
 }
 
 /** A resolver whose addresses the test changes: `outlier-test:///<name>` lists listedPorts[name]. */
@@ -122,19 +122,14 @@ describe('switchyard_outlier_ejection', () => {
     expect(sick.calls - sickAfter).toBeGreaterThanOrEqual(9);
   });
 
-  it('reports each ejection once, with the address of the instance, how long it is out and why (what rpc_client_outlier_ejections_total counts and the warn line says)', async () => {
+  it("reports each ejection once to the listener in the channel's options, with the address of the instance, how long it is out and why (what rpc_client_outlier_ejections_total counts and the warn line says)", async () => {
     const ejected: OutlierEjection[] = [];
-    const stop = onOutlierEjection((ejection) => ejected.push(ejection));
-    try {
-      const sick = await startInstance(unavailable);
-      const healthy = await startInstance();
-      const client = clientFor([sick, healthy], { consecutiveFailures: 3, baseEjectionMs: 500 });
-      await call(client, 30);
-      expect(ejected).toEqual([{ address: `127.0.0.1:${sick.port}`, ejectionMs: 500, consecutiveFailures: 3, lastFailure: 'UNAVAILABLE' }]);
-      clock.advance(500);
-    } finally {
-      stop();
-    }
+    const sick = await startInstance(unavailable);
+    const healthy = await startInstance();
+    const client = clientFor([sick, healthy], { consecutiveFailures: 3, baseEjectionMs: 500 }, { [EJECTION_LISTENER_OPTION]: (ejection: OutlierEjection) => ejected.push(ejection) });
+    await call(client, 30);
+    expect(ejected).toEqual([{ address: `127.0.0.1:${sick.port}`, ejectionMs: 500, consecutiveFailures: 3, lastFailure: 'UNAVAILABLE' }]);
+    clock.advance(500);
   });
 
   it('does not count answers about the request (NOT_FOUND, INVALID_ARGUMENT) or the caller (DEADLINE_EXCEEDED) as failures', async () => {

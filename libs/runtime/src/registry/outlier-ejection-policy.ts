@@ -1,6 +1,6 @@
 import { connectivityState as ConnectivityState, experimental, status as Status, type ChannelOptions } from '@grpc/grpc-js';
 import { systemClock, type Clock } from '../time/clock';
-import { reportOutlierEjection } from './outlier-ejection-events';
+import { ejectionListenerOf, type EjectionListener } from './outlier-ejection-events';
 
 type ChannelControlHelper = experimental.ChannelControlHelper;
 type Endpoint = experimental.Endpoint;
@@ -201,6 +201,7 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
   private readonly records = new Map<string, InstanceRecord>();
   private options: OutlierEjectionOptions = DEFAULT_OUTLIER_EJECTION;
   private pool: EjectionPool | undefined;
+  private onEjection: EjectionListener | undefined;
 
   constructor(
     helper: ChannelControlHelper,
@@ -227,6 +228,7 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
   updateAddressList(endpoints: experimental.StatusOr<Endpoint[]>, config: TypedLoadBalancingConfig, channelOptions: ChannelOptions, resolutionNote: string): boolean {
     if (!(config instanceof OutlierEjectionConfig)) return false;
     this.options = config.options;
+    this.onEjection = ejectionListenerOf(channelOptions);
     const pool: unknown = channelOptions[EJECTION_POOL_OPTION];
     if (pool instanceof EjectionPool && pool !== this.pool) {
       this.pool?.members.delete(this);
@@ -282,7 +284,7 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
     record.setHealthy(false);
     const ejectionMs = Math.min(this.options.baseEjectionMs * record.ejections, this.options.maxEjectionMs);
     record.cancelReturn = this.clock.schedule(ejectionMs, () => this.restore(record));
-    reportOutlierEjection({ address: record.address, ejectionMs, consecutiveFailures: record.consecutiveFailures, lastFailure });
+    this.onEjection?.({ address: record.address, ejectionMs, consecutiveFailures: record.consecutiveFailures, lastFailure });
   }
 
   /**
