@@ -9,8 +9,10 @@ import { bearer, failure, registryCaller, type RegistryCaller } from './registry
 import { startRegistryProcess, type RegistryProcess } from './registry-process.test-support';
 
 const TOKEN = 'fleet-token-0123456789abcdef';
-const LEASE_TTL_MS = 3000;
-const HEARTBEAT_INTERVAL_MS = 1000;
+// The registry's defaults. Once etcd has a quorum again, an instance has one TTL from the new
+// leader's election to get a heartbeat through; 3 s of it ran out on a loaded machine.
+const LEASE_TTL_MS = 6000;
+const HEARTBEAT_INTERVAL_MS = 2000;
 const { WATCH_EVENT_TYPE_UPSERT } = registryV1.WatchEventType;
 
 describeWithEtcd('registry replicas on etcd (built app, child processes)', (etcd) => {
