@@ -1,5 +1,5 @@
 // A server under load, in its own process: `node dist/bench/server-child.js '<json ServerSpec>'`.
-// Reports `ready` with its port, answers `usage` with its own CPU time and RSS, stops on `stop`.
+// Reports `ready` with its port, answers `usage` with its own CPU time, RSS and heap bytes allocated so far, stops on `stop`.
 import type { HarnessToServer, ServerSpec, ServerToHarness, SpanReport } from './bench-messages';
 import { HeapAllocationMeter } from './heap-allocation-meter';
 import { loadBuiltApp } from './servers/load-built-app';
@@ -24,7 +24,7 @@ interface RunningServer {
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as ServerSpec;
-  const allocation = new HeapAllocationMeter();
+  const allocation = HeapAllocationMeter.ofProcess();
   // Imported on demand, so the baseline process loads no Switchyard code (RSS, start-up).
   const server: RunningServer =
     spec.kind === 'baseline-user'

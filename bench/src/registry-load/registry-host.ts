@@ -1,7 +1,7 @@
 // The built registry app (dist/apps/registry/main.js, its own env) in a host process:
 // `node --expose-gc dist/bench/registry-load/registry-host.js '<json RegistryHostSpec>'`. The host only loads
-// the app, as server-child.ts does, and answers over IPC: `usage` (CPU time, RSS, event-loop
-// delay and GC pauses since the last usage) and `memory`
+// the app, as server-child.ts does, and answers over IPC: `usage` (CPU time, RSS and heap bytes
+// allocated so far; event-loop delay and GC pauses since the last usage) and `memory`
 // (the heap right after two full GCs, so growth per registered instance is the retained
 // size, not garbage waiting for a collection). `stop` sends the app its own SIGTERM.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
   const gcPauses = new GcPauseMeter();
-  const allocation = new HeapAllocationMeter();
+  const allocation = HeapAllocationMeter.ofProcess();
   process.on('message', (message: HarnessToHost) => {
     if (message.type === 'usage') {
       const cpu = process.cpuUsage();

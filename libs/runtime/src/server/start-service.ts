@@ -62,6 +62,7 @@ const HEALTH_SERVICE = 'grpc.health.v1.Health';
 const REFLECTION_SERVICES = ['grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'];
 
 function unlessQuiet(quietMethods: ReadonlySet<string>, middleware: ServerMiddleware): ServerMiddleware {
+  if (quietMethods.size === 0) return middleware;
   return (call, next) => (quietMethods.has(call.method) ? next() : middleware(call, next));
 }
 
@@ -99,7 +100,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     // Faults innermost, so spans and log lines show what the client saw. A layer with nothing to
     // do is left out rather than passed through: every layer costs each call a closure and a promise.
     middleware: [
-      quietMethods.size > 0 ? unlessQuiet(quietMethods, tracingMiddleware) : tracingMiddleware,
+      unlessQuiet(quietMethods, tracingMiddleware),
       ...(options.metrics ? [serverMetricsMiddleware(options.metrics)] : []),
       loggingMiddleware(logger, { debugMethods: quietMethods }),
       ...(options.middleware ?? []),
