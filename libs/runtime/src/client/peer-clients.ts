@@ -2,7 +2,7 @@ import type { Interceptor } from '@grpc/grpc-js';
 import { descriptorSetBase64 } from '@switchyard/proto';
 import { clientMetricsInterceptor } from '../metrics/client-metrics-interceptor';
 import { EJECTION_LISTENER_OPTION, type EjectionListener } from '../registry/outlier-ejection-events';
-import { registerRegistryResolver } from '../registry/registry-resolver';
+import { registryChannelResolution } from '../registry/registry-resolver';
 import { routingRulesSource } from '../registry/routing-rules-source';
 import { channelCredentials } from '../security/transport-credentials';
 import type { AppContext } from '../server/app-context';
@@ -19,7 +19,8 @@ import { idempotentMethodPaths } from './method-idempotency';
 export function createPeerClients({ config, logger, metrics }: AppContext, options: { interceptors?: Interceptor[] } = {}): ClientFactory {
   const credentials = channelCredentials(config.tls);
   const routingRules = routingRulesSource(config.routingRules, logger);
-  registerRegistryResolver({ registryAddresses: config.registryAddresses, token: config.registryToken, credentials, logger, routingRules });
+  // This factory's registries and rules, whatever another factory in the process was given.
+  const resolution = registryChannelResolution({ registryAddresses: config.registryAddresses, token: config.registryToken, credentials, logger, routingRules });
   // A warn line as well as the counter: an instance out of rotation changes where calls go.
   let closed = false;
   const onEjection: EjectionListener = (ejection) => {
@@ -41,13 +42,14 @@ export function createPeerClients({ config, logger, metrics }: AppContext, optio
     interceptors: [...(metrics ? [clientMetricsInterceptor(metrics)] : []), ...(options.interceptors ?? [])],
     metrics,
     // Ejections by these clients' balancers, and no one else's.
-    channelOptions: { [EJECTION_LISTENER_OPTION]: onEjection },
+    channelOptions: { ...resolution.channelOptions, [EJECTION_LISTENER_OPTION]: onEjection },
   });
   return {
     ...clients,
     close() {
       closed = true;
       clients.close();
+      resolution.close();
       routingRules.close();
     },
   };

@@ -68,14 +68,35 @@ function labelsOf(instances: registryV1.Instance[], endpoints: Endpoint[]): Map<
   return labels;
 }
 
+/** Where one channel's resolver gets its watches and routing rules. */
+interface RegistryResolution {
+  watchers: WatcherSource;
+  routingRules: RoutingRulesSource;
+}
+
 /**
- * The resolver class for `registry:///<service>` targets, fed by `watchers`. Only SERVING
- * instances become endpoints; with none, calls fail fast with UNAVAILABLE saying so.
+ * A channel option (left out of subchannel arguments by its prefix) carrying the registry
+ * resolution of whoever made the channel: grpc-js constructs resolvers itself, and channel options
+ * are the one thing it hands them. Each client factory's channels then resolve through its own
+ * registries and rules, whatever another factory in the process was given.
  */
-export function registryResolverClass(watchers: WatcherSource, routingRules: RoutingRulesSource = staticRoutingRules()): ResolverConstructor {
+const REGISTRY_RESOLUTION_OPTION = 'grpc.internal.no_subchannel.switchyard.registry_resolution';
+
+function resolutionOf(channelOptions: ChannelOptions): RegistryResolution | undefined {
+  const resolution = channelOptions[REGISTRY_RESOLUTION_OPTION] as RegistryResolution | undefined;
+  return resolution && typeof resolution === 'object' ? resolution : undefined;
+}
+
+/**
+ * The resolver class for `registry:///<service>` targets, fed by the resolution the channel's
+ * options carry, else by `fallback`. Only SERVING instances become endpoints; with none, calls
+ * fail fast with UNAVAILABLE saying so.
+ */
+function registryResolverClass(fallback: RegistryResolution | undefined): ResolverConstructor {
   return class RegistryResolver implements experimental.Resolver {
     private readonly serviceName: string;
     private readonly ownServiceConfig: boolean;
+    private readonly resolution: RegistryResolution | undefined;
     private lease: ReturnType<WatcherSource['acquire']> | undefined;
     private unsubscribe: (() => void) | undefined;
     private unsubscribeRules: (() => void) | undefined;
@@ -89,10 +110,12 @@ export function registryResolverClass(watchers: WatcherSource, routingRules: Rou
       this.serviceName = target.path.replace(/^\/+/, '');
       // A caller's own grpc.service_config wins (it should then name round_robin itself).
       this.ownServiceConfig = Boolean(channelOptions['grpc.service_config']);
+      this.resolution = resolutionOf(channelOptions) ?? fallback;
     }
 
     private get serviceConfig(): ServiceConfigResult {
-      return this.ownServiceConfig ? null : experimental.statusOrFromValue(serviceConfigFor(routingRules.current()[this.serviceName]));
+      if (this.ownServiceConfig || !this.resolution) return null;
+      return experimental.statusOrFromValue(serviceConfigFor(this.resolution.routingRules.current()[this.serviceName]));
     }
 
     static getDefaultAuthority(target: experimental.GrpcUri): string {
@@ -100,13 +123,13 @@ export function registryResolverClass(watchers: WatcherSource, routingRules: Rou
     }
 
     updateResolution(): void {
-      if (!this.lease && this.serviceName !== '') {
-        this.lease = watchers.acquire(this.serviceName);
+      if (!this.lease && this.serviceName !== '' && this.resolution) {
+        this.lease = this.resolution.watchers.acquire(this.serviceName);
         this.unsubscribe = this.lease.watch.subscribe(
           () => this.scheduleReport(),
           () => this.scheduleReport(),
         );
-        this.unsubscribeRules = routingRules.subscribe(() => this.scheduleReport());
+        this.unsubscribeRules = this.resolution.routingRules.subscribe(() => this.scheduleReport());
       }
       this.scheduleReport();
     }
@@ -135,6 +158,10 @@ export function registryResolverClass(watchers: WatcherSource, routingRules: Rou
         this.fail(`invalid target: expected registry:///<service>, e.g. registry:///user`);
         return;
       }
+      if (!this.resolution) {
+        this.fail(`cannot resolve '${this.serviceName}': no registry to ask; call registerRegistryResolver at start-up, or make the client with createPeerClients`);
+        return;
+      }
       if (!this.lease) return;
       const watch = this.lease.watch;
       const instances = watch.instances();
@@ -158,21 +185,52 @@ export function registryResolverClass(watchers: WatcherSource, routingRules: Rou
   };
 }
 
+function registryResolution(options: RegistryResolverOptions): RegistryResolution {
+  return {
+    watchers:
+      options.watchers ??
+      createSharedWatchers(
+        (serviceName) => new RegistryWatcher({ registryAddresses: options.registryAddresses, serviceName, token: options.token, credentials: options.credentials, logger: options.logger }),
+      ),
+    routingRules: options.routingRules ?? staticRoutingRules(),
+  };
+}
+
+let schemeRegistered = false;
+
+function registerScheme(fallback: RegistryResolution | undefined): void {
+  registerOutlierEjectionPolicy();
+  registerVersionedRoutingPolicy();
+  experimental.registerResolver(REGISTRY_SCHEME, registryResolverClass(fallback));
+  schemeRegistered = true;
+}
+
 /**
  * Makes grpc-js resolve `registry:///<service>` targets through the registry's Watch stream, with
  * round-robin over SERVING instances, split between their versions where `routingRules` has a
  * rule for the service. Call once at start-up, before creating clients; a later call
- * replaces the earlier one for channels created after it. `dns:///host:port` and plain host:port
- * targets keep working through grpc-js's own resolvers.
+ * replaces the earlier one for channels created after it. Channels given the options of a
+ * RegistryChannelResolution (as createPeerClients's are) resolve through theirs instead.
+ * `dns:///host:port` and plain host:port targets keep working through grpc-js's own resolvers.
  */
 export function registerRegistryResolver(options: RegistryResolverOptions): RegistryResolverRegistration {
-  registerOutlierEjectionPolicy();
-  registerVersionedRoutingPolicy();
-  const watchers =
-    options.watchers ??
-    createSharedWatchers(
-      (serviceName) => new RegistryWatcher({ registryAddresses: options.registryAddresses, serviceName, token: options.token, credentials: options.credentials, logger: options.logger }),
-    );
-  experimental.registerResolver(REGISTRY_SCHEME, registryResolverClass(watchers, options.routingRules));
-  return { close: () => watchers.close() };
+  const resolution = registryResolution(options);
+  registerScheme(resolution);
+  return { close: () => resolution.watchers.close() };
+}
+
+export interface RegistryChannelResolution extends RegistryResolverRegistration {
+  /** Channel options that make a channel's `registry:///<service>` target resolve through these registries and rules. */
+  channelOptions: ChannelOptions;
+}
+
+/**
+ * Resolution of `registry:///<service>` targets for the channels given its `channelOptions`
+ * only, as registerRegistryResolver does for every channel: two client factories in one process
+ * can each watch their own registries. `close` ends its watches.
+ */
+export function registryChannelResolution(options: RegistryResolverOptions): RegistryChannelResolution {
+  const resolution = registryResolution(options);
+  if (!schemeRegistered) registerScheme(undefined);
+  return { channelOptions: { [REGISTRY_RESOLUTION_OPTION]: resolution }, close: () => resolution.watchers.close() };
 }
