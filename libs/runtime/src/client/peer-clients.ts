@@ -1,7 +1,7 @@
 import type { Interceptor } from '@grpc/grpc-js';
 import { descriptorSetBase64 } from '@switchyard/proto';
 import { clientMetricsInterceptor } from '../metrics/client-metrics-interceptor';
-import { EJECTION_LISTENER_OPTION, type EjectionListener } from '../registry/outlier-ejection-events';
+import { ejectionListenerOption, type EjectionListener } from '../registry/outlier-ejection-events';
 import { registryChannelResolution } from '../registry/registry-resolver';
 import { routingRulesSource } from '../registry/routing-rules-source';
 import { channelCredentials } from '../security/transport-credentials';
@@ -42,7 +42,7 @@ export function createPeerClients({ config, logger, metrics }: AppContext, optio
     interceptors: [...(metrics ? [clientMetricsInterceptor(metrics)] : []), ...(options.interceptors ?? [])],
     metrics,
     // Ejections by these clients' balancers, and no one else's.
-    channelOptions: { ...resolution.channelOptions, [EJECTION_LISTENER_OPTION]: onEjection },
+    channelOptions: { ...resolution.channelOptions, ...ejectionListenerOption.options(onEjection) },
   });
   return {
     ...clients,

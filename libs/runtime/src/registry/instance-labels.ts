@@ -1,4 +1,5 @@
 import type { ChannelOptions } from '@grpc/grpc-js';
+import { channelScopedOption } from './channel-scoped-option';
 
 /** What an instance registered about itself, handed by the resolver to load-balancing policies. */
 export interface InstanceLabels {
@@ -7,14 +8,12 @@ export interface InstanceLabels {
   metadata: Readonly<Record<string, string>>;
 }
 
-// A resolver attribute becomes a channel option of the policies; grpc-js leaves keys with this
-// prefix out of subchannel arguments, so the labels never split the subchannel pool.
-export const INSTANCE_LABELS_OPTION = 'grpc.internal.no_subchannel.switchyard.instance_labels';
+/** The labels by `host:port`: a resolver attribute, which grpc-js hands the policies as a channel option. */
+export const instanceLabelsOption = channelScopedOption<ReadonlyMap<string, InstanceLabels>>('instance_labels', (value) => value instanceof Map);
 
 /** The labels the resolver attached, by `host:port` (subchannelAddressToString). */
 export function instanceLabelsOf(channelOptions: ChannelOptions): ReadonlyMap<string, InstanceLabels> {
-  const labels: unknown = channelOptions[INSTANCE_LABELS_OPTION];
-  return labels instanceof Map ? (labels as ReadonlyMap<string, InstanceLabels>) : new Map();
+  return instanceLabelsOption.of(channelOptions) ?? new Map();
 }
 
 /**

@@ -5,7 +5,7 @@ import { closeAfterEach } from '../server/close-after-each.test-support';
 import { serve } from '../server/serve';
 import { defineService } from '../server/service-handlers';
 import { ManualClock } from '../time/manual-clock';
-import { EJECTION_LISTENER_OPTION, type OutlierEjection } from './outlier-ejection-events';
+import { ejectionListenerOption, type OutlierEjection } from './outlier-ejection-events';
 import { OUTLIER_EJECTION_POLICY, registerOutlierEjectionPolicy, type OutlierEjectionOptions } from './outlier-ejection-policy';
 
 // Ejections last exactly as long as the test says, however long its calls take.
@@ -126,7 +126,7 @@ describe('switchyard_outlier_ejection', () => {
     const ejected: OutlierEjection[] = [];
     const sick = await startInstance(unavailable);
     const healthy = await startInstance();
-    const client = clientFor([sick, healthy], { consecutiveFailures: 3, baseEjectionMs: 500 }, { [EJECTION_LISTENER_OPTION]: (ejection: OutlierEjection) => ejected.push(ejection) });
+    const client = clientFor([sick, healthy], { consecutiveFailures: 3, baseEjectionMs: 500 }, ejectionListenerOption.options((ejection: OutlierEjection) => void ejected.push(ejection)));
     await call(client, 30);
     expect(ejected).toEqual([{ address: `127.0.0.1:${sick.port}`, ejectionMs: 500, consecutiveFailures: 3, lastFailure: 'UNAVAILABLE' }]);
     clock.advance(500);

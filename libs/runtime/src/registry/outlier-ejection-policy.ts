@@ -1,6 +1,6 @@
 import { connectivityState as ConnectivityState, experimental, status as Status, type ChannelOptions } from '@grpc/grpc-js';
 import { systemClock, type Clock } from '../time/clock';
-import { ejectionListenerOf, type EjectionListener } from './outlier-ejection-events';
+import { ejectionListenerOption, type EjectionListener } from './outlier-ejection-events';
 
 type ChannelControlHelper = experimental.ChannelControlHelper;
 type Endpoint = experimental.Endpoint;
@@ -228,7 +228,7 @@ export class OutlierEjectionLoadBalancer implements experimental.LoadBalancer {
   updateAddressList(endpoints: experimental.StatusOr<Endpoint[]>, config: TypedLoadBalancingConfig, channelOptions: ChannelOptions, resolutionNote: string): boolean {
     if (!(config instanceof OutlierEjectionConfig)) return false;
     this.options = config.options;
-    this.onEjection = ejectionListenerOf(channelOptions);
+    this.onEjection = ejectionListenerOption.of(channelOptions);
     const pool: unknown = channelOptions[EJECTION_POOL_OPTION];
     if (pool instanceof EjectionPool && pool !== this.pool) {
       this.pool?.members.delete(this);

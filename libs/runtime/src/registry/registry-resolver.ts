@@ -2,7 +2,8 @@ import { experimental, status as Status, type ChannelCredentials, type ChannelOp
 import { registryV1 } from '@switchyard/proto';
 import type { Logger } from 'pino';
 import type { RoutingRule } from '../config/routing-rules-config';
-import { INSTANCE_LABELS_OPTION, type InstanceLabels } from './instance-labels';
+import { channelScopedOption } from './channel-scoped-option';
+import { instanceLabelsOption, type InstanceLabels } from './instance-labels';
 import { DEFAULT_OUTLIER_EJECTION, OUTLIER_EJECTION_POLICY, registerOutlierEjectionPolicy } from './outlier-ejection-policy';
 import { RegistryWatcher } from './registry-watcher';
 import { staticRoutingRules, type RoutingRulesSource } from './routing-rules-source';
@@ -74,18 +75,8 @@ interface RegistryResolution {
   routingRules: RoutingRulesSource;
 }
 
-/**
- * A channel option (left out of subchannel arguments by its prefix) carrying the registry
- * resolution of whoever made the channel: grpc-js constructs resolvers itself, and channel options
- * are the one thing it hands them. Each client factory's channels then resolve through its own
- * registries and rules, whatever another factory in the process was given.
- */
-const REGISTRY_RESOLUTION_OPTION = 'grpc.internal.no_subchannel.switchyard.registry_resolution';
-
-function resolutionOf(channelOptions: ChannelOptions): RegistryResolution | undefined {
-  const resolution = channelOptions[REGISTRY_RESOLUTION_OPTION] as RegistryResolution | undefined;
-  return resolution && typeof resolution === 'object' ? resolution : undefined;
-}
+/** Each client factory's channels resolve through its own registries and rules, whatever another factory in the process was given. */
+const registryResolutionOption = channelScopedOption<RegistryResolution>('registry_resolution', (value) => typeof value === 'object' && value !== null);
 
 /**
  * The resolver class for `registry:///<service>` targets, fed by the resolution the channel's
@@ -110,7 +101,7 @@ function registryResolverClass(fallback: RegistryResolution | undefined): Resolv
       this.serviceName = target.path.replace(/^\/+/, '');
       // A caller's own grpc.service_config wins (it should then name round_robin itself).
       this.ownServiceConfig = Boolean(channelOptions['grpc.service_config']);
-      this.resolution = resolutionOf(channelOptions) ?? fallback;
+      this.resolution = registryResolutionOption.of(channelOptions) ?? fallback;
     }
 
     private get serviceConfig(): ServiceConfigResult {
@@ -176,7 +167,7 @@ function registryResolverClass(fallback: RegistryResolution | undefined): Resolv
       // An empty list (not an error) so round_robin drops the endpoints it had; it fails calls
       // with UNAVAILABLE quoting this note.
       const note = endpoints.length > 0 ? '' : `no SERVING instances of '${this.serviceName}' in the registry at ${watch.registryAddress}`;
-      this.listener(experimental.statusOrFromValue(endpoints), { [INSTANCE_LABELS_OPTION]: labelsOf(serving, endpoints) }, this.serviceConfig, note);
+      this.listener(experimental.statusOrFromValue(endpoints), instanceLabelsOption.options(labelsOf(serving, endpoints)), this.serviceConfig, note);
     }
 
     private fail(details: string): void {
@@ -232,5 +223,5 @@ export interface RegistryChannelResolution extends RegistryResolverRegistration 
 export function registryChannelResolution(options: RegistryResolverOptions): RegistryChannelResolution {
   const resolution = registryResolution(options);
   if (!schemeRegistered) registerScheme(undefined);
-  return { channelOptions: { [REGISTRY_RESOLUTION_OPTION]: resolution }, close: () => resolution.watchers.close() };
+  return { channelOptions: registryResolutionOption.options(resolution), close: () => resolution.watchers.close() };
 }

@@ -121,7 +121,7 @@ class RoutingPicker implements Picker {
 
 /**
  * Splits the resolver's endpoints by the version each instance registered (the resolver's
- * INSTANCE_LABELS_OPTION) and by the metadata the rule's `key=value` weights name, runs the
+ * instanceLabelsOption) and by the metadata the rule's `key=value` weights name, runs the
  * child policy (outlier ejection over round robin) per group, and routes each call by the
  * service's RoutingRule (see RoutingPicker).
  */
